@@ -1,0 +1,50 @@
+# Syphon Executor — two commands do everything on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+# Debian packages the project builds, tests and benchmarks against.
+DEBIAN_PACKAGES := pkg-config libsqlite3-dev libssl-dev libcurl4-openssl-dev libgmp-dev \
+                   libsecp256k1-dev nettle-dev libfftw3-dev
+SWIFT ?= swift
+BIN := .build/release/syphon-executor
+RUN_ARGS ?= serve
+
+.PHONY: all deps build run test bench bench-package clean
+
+all: build
+
+## deps: install the Debian packages that are missing (apt-get update first, only when needed).
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	else echo "Debian packages: all present"; fi
+
+## build: release build of the syphon-executor binary.
+build: deps
+	$(SWIFT) build -c release --product syphon-executor
+
+## run: install, build and start the executor on embedded defaults.
+run: build
+	$(BIN) $(RUN_ARGS)
+
+## test: every test target (Swift Testing); prints the summary line, fails on any failure.
+test: deps
+	@$(SWIFT) build --build-tests 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' || { echo "build failed"; exit 1; }
+	@set +e; $(SWIFT) test --skip-build --disable-xctest 2>&1 | tee .build/test.log | grep -E '^(✘|✔ Suite|✔ Test run|􀢄|Test run)' ; \
+	status=$${PIPESTATUS[0]}; \
+	grep -E 'Test run with' .build/test.log | tail -1; \
+	if grep -q '^✘' .build/test.log; then grep '^✘' .build/test.log | head -50; status=1; fi; \
+	exit $$status
+
+## bench: the core benchmark table from the CLI (release build), then the package-benchmark suite.
+bench: build
+	$(BIN) bench core
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
+
+clean:
+	rm -rf .build Benchmarks/.build

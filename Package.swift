@@ -1,0 +1,57 @@
+// swift-tools-version: 6.1
+// Syphon Executor: the trade executor of a private-trading protocol, with an in-process TFHE core.
+
+import PackageDescription
+
+/// Every module is compiled with optimisation even in debug builds: the cryptographic tests
+/// bootstrap thousands of ciphertexts and must run at real speed (see docs/toolchain notes).
+let optimisedC: [CSetting] = [
+    .unsafeFlags(["-O3", "-fno-math-errno", "-ffp-contract=off"]),
+    .define("NDEBUG", .when(configuration: .release)),
+]
+let optimisedSwift: [SwiftSetting] = [
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "syphon-executor",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "FHECore", targets: ["FHECore"]),
+        .executable(name: "syphon-executor", targets: ["Executor"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: - Public API
+        .target(
+            name: "FHECore",
+            dependencies: ["CFHEShim"],
+            swiftSettings: optimisedSwift
+        ),
+        .executableTarget(
+            name: "Executor",
+            dependencies: [
+                "FHECore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
+
+        // MARK: - Implementation details
+        /// Flat C kernels (FFT, polynomial, decomposition, keyswitch) with scalar, AVX2+FMA and
+        /// AVX-512 variants chosen at run time, plus the OpenSSL-backed keystream.
+        .target(
+            name: "CFHEShim",
+            cSettings: optimisedC,
+            linkerSettings: [.linkedLibrary("crypto"), .linkedLibrary("m")]
+        ),
+
+        // MARK: - Unit test bundles
+        .testTarget(name: "CFHEShimTests", dependencies: ["CFHEShim"], swiftSettings: optimisedSwift),
+        .testTarget(name: "FHECoreTests", dependencies: ["FHECore", "CFHEShim"], swiftSettings: optimisedSwift),
+        .testTarget(name: "ExecutorTests", dependencies: ["Executor", "FHECore"], swiftSettings: optimisedSwift),
+    ]
+)

@@ -1,0 +1,51 @@
+import ArgumentParser
+import FHECore
+
+/// Raised by subcommands whose role has not landed in this build yet; the message names the issue.
+struct NotAvailableYet: Error, CustomStringConvertible {
+    let role: String
+    let issue: Int
+    var description: String { "\(role) is not available in this build yet (tracked in issue \(issue))." }
+}
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the trade executor: REST API, order book, price scheduler, finalizer.")
+    func run() async throws { throw NotAvailableYet(role: "The executor service", issue: 6) }
+}
+
+struct EngineCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "engine", abstract: "Serve POST /evaluateStrategy as a drop-in for the original Rust engine.")
+    func run() async throws { throw NotAvailableYet(role: "Engine mode", issue: 5) }
+}
+
+struct KeygenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygen", abstract: "Generate a client key and an evaluation key.")
+    func run() async throws { throw NotAvailableYet(role: "Key generation files", issue: 9) }
+}
+
+struct EncryptCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encrypt", abstract: "Encrypt a price bound under a client key.")
+    func run() async throws { throw NotAvailableYet(role: "Encryption files", issue: 9) }
+}
+
+struct EvaluateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate", abstract: "Evaluate a strategy offline from key and ciphertext files.")
+    func run() async throws { throw NotAvailableYet(role: "Offline evaluation", issue: 5) }
+}
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo", abstract: "Run the whole pipeline on loopback with a replayed price path.")
+    func run() async throws { throw NotAvailableYet(role: "The demo", issue: 10) }
+}
+
+struct InitDatabaseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init-db", abstract: "Create or migrate the SQLite order book.")
+    func run() async throws { throw NotAvailableYet(role: "The order book", issue: 6) }
+}

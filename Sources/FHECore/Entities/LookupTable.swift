@@ -1,0 +1,37 @@
+/// The accumulator of a programmable bootstrap for a function f on block values [0, p·q).
+///
+/// Each value v owns a box of N/(p·q) coefficients holding f(v)·Δ; the table is then rotated by
+/// half a box (the first half box negated, as X^{-N/2p·q} does) so that noise on either side of v·Δ
+/// lands in v's box. An input with the padding bit set reads the negacyclic image −f(v − p·q)·Δ,
+/// which the comparison algorithms use on purpose. Identical to tfhe-rs's `fill_accumulator`.
+public struct LookupTable: Hashable, Sendable {
+    /// The body polynomial of the trivial GLWE accumulator (masks are zero).
+    public let body: Polynomial
+    /// The largest value f takes (tfhe-rs's "degree" of the result).
+    public let degree: Int
+
+    /// f is evaluated on every v in [0, message·carry); its values are taken modulo 2·message·carry
+    /// (the padding bit included).
+    public init(parameters: ParameterSet, function f: (Int) -> Int) {
+        let n = parameters.polynomialSize.value, box = parameters.lookupBoxSize
+        let p = parameters.blockModulus
+        var v = [UInt64](repeating: 0, count: n)
+        var maxValue = 0
+        for value in 0..<p {
+            let fv = f(value)
+            maxValue = max(maxValue, fv)
+            let encoded = UInt64(truncatingIfNeeded: fv) &* parameters.delta
+            for j in (value * box)..<((value + 1) * box) { v[j] = encoded }
+        }
+        let half = box / 2
+        for j in 0..<half { v[j] = 0 &- v[j] }
+        body = Polynomial(Array(v[half...] + v[..<half]))
+        degree = maxValue
+    }
+
+    /// The value f(v)·Δ the table yields for a noiseless input of modulus-switched phase ψ ∈ [0, 2N).
+    func output(forSwitchedPhase psi: Int) -> UInt64 {
+        let n = body.coefficients.count
+        return psi < n ? body.coefficients[psi] : 0 &- body.coefficients[psi - n]
+    }
+}

@@ -1,0 +1,137 @@
+import CFHEShim
+import Foundation
+
+/// The evaluation keys of a parameter set: everything a server needs to compute on ciphertexts,
+/// nothing that decrypts them. Immutable and shared across threads.
+public final class ServerKey: @unchecked Sendable {
+    public let parameters: ParameterSet
+    /// Big key (k·N) → small key (n).
+    public let keyswitchKey: LweKeyswitchKey
+    /// GGSW(s_i) under the GLWE key, in the Fourier domain.
+    public let bootstrapKey: FourierBootstrapKey
+    let fft: FourierTransform
+
+    public init(parameters: ParameterSet, keyswitchKey: LweKeyswitchKey, bootstrapKey: FourierBootstrapKey) throws {
+        let checks: [(String, String, String)] = [
+            ("keyswitch key input dimension", "\(parameters.bigLweDimension)", "\(keyswitchKey.inputDimension)"),
+            ("keyswitch key output dimension", "\(parameters.lweDimension)", "\(keyswitchKey.outputDimension)"),
+            ("keyswitch key decomposition", "\(parameters.ksBaseLog)/\(parameters.ksLevels)",
+             "\(keyswitchKey.baseLog)/\(keyswitchKey.levels)"),
+            ("bootstrap key input dimension", "\(parameters.lweDimension)", "\(bootstrapKey.inputLweDimension)"),
+            ("bootstrap key polynomial size", "\(parameters.polynomialSize)", "\(bootstrapKey.polynomialSize)"),
+            ("bootstrap key GLWE size", "\(parameters.glweDimension.size)", "\(bootstrapKey.glweSize)"),
+            ("bootstrap key decomposition", "\(parameters.pbsBaseLog)/\(parameters.pbsLevels)",
+             "\(bootstrapKey.baseLog)/\(bootstrapKey.levels)"),
+        ]
+        for (field, expected, found) in checks where expected != found {
+            throw FHECoreError.parameterMismatch(field: field, expected: expected, found: found)
+        }
+        self.parameters = parameters
+        self.keyswitchKey = keyswitchKey
+        self.bootstrapKey = bootstrapKey
+        fft = FourierTransform.forSize(parameters.polynomialSize)
+    }
+
+    /// Generates the evaluation keys of a client key. `rng` is the encryption generator (masks and
+    /// noise); the bootstrap key is generated on `threads` threads.
+    public static func generate(for clientKey: ClientKey, using rng: CSPRNG, threads: Int = 2,
+                                progress: KeyGenerationProgressHandler? = nil) -> ServerKey {
+        let p = clientKey.parameters
+        let ksk = LweKeyswitchKey.generate(from: clientKey.bigLweSecretKey, to: clientKey.lweSecretKey,
+                                           baseLog: p.ksBaseLog, levels: p.ksLevels, noise: p.lweNoise, using: rng,
+                                           progress: progress)
+        let bsk = LweBootstrapKey.generate(lweKey: clientKey.lweSecretKey, glweKey: clientKey.glweSecretKey,
+                                           baseLog: p.pbsBaseLog, levels: p.pbsLevels, noise: p.glweNoise,
+                                           using: rng, threads: threads, progress: progress)
+        return try! ServerKey(parameters: p, keyswitchKey: ksk,
+                              bootstrapKey: FourierBootstrapKey(converting: bsk, progress: progress))
+    }
+
+    /// Big-key ciphertext → small-key ciphertext.
+    public func keyswitch(_ ct: LweCiphertext) -> LweCiphertext { keyswitchKey.keyswitch(ct) }
+
+    /// Programmable bootstrap of a small-key ciphertext: a fresh big-key encryption of lut(m).
+    public func bootstrap(_ small: LweCiphertext, lut: LookupTable) -> LweCiphertext {
+        precondition(small.dimension == parameters.lweDimension,
+                     "bootstrap input dimension \(small.dimension) is not \(parameters.lweDimension)")
+        let scratch = BlindRotationScratch(bootstrapKey: bootstrapKey)
+        let g = parameters.glweDimension.size.value, n = parameters.polynomialSize.value
+        let acc = AlignedBuffer<UInt64>(count: g * n)
+        var switched = [UInt32](repeating: 0, count: small.words.count)
+        cfhe_modulus_switch(small.words, small.words.count, UInt32(parameters.polynomialSize.log2 + 1), &switched)
+        switched.withUnsafeBufferPointer { s in
+            bootstrapKey.blindRotate(lut: lut, switched: s.baseAddress!, accumulator: acc.pointer, fft: fft,
+                                     scratch: scratch)
+        }
+        var out = LweCiphertext(dimension: parameters.bigLweDimension)
+        out.words.withUnsafeMutableBufferPointer { o in
+            extractConstantCoefficient(glwe: acc.pointer, glweDimension: g - 1, polynomialSize: n, into: o.baseAddress!)
+        }
+        return out
+    }
+
+    /// Keyswitch then bootstrap (KS_PBS): a big-key ciphertext of m → a fresh one of lut(m).
+    public func applyLookupTable(_ ct: LweCiphertext, _ lut: LookupTable) -> LweCiphertext {
+        bootstrap(keyswitch(ct), lut: lut)
+    }
+
+    /// Ciphertexts per group in a batch: their accumulators (32 KiB each at N = 2048) stay in the
+    /// L2 cache while one GGSW after another streams through, so the 50 MB key is read once per group.
+    static let batchGroup = 32
+
+    /// Applies luts[i] to cts[i] for every i in one pass over the keys, on `threads` threads with
+    /// per-thread scratch. Same results as calling ``applyLookupTable(_:_:)`` for each.
+    public func applyLookupTables(_ cts: [LweCiphertext], _ luts: [LookupTable], threads: Int = 2) -> [LweCiphertext] {
+        precondition(cts.count == luts.count, "\(cts.count) ciphertexts but \(luts.count) lookup tables")
+        let count = cts.count
+        if count == 0 { return [] }
+        let bigSize = parameters.bigLweDimension.size.value, smallSize = parameters.lweDimension.size.value
+        let g = parameters.glweDimension.size.value, n = parameters.polynomialSize.value, twoN = 2 * n
+        let log2TwoN = UInt32(parameters.polynomialSize.log2 + 1)
+        let input = AlignedBuffer<UInt64>(count: count * bigSize)
+        for (c, ct) in cts.enumerated() {
+            precondition(ct.words.count == bigSize, "ciphertext \(c) has \(ct.words.count) words, expected \(bigSize)")
+            ct.words.withUnsafeBufferPointer { input.pointer.advanced(by: c * bigSize).update(from: $0.baseAddress!, count: bigSize) }
+        }
+        let output = AlignedBuffer<UInt64>(count: count * bigSize)
+        let workers = max(1, min(threads, count))
+        let shared = UncheckedSendable(luts)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let luts = shared.value
+            let lo = count * worker / workers, hi = count * (worker + 1) / workers
+            let scratch = BlindRotationScratch(bootstrapKey: bootstrapKey)
+            var start = lo
+            while start < hi {
+                let m = min(Self.batchGroup, hi - start)
+                let small = AlignedBuffer<UInt64>(count: m * smallSize)
+                keyswitchKey.keyswitchBatch(input.pointer + start * bigSize, count: m, into: small.pointer)
+                let switched = AlignedBuffer<UInt32>(count: m * smallSize)
+                cfhe_modulus_switch(small.pointer, m * smallSize, log2TwoN, switched.pointer)
+                let accs = AlignedBuffer<UInt64>(count: m * g * n)
+                for c in 0..<m {
+                    let acc = accs.pointer + c * g * n
+                    let rotation = (twoN - Int(switched[c * smallSize + smallSize - 1]) % twoN) % twoN
+                    luts[start + c].body.coefficients.withUnsafeBufferPointer { t in
+                        cfhe_poly_mul_monomial(acc + (g - 1) * n, t.baseAddress!, n, rotation)
+                    }
+                }
+                for i in 0..<(smallSize - 1) {
+                    for c in 0..<m {
+                        let rotation = Int(switched[c * smallSize + i]) % twoN
+                        if rotation == 0 { continue }
+                        bootstrapKey.cmux(accumulator: accs.pointer + c * g * n, ggsw: i, rotation: rotation, fft: fft,
+                                          scratch: scratch)
+                    }
+                }
+                for c in 0..<m {
+                    extractConstantCoefficient(glwe: accs.pointer + c * g * n, glweDimension: g - 1, polynomialSize: n,
+                                               into: output.pointer + (start + c) * bigSize)
+                }
+                start += m
+            }
+        }
+        return (0..<count).map { c in
+            LweCiphertext(words: Array(UnsafeBufferPointer(start: output.pointer + c * bigSize, count: bigSize)))
+        }
+    }
+}
