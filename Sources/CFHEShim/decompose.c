@@ -19,63 +19,82 @@ CFHE_INLINE void decompose_one(uint64_t x, uint32_t base_log, uint32_t levels, i
     }
 }
 
+/// Vectorisable form of decompose_one over a polynomial: chunks of 64 coefficients keep their
+/// decomposition state in a local array so each level is one straight loop over the chunk.
 CFHE_INLINE void decompose_body(const uint64_t *restrict in, size_t n, uint32_t base_log, uint32_t levels,
                                 int64_t *restrict out) {
-    for (size_t t = 0; t < n; t++) decompose_one(in[t], base_log, levels, out + t, n);
+    enum { CHUNK = 64 };
+    uint64_t state[CHUNK];
+    const uint32_t bits = base_log * levels;
+    const uint64_t top_mask = (1ull << bits) - 1, mask = (1ull << base_log) - 1;
+    for (size_t start = 0; start < n; start += CHUNK) {
+        size_t len = n - start < CHUNK ? n - start : CHUNK;
+        for (size_t t = 0; t < len; t++) state[t] = (((in[start + t] >> (63 - bits)) + 1) >> 1) & top_mask;
+        for (uint32_t l = levels; l >= 1; l--) {
+            int64_t *restrict o = out + (size_t)(l - 1) * n + start;
+            for (size_t t = 0; t < len; t++) {
+                uint64_t res = state[t] & mask;
+                uint64_t next = state[t] >> base_log;
+                uint64_t carry = ((((res - 1) | next) & res) >> (base_log - 1)) & 1;
+                state[t] = next + carry;
+                o[t] = (int64_t)res - (int64_t)(carry << base_log);
+            }
+        }
+    }
 }
 CFHE_MULTIVERSION(void, decompose,
                   (const uint64_t *restrict in, size_t n, uint32_t base_log, uint32_t levels, int64_t *restrict out),
                   (in, n, base_log, levels, out))
 
-/// out -= sum_l d_l * ksk_row(i, l) for one input coefficient; the rows of one coefficient are
-/// contiguous, so a batch reuses them from cache.
-CFHE_INLINE void keyswitch_coefficient(uint64_t *restrict out, size_t out_size, uint64_t a,
-                                       const uint64_t *restrict rows, uint32_t base_log, uint32_t levels) {
+/// out -= sum_l d_l * ksk_row(i, l) for one input coefficient, in 32-bit arithmetic (the key keeps
+/// the top 32 bits of each word; see CFHEShim.h). The rows of one coefficient are contiguous, so a
+/// batch reuses them from cache.
+CFHE_INLINE void keyswitch_coefficient(uint32_t *restrict out, size_t out_size, uint64_t a,
+                                       const uint32_t *restrict rows, uint32_t base_log, uint32_t levels) {
     int64_t digits[64];
     decompose_one(a, base_log, levels, digits, 1);
     for (uint32_t l = 0; l < levels; l++) {
-        uint64_t d = (uint64_t)digits[l];
-        const uint64_t *restrict row = rows + (size_t)l * out_size;
+        uint32_t d = (uint32_t)digits[l];
+        const uint32_t *restrict row = rows + (size_t)l * out_size;
         for (size_t t = 0; t < out_size; t++) out[t] -= d * row[t];
     }
 }
 
-CFHE_INLINE void keyswitch_batch_body(uint64_t *restrict out, size_t out_size, const uint64_t *restrict in,
+/// The top 32 bits of a torus word, rounded.
+CFHE_INLINE uint32_t torus_top32(uint64_t x) { return (uint32_t)((x + (1ull << 31)) >> 32); }
+
+CFHE_INLINE void keyswitch_batch_body(uint32_t *restrict out, size_t out_size, const uint64_t *restrict in,
                                       size_t in_stride, size_t in_dimension, size_t count,
-                                      const uint64_t *restrict ksk, uint32_t base_log, uint32_t levels) {
+                                      const uint32_t *restrict ksk, uint32_t base_log, uint32_t levels) {
     for (size_t c = 0; c < count; c++) {
-        uint64_t *o = out + c * out_size;
-        memset(o, 0, (out_size - 1) * sizeof(uint64_t));
-        o[out_size - 1] = in[c * in_stride + in_dimension];
+        uint32_t *o = out + c * out_size;
+        memset(o, 0, (out_size - 1) * sizeof(uint32_t));
+        o[out_size - 1] = torus_top32(in[c * in_stride + in_dimension]);
     }
     for (size_t i = 0; i < in_dimension; i++) {
-        const uint64_t *rows = ksk + i * (size_t)levels * out_size;
+        const uint32_t *rows = ksk + i * (size_t)levels * out_size;
         for (size_t c = 0; c < count; c++)
             keyswitch_coefficient(out + c * out_size, out_size, in[c * in_stride + i], rows, base_log, levels);
     }
 }
 CFHE_MULTIVERSION(void, keyswitch_batch,
-                  (uint64_t *restrict out, size_t out_size, const uint64_t *restrict in, size_t in_stride,
-                   size_t in_dimension, size_t count, const uint64_t *restrict ksk, uint32_t base_log,
+                  (uint32_t *restrict out, size_t out_size, const uint64_t *restrict in, size_t in_stride,
+                   size_t in_dimension, size_t count, const uint32_t *restrict ksk, uint32_t base_log,
                    uint32_t levels),
                   (out, out_size, in, in_stride, in_dimension, count, ksk, base_log, levels))
 
-CFHE_INLINE void keyswitch_body(uint64_t *restrict out, size_t out_size, const uint64_t *restrict in_mask,
-                                size_t in_dimension, uint64_t in_body, const uint64_t *restrict ksk,
-                                uint32_t base_log, uint32_t levels) {
-    memset(out, 0, (out_size - 1) * sizeof(uint64_t));
-    out[out_size - 1] = in_body;
-    for (size_t i = 0; i < in_dimension; i++)
-        keyswitch_coefficient(out, out_size, in_mask[i], ksk + i * (size_t)levels * out_size, base_log, levels);
+void cfhe_keyswitch(uint32_t *out, size_t out_size, const uint64_t *in, size_t in_dimension, const uint32_t *ksk,
+                    uint32_t base_log, uint32_t levels) {
+    cfhe_keyswitch_batch(out, out_size, in, in_dimension + 1, in_dimension, 1, ksk, base_log, levels);
 }
-CFHE_MULTIVERSION(void, keyswitch,
-                  (uint64_t *restrict out, size_t out_size, const uint64_t *restrict in_mask, size_t in_dimension,
-                   uint64_t in_body, const uint64_t *restrict ksk, uint32_t base_log, uint32_t levels),
-                  (out, out_size, in_mask, in_dimension, in_body, ksk, base_log, levels))
 
-CFHE_INLINE void modulus_switch_body(const uint64_t *restrict in, size_t count, uint32_t log2_2n,
-                                     uint32_t *restrict out) {
-    for (size_t t = 0; t < count; t++) out[t] = (uint32_t)(((in[t] >> (63 - log2_2n)) + 1) >> 1);
+void cfhe_torus_to_top32(const uint64_t *in, size_t count, uint32_t *out) {
+    for (size_t t = 0; t < count; t++) out[t] = torus_top32(in[t]);
 }
-CFHE_MULTIVERSION(void, modulus_switch, (const uint64_t *restrict in, size_t count, uint32_t log2_2n, uint32_t *restrict out),
+
+CFHE_INLINE void modulus_switch_body(const uint32_t *restrict in, size_t count, uint32_t log2_2n,
+                                     uint32_t *restrict out) {
+    for (size_t t = 0; t < count; t++) out[t] = ((in[t] >> (31 - log2_2n)) + 1) >> 1;
+}
+CFHE_MULTIVERSION(void, modulus_switch, (const uint32_t *restrict in, size_t count, uint32_t log2_2n, uint32_t *restrict out),
                   (in, count, log2_2n, out))

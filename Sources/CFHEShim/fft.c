@@ -22,7 +22,7 @@ void cfhe_fft_table_init(double *t, size_t n) {
             CFHE_TW_IM(t, m)[h + j] = (double)-sinl(a);
         }
     }
-    long double scale = ldexpl(1.0L, 64) / (long double)m;
+    long double scale = 1.0L / (long double)m;
     for (size_t j = 0; j < m; j++) {
         long double a = (long double)pi * (long double)j / (long double)n;
         CFHE_TWIST_RE(t, m)[j] = (double)cosl(a);
@@ -108,13 +108,14 @@ static void backward_torus_add_scalar(const double *t, size_t n, double *re, dou
     for (size_t j = 0; j < m; j++) {
         double a = re[j] * cr[j] - im[j] * ci[j];
         double b = re[j] * ci[j] + im[j] * cr[j];
-        out[j] += cfhe_f64_to_torus(a);
-        out[j + m] += cfhe_f64_to_torus(b);
+        out[j] += cfhe_f64_to_torus(a * 0x1p64);
+        out[j + m] += cfhe_f64_to_torus(b * 0x1p64);
     }
 }
 
 static void fourier_mac_scalar(size_t m, size_t rows, size_t cols, const double *f, const double *g,
-                               double *acc, int accumulate) {
+                               double *acc, int accumulate, const double *prefetch) {
+    (void)prefetch;
     for (size_t c = 0; c < cols; c++) {
         double *ar = acc + 2 * m * c, *ai = ar + m;
         if (!accumulate) {
@@ -158,10 +159,10 @@ void cfhe_fft_backward_torus_add(const double *t, size_t n, double *re, double *
 }
 
 void cfhe_fourier_mac(size_t m, size_t rows, size_t cols, const double *f, const double *g, double *acc,
-                      int accumulate) {
+                      int accumulate, const double *prefetch) {
     switch (cfhe_isa_level) {
-    case CFHE_ISA_AVX512: cfhe_fourier_mac_avx512(m, rows, cols, f, g, acc, accumulate); return;
-    case CFHE_ISA_AVX2: cfhe_fourier_mac_avx2(m, rows, cols, f, g, acc, accumulate); return;
-    default: fourier_mac_scalar(m, rows, cols, f, g, acc, accumulate);
+    case CFHE_ISA_AVX512: cfhe_fourier_mac_avx512(m, rows, cols, f, g, acc, accumulate, prefetch); return;
+    case CFHE_ISA_AVX2: cfhe_fourier_mac_avx2(m, rows, cols, f, g, acc, accumulate, prefetch); return;
+    default: fourier_mac_scalar(m, rows, cols, f, g, acc, accumulate, prefetch);
     }
 }

@@ -229,8 +229,9 @@ T void cfhe_fft_backward_torus_add_avx2(const double *t, size_t n, double *re, d
     for (size_t j = 0; j < m; j += 4) {
         V r = _mm256_loadu_pd(re + j), i = _mm256_loadu_pd(im + j);
         V cr = _mm256_loadu_pd(ur + j), ci = _mm256_loadu_pd(ui + j);
-        V a = _mm256_fmsub_pd(r, cr, _mm256_mul_pd(i, ci));
-        V b = _mm256_fmadd_pd(r, ci, _mm256_mul_pd(i, cr));
+        const V torus = _mm256_set1_pd(0x1p64);
+        V a = _mm256_mul_pd(_mm256_fmsub_pd(r, cr, _mm256_mul_pd(i, ci)), torus);
+        V b = _mm256_mul_pd(_mm256_fmadd_pd(r, ci, _mm256_mul_pd(i, cr)), torus);
         __m256i *lo = (__m256i *)(out + j), *hi = (__m256i *)(out + j + m);
         _mm256_storeu_si256(lo, _mm256_add_epi64(_mm256_loadu_si256(lo), to_torus(a)));
         _mm256_storeu_si256(hi, _mm256_add_epi64(_mm256_loadu_si256(hi), to_torus(b)));
@@ -238,7 +239,7 @@ T void cfhe_fft_backward_torus_add_avx2(const double *t, size_t n, double *re, d
 }
 
 T void cfhe_fourier_mac_avx2(size_t m, size_t rows, size_t cols, const double *f, const double *g, double *acc,
-                             int accumulate) {
+                             int accumulate, const double *prefetch) {
     for (size_t c = 0; c < cols; c++) {
         double *ar = acc + 2 * m * c, *ai = ar + m;
         for (size_t j = 0; j < m; j += 4) {
@@ -246,6 +247,11 @@ T void cfhe_fourier_mac_avx2(size_t m, size_t rows, size_t cols, const double *f
             V si = accumulate ? _mm256_loadu_pd(ai + j) : _mm256_setzero_pd();
             for (size_t r = 0; r < rows; r++) {
                 const double *fr = f + 2 * m * r, *gr = g + 2 * m * (r * cols + c);
+                if (prefetch && (j & 7) == 0) {
+                    const double *next = prefetch + 2 * m * (r * cols + c) + j;
+                    _mm_prefetch((const char *)next, _MM_HINT_T1);
+                    _mm_prefetch((const char *)(next + m), _MM_HINT_T1);
+                }
                 V xr = _mm256_loadu_pd(fr + j), xi = _mm256_loadu_pd(fr + m + j);
                 V yr = _mm256_loadu_pd(gr + j), yi = _mm256_loadu_pd(gr + m + j);
                 sr = _mm256_fmadd_pd(xr, yr, _mm256_fnmadd_pd(xi, yi, sr));

@@ -181,20 +181,12 @@ T static void dit(const double *t, size_t m, double *re, double *im) {
     }
 }
 
-/// round(y) mod 2^64 for any finite y, from the IEEE-754 fields (vector form of cfhe_f64_to_torus).
-T static inline __m512i to_torus(V y) {
-    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1);
-    __m512i bits = _mm512_castpd_si512(y);
-    __m512i e = _mm512_and_si512(_mm512_srli_epi64(bits, 52), _mm512_set1_epi64(0x7ff));
-    __m512i mant = _mm512_or_si512(_mm512_and_si512(bits, _mm512_set1_epi64(0xFFFFFFFFFFFFFll)),
-                                   _mm512_set1_epi64(1ll << 52));
-    __m512i shift = _mm512_sub_epi64(e, _mm512_set1_epi64(1075));
-    __m512i shl = _mm512_max_epi64(shift, zero);
-    __m512i shr = _mm512_max_epi64(_mm512_sub_epi64(zero, shift), zero);
-    __m512i half = _mm512_srli_epi64(_mm512_sllv_epi64(one, shr), 1);
-    __m512i r = _mm512_sllv_epi64(_mm512_srlv_epi64(_mm512_add_epi64(mant, half), shr), shl);
-    __m512i sign = _mm512_srai_epi64(bits, 63);
-    return _mm512_sub_epi64(_mm512_xor_si512(r, sign), sign);
+/// round(y * 2^64) mod 2^64 for a torus value y of any size: y - round(y) is exact in floating
+/// point, and converting (y - round(y)) * 2^64 in [-2^63, 2^63] needs one instruction; the one
+/// overflow, +2^63, converts to the integer indefinite 0x8000..., which is the same residue.
+T static inline __m512i fraction_to_torus(V y) {
+    V fraction = _mm512_sub_pd(y, _mm512_roundscale_pd(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    return _mm512_cvtpd_epi64(_mm512_mul_pd(fraction, _mm512_set1_pd(0x1p64)));
 }
 
 T static inline void twist_store(const double *t, size_t m, size_t j, V a, V b, double *re, double *im) {
@@ -233,15 +225,15 @@ T void cfhe_fft_backward_torus_add_avx512(const double *t, size_t n, double *re,
         V cr = _mm512_loadu_pd(ur + j), ci = _mm512_loadu_pd(ui + j);
         V a = _mm512_fmsub_pd(r, cr, _mm512_mul_pd(i, ci));
         V b = _mm512_fmadd_pd(r, ci, _mm512_mul_pd(i, cr));
-        __m512i lo = _mm512_add_epi64(_mm512_loadu_si512(out + j), to_torus(a));
-        __m512i hi = _mm512_add_epi64(_mm512_loadu_si512(out + j + m), to_torus(b));
+        __m512i lo = _mm512_add_epi64(_mm512_loadu_si512(out + j), fraction_to_torus(a));
+        __m512i hi = _mm512_add_epi64(_mm512_loadu_si512(out + j + m), fraction_to_torus(b));
         _mm512_storeu_si512(out + j, lo);
         _mm512_storeu_si512(out + j + m, hi);
     }
 }
 
 T void cfhe_fourier_mac_avx512(size_t m, size_t rows, size_t cols, const double *f, const double *g, double *acc,
-                               int accumulate) {
+                               int accumulate, const double *prefetch) {
     for (size_t c = 0; c < cols; c++) {
         double *ar = acc + 2 * m * c, *ai = ar + m;
         for (size_t j = 0; j < m; j += 8) {
@@ -249,6 +241,11 @@ T void cfhe_fourier_mac_avx512(size_t m, size_t rows, size_t cols, const double 
             V si = accumulate ? _mm512_loadu_pd(ai + j) : _mm512_setzero_pd();
             for (size_t r = 0; r < rows; r++) {
                 const double *fr = f + 2 * m * r, *gr = g + 2 * m * (r * cols + c);
+                if (prefetch && (j & 7) == 0) {
+                    const double *next = prefetch + 2 * m * (r * cols + c) + j;
+                    _mm_prefetch((const char *)next, _MM_HINT_T1);
+                    _mm_prefetch((const char *)(next + m), _MM_HINT_T1);
+                }
                 V xr = _mm512_loadu_pd(fr + j), xi = _mm512_loadu_pd(fr + m + j);
                 V yr = _mm512_loadu_pd(gr + j), yi = _mm512_loadu_pd(gr + m + j);
                 sr = _mm512_fmadd_pd(xr, yr, _mm512_fnmadd_pd(xi, yi, sr));

@@ -50,19 +50,19 @@ CFHE_INLINE uint64_t cfhe_f64_to_torus(double y) {
 void cfhe_fft_forward_int_avx2(const double *t, size_t n, const int64_t *in, double *re, double *im);
 void cfhe_fft_forward_torus_avx2(const double *t, size_t n, const uint64_t *in, double *re, double *im);
 void cfhe_fft_backward_torus_add_avx2(const double *t, size_t n, double *re, double *im, uint64_t *out);
-void cfhe_fourier_mac_avx2(size_t m, size_t rows, size_t cols, const double *f, const double *g, double *acc, int accumulate);
+void cfhe_fourier_mac_avx2(size_t m, size_t rows, size_t cols, const double *f, const double *g, double *acc, int accumulate, const double *prefetch);
 void cfhe_fft_forward_int_avx512(const double *t, size_t n, const int64_t *in, double *re, double *im);
 void cfhe_fft_forward_torus_avx512(const double *t, size_t n, const uint64_t *in, double *re, double *im);
 void cfhe_fft_backward_torus_add_avx512(const double *t, size_t n, double *re, double *im, uint64_t *out);
-void cfhe_fourier_mac_avx512(size_t m, size_t rows, size_t cols, const double *f, const double *g, double *acc, int accumulate);
+void cfhe_fourier_mac_avx512(size_t m, size_t rows, size_t cols, const double *f, const double *g, double *acc, int accumulate, const double *prefetch);
 
 /// Table layout for polynomial size n, m = n/2 (all doubles):
 ///   [0, m)    twiddle re:  stage with half-size h uses index h + j, j < h: cos(pi j / h)
 ///   [m, 2m)   twiddle im:  -sin(pi j / h)            (forward; the inverse conjugates)
 ///   [2m, 3m)  twist re:    cos(pi j / n)
 ///   [3m, 4m)  twist im:    sin(pi j / n)
-///   [4m, 5m)  untwist re:  cos(pi j / n) * 2^64 / m  (inverse twist, normalisation, torus scale)
-///   [5m, 6m)  untwist im: -sin(pi j / n) * 2^64 / m
+///   [4m, 5m)  untwist re:  cos(pi j / n) / m  (inverse twist and normalisation)
+///   [5m, 6m)  untwist im: -sin(pi j / n) / m
 #define CFHE_TW_RE(t, m) (t)
 #define CFHE_TW_IM(t, m) ((t) + (m))
 #define CFHE_TWIST_RE(t, m) ((t) + 2 * (m))

@@ -1,8 +1,160 @@
 import ArgumentParser
 import FHECore
+import Foundation
 
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks: core (FFT, keyswitch, PBS), compare, compat.")
-    func run() async throws { throw NotAvailableYet(role: "Benchmarks", issue: 3) }
+        commandName: "bench", abstract: "Benchmarks with same-run reference anchors.",
+        subcommands: [BenchCoreCommand.self])
+}
+
+/// `bench core`: the TFHE core, each row with its median and its ratio to a 1024-point FFTW FFT
+/// measured in the same run (FFTW is loaded at run time only for this reference).
+struct BenchCoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "core", abstract: "FFT, external product, keyswitch, PBS, KS+PBS and batched KS+PBS.")
+
+    @Flag(help: "Print one JSON object instead of the table.") var json = false
+    @Option(help: "Parameter sets to measure (comma-separated).") var params = "tfhe-rs-0.5,default"
+    @Option(help: "Ciphertexts per batched KS+PBS run.") var batch = 64
+    @Option(help: "Repetitions per latency row.") var repetitions = 15
+
+    func run() async throws {
+        var rows: [BenchRow] = []
+        let log: (String) -> Void = { if !json { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } }
+        let fftw = FFTWReference.load()
+        let fftwMicros = fftw.map { ref in Timing.median(repetitions: 2001, inner: 1) { ref.execute() } * 1e6 }
+        log("kernels: \(CoreOperations.instructionSet); FFTW reference: "
+            + (fftwMicros.map { String(format: "%.3f µs", $0) } ?? "libfftw3 not found"))
+        let size = PolynomialSize(2048)
+        rows.append(BenchRow(name: "fft_2048", params: "-", threads: 1,
+                             seconds: Timing.median(repetitions: 2001, inner: 1, CoreOperations.forwardFFT(size: size))))
+        rows.append(BenchRow(name: "ifft_2048", params: "-", threads: 1,
+                             seconds: Timing.median(repetitions: 2001, inner: 1, CoreOperations.backwardFFT(size: size))))
+        for name in params.split(separator: ",").map(String.init) {
+            guard let parameters = ParameterSet.named(name) else {
+                throw ValidationError("unknown parameter set '\(name)'; known: \(ParameterSet.shipped.map(\.name))")
+            }
+            log("generating keys for \(name)…")
+            let start = Date()
+            let randomness = try KeyGenerationRandomness()
+            let client = ClientKey.generate(parameters: parameters, using: randomness.secret)
+            let server = ServerKey.generate(for: client, using: randomness.encryption)
+            rows.append(BenchRow(name: "keygen", params: name, threads: 2, seconds: Date().timeIntervalSince(start)))
+            rows.append(BenchRow(name: "external_product", params: name, threads: 1,
+                                 seconds: Timing.median(repetitions: 201, inner: 1, CoreOperations.externalProduct(server))))
+            rows.append(BenchRow(name: "keyswitch", params: name, threads: 1,
+                                 seconds: Timing.median(repetitions: repetitions, inner: 1,
+                                                        CoreOperations.keyswitch(server, client: client))))
+            rows.append(BenchRow(name: "pbs", params: name, threads: 1,
+                                 seconds: Timing.median(repetitions: repetitions, inner: 1,
+                                                        CoreOperations.bootstrap(server, client: client))))
+            rows.append(BenchRow(name: "ks_pbs", params: name, threads: 1,
+                                 seconds: Timing.median(repetitions: repetitions, inner: 1,
+                                                        CoreOperations.keyswitchBootstrap(server, client: client))))
+            for threads in [1, 2] {
+                let op = CoreOperations.keyswitchBootstrapBatch(server, client: client, count: batch, threads: threads)
+                let perBatch = Timing.median(repetitions: 3, inner: 1, op)
+                rows.append(BenchRow(name: "ks_pbs_batch", params: name, threads: threads, seconds: perBatch / Double(batch)))
+            }
+        }
+        if json {
+            print(BenchReport(fftwMicros: fftwMicros, instructionSet: CoreOperations.instructionSet, rows: rows).json)
+        } else {
+            print(BenchReport(fftwMicros: fftwMicros, instructionSet: CoreOperations.instructionSet, rows: rows).table)
+        }
+    }
+}
+
+/// One benchmark result: a median time per operation.
+struct BenchRow {
+    let name: String
+    let params: String
+    let threads: Int
+    let seconds: Double
+    var extra: [String: Int] = [:]
+}
+
+struct BenchReport {
+    let fftwMicros: Double?
+    let instructionSet: String
+    let rows: [BenchRow]
+
+    func ratio(_ row: BenchRow) -> Double? { fftwMicros.map { row.seconds * 1e6 / $0 } }
+
+    var table: String {
+        var lines = [String(format: "%-18@ %-12@ %7@ %14@ %14@ %12@", "operation" as NSString, "params" as NSString,
+                            "threads" as NSString, "median" as NSString, "per second" as NSString, "× FFTW-1024" as NSString)]
+        for row in rows {
+            let median = row.seconds >= 1e-3 ? String(format: "%.3f ms", row.seconds * 1e3)
+                                             : String(format: "%.3f µs", row.seconds * 1e6)
+            lines.append(String(format: "%-18@ %-12@ %7d %14@ %14.1f %12@", row.name as NSString, row.params as NSString,
+                                row.threads, median as NSString, 1 / row.seconds,
+                                (ratio(row).map { String(format: "%.1f", $0) } ?? "-") as NSString))
+        }
+        lines.append("FFTW 1024-point complex FFT (same run): "
+                     + (fftwMicros.map { String(format: "%.3f µs", $0) } ?? "unavailable") + "; kernels: \(instructionSet)")
+        return lines.joined(separator: "\n")
+    }
+
+    var json: String {
+        func number(_ x: Double) -> String { String(format: "%.6g", x) }
+        let rowsJSON = rows.map { row -> String in
+            var fields = ["\"name\":\"\(row.name)\"", "\"params\":\"\(row.params)\"", "\"threads\":\(row.threads)",
+                          "\"median_ms\":\(number(row.seconds * 1e3))", "\"per_second\":\(number(1 / row.seconds))"]
+            if let r = ratio(row) { fields.append("\"fftw_ratio\":\(number(r))") }
+            for (k, v) in row.extra.sorted(by: { $0.key < $1.key }) { fields.append("\"\(k)\":\(v)") }
+            return "{" + fields.joined(separator: ",") + "}"
+        }
+        let reference = "{\"fftw_1024_us\":\(fftwMicros.map(number) ?? "null"),\"isa\":\"\(instructionSet)\"}"
+        return "{\"reference\":\(reference),\"rows\":[" + rowsJSON.joined(separator: ",") + "]}"
+    }
+}
+
+enum Timing {
+    /// Median wall time in seconds of `repetitions` runs of `inner` calls each (per call).
+    static func median(repetitions: Int, inner: Int, _ body: () -> Void) -> Double {
+        body() // warm-up: caches, lazily built tables
+        var samples: [Double] = []
+        samples.reserveCapacity(repetitions)
+        let clock = ContinuousClock()
+        for _ in 0..<repetitions {
+            let elapsed = clock.measure { for _ in 0..<inner { body() } }
+            samples.append(Double(elapsed.components.attoseconds) * 1e-18 + Double(elapsed.components.seconds))
+        }
+        samples.sort()
+        return samples[samples.count / 2] / Double(inner)
+    }
+}
+
+/// FFTW's 1024-point complex double FFT (FFTW_MEASURE, out of place), loaded with dlopen so the
+/// product never links FFTW; only the benchmark uses it as the yardstick of peer-benchmarks.md.
+final class FFTWReference {
+    private typealias PlanFn = @convention(c) (Int32, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int32, UInt32) -> OpaquePointer?
+    private typealias ExecuteFn = @convention(c) (OpaquePointer?) -> Void
+    private let plan: OpaquePointer
+    private let executeFn: ExecuteFn
+    private let input: UnsafeMutablePointer<Double>
+    private let output: UnsafeMutablePointer<Double>
+
+    private init(plan: OpaquePointer, execute: ExecuteFn, input: UnsafeMutablePointer<Double>,
+                 output: UnsafeMutablePointer<Double>) {
+        self.plan = plan
+        executeFn = execute
+        self.input = input
+        self.output = output
+    }
+
+    static func load() -> FFTWReference? {
+        guard let lib = dlopen("libfftw3.so.3", RTLD_NOW) ?? dlopen("libfftw3.so", RTLD_NOW),
+              let planSym = dlsym(lib, "fftw_plan_dft_1d"), let execSym = dlsym(lib, "fftw_execute") else { return nil }
+        let planFn = unsafeBitCast(planSym, to: PlanFn.self)
+        let input = UnsafeMutablePointer<Double>.allocate(capacity: 2048)
+        let output = UnsafeMutablePointer<Double>.allocate(capacity: 2048)
+        guard let plan = planFn(1024, input, output, -1 /* FFTW_FORWARD */, 0 /* FFTW_MEASURE */) else { return nil }
+        for i in 0..<2048 { input[i] = Double(i % 13) - 6 }
+        return FFTWReference(plan: plan, execute: unsafeBitCast(execSym, to: ExecuteFn.self), input: input, output: output)
+    }
+
+    func execute() { executeFn(plan) }
 }

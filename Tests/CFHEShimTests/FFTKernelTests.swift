@@ -52,7 +52,7 @@ func fftProduct(_ a: [Int64], _ b: [UInt64], table: [Double]) -> [UInt64] {
     var acc = [Double](repeating: 0, count: n)
     fa.withUnsafeMutableBufferPointer { p in cfhe_fft_forward_int(table, n, a, p.baseAddress!, p.baseAddress! + m) }
     fb.withUnsafeMutableBufferPointer { p in cfhe_fft_forward_torus(table, n, b, p.baseAddress!, p.baseAddress! + m) }
-    cfhe_fourier_mac(m, 1, 1, fa, fb, &acc, 0)
+    cfhe_fourier_mac(m, 1, 1, fa, fb, &acc, 0, nil)
     var out = [UInt64](repeating: 0, count: n)
     acc.withUnsafeMutableBufferPointer { p in
         cfhe_fft_backward_torus_add(table, n, p.baseAddress!, p.baseAddress! + m, &out)

@@ -68,30 +68,30 @@ struct PolynomialKernelTests {
         }
     }
 
-    @Test("Keyswitch kernel equals its definition; batch equals single")
+    @Test("Keyswitch kernel equals its definition mod 2^32; batch equals single")
     func keyswitch() {
         let inDim = 64, outSize = 33, levels = 5, baseLog = 3, count = 3
         var rng = SplitMix64(state: 5)
-        let ksk = (0..<(inDim * levels * outSize)).map { _ in rng.next() }
+        let ksk = (0..<(inDim * levels * outSize)).map { _ in UInt32(truncatingIfNeeded: rng.next()) }
         let inputs = (0..<(count * (inDim + 1))).map { _ in rng.next() }
         for level in isaLevels {
             withISA(level) {
-                var batch = [UInt64](repeating: 0, count: count * outSize)
+                var batch = [UInt32](repeating: 0, count: count * outSize)
                 cfhe_keyswitch_batch(&batch, outSize, inputs, inDim + 1, inDim, count, ksk, UInt32(baseLog), UInt32(levels))
                 for c in 0..<count {
                     let ct = Array(inputs[(c * (inDim + 1))..<((c + 1) * (inDim + 1))])
-                    var single = [UInt64](repeating: 0, count: outSize)
-                    cfhe_keyswitch(&single, outSize, ct, inDim, ct[inDim], ksk, UInt32(baseLog), UInt32(levels))
+                    var single = [UInt32](repeating: 0, count: outSize)
+                    cfhe_keyswitch(&single, outSize, ct, inDim, ksk, UInt32(baseLog), UInt32(levels))
                     #expect(Array(batch[(c * outSize)..<((c + 1) * outSize)]) == single)
-                    // Definition: body - sum d * row.
-                    var expected = [UInt64](repeating: 0, count: outSize)
-                    expected[outSize - 1] = ct[inDim]
+                    // Definition: top32(body) - sum d * row (mod 2^32).
+                    var expected = [UInt32](repeating: 0, count: outSize)
+                    expected[outSize - 1] = UInt32(truncatingIfNeeded: (ct[inDim] &+ (1 << 31)) >> 32)
                     var digits = [Int64](repeating: 0, count: levels)
                     for i in 0..<inDim {
                         cfhe_decompose([ct[i]], 1, UInt32(baseLog), UInt32(levels), &digits)
                         for l in 0..<levels {
                             for t in 0..<outSize {
-                                expected[t] &-= UInt64(bitPattern: digits[l]) &* ksk[(i * levels + l) * outSize + t]
+                                expected[t] &-= UInt32(truncatingIfNeeded: digits[l]) &* ksk[(i * levels + l) * outSize + t]
                             }
                         }
                     }

@@ -64,9 +64,12 @@ void cfhe_fft_backward_torus_add(const double *table, size_t n, double *re, doub
 ///   acc[c] (+)= sum_r f[r] (.) ggsw[r][c]   for c < cols, r < rows
 /// Every polynomial is m complex values stored as re[m] then im[m] (2m doubles).
 /// f: rows polynomials; ggsw: rows*cols polynomials, row-major; acc: cols polynomials.
-/// If `accumulate` is 0 acc is overwritten, otherwise added to.
+/// If `accumulate` is 0 acc is overwritten, otherwise added to. If `prefetch` is not NULL it points
+/// to the next matrix of the same shape (the next GGSW of blind rotation), whose cache lines are
+/// requested while this one is computed: the bootstrap key is larger than the L3 cache, and
+/// streaming it on demand stalls every step.
 void cfhe_fourier_mac(size_t m, size_t rows, size_t cols, const double *f, const double *ggsw,
-                      double *acc, int accumulate);
+                      double *acc, int accumulate, const double *prefetch);
 
 // MARK: - Torus polynomials (coefficients mod 2^64)
 
@@ -93,20 +96,29 @@ uint64_t cfhe_dot_binary(const uint64_t *a, const uint64_t *s, size_t n);
 void cfhe_decompose(const uint64_t *in, size_t n, uint32_t base_log, uint32_t levels, int64_t *out);
 
 // MARK: - LWE keyswitch and modulus switch
+//
+// The keyswitch key and the keyswitch output keep only the top 32 bits of each torus word. The
+// output is only ever modulus-switched to 2N <= 2^13 afterwards, and rounding every key word to 32
+// bits adds an error of about 2^38 against keyswitch noise of about 2^55 (docs/parameters.md);
+// in exchange the key is half as large (30 MB instead of 61 MB for tfhe-rs 0.5) and the
+// arithmetic uses 32-bit lanes, twice as many per vector.
 
-/// Keyswitch of one LWE ciphertext: out (out_size words: mask then body) =
-///   (0,...,0, body) - sum_i sum_l d_{i,l} * ksk[i][l]
-/// where d_{i,l} decomposes in_mask[i] (base_log, levels) and ksk row (i, l) (out_size words) is at
-/// ksk[(i*levels + l-1) * out_size], level 1 first.
-void cfhe_keyswitch(uint64_t *out, size_t out_size, const uint64_t *in_mask, size_t in_dimension,
-                    uint64_t in_body, const uint64_t *ksk, uint32_t base_log, uint32_t levels);
-/// Keyswitch of `count` ciphertexts in one pass over the key: in[c] has in_dimension+1 words at
-/// in + c*in_stride, out[c] has out_size words at out + c*out_size. The key is read once per batch.
-void cfhe_keyswitch_batch(uint64_t *out, size_t out_size, const uint64_t *in, size_t in_stride,
-                          size_t in_dimension, size_t count, const uint64_t *ksk, uint32_t base_log,
+/// Keyswitch of one LWE ciphertext `in` (in_dimension mask words then the body, full 64-bit):
+///   out = (0,...,0, top32(body)) - sum_i sum_l d_{i,l} * ksk[i][l]   (mod 2^32)
+/// where d_{i,l} decomposes in[i] (base_log, levels) and row (i, l) (out_size words: mask then
+/// body, top 32 bits) is at ksk[(i*levels + l-1) * out_size], level 1 first.
+void cfhe_keyswitch(uint32_t *out, size_t out_size, const uint64_t *in, size_t in_dimension, const uint32_t *ksk,
+                    uint32_t base_log, uint32_t levels);
+/// The same for `count` ciphertexts in one pass over the key: in[c] at in + c*in_stride, out[c]
+/// at out + c*out_size. The key is read once per batch instead of once per ciphertext.
+void cfhe_keyswitch_batch(uint32_t *out, size_t out_size, const uint64_t *in, size_t in_stride,
+                          size_t in_dimension, size_t count, const uint32_t *ksk, uint32_t base_log,
                           uint32_t levels);
-/// Modulus switch to 2n: out[t] = round(in[t] * 2n / 2^64) (ties up), in [0, 2n]. log2_2n = log2(2n).
-void cfhe_modulus_switch(const uint64_t *in, size_t count, uint32_t log2_2n, uint32_t *out);
+/// out[t] = round(in[t] / 2^32) (mod 2^32): the key-word rounding used when storing a keyswitch key.
+void cfhe_torus_to_top32(const uint64_t *in, size_t count, uint32_t *out);
+/// Modulus switch of 32-bit torus words to 2n: out[t] = round(in[t] * 2n / 2^32) (ties up), in
+/// [0, 2n]. log2_2n = log2(2n) <= 31.
+void cfhe_modulus_switch(const uint32_t *in, size_t count, uint32_t log2_2n, uint32_t *out);
 
 // MARK: - Randomness (OpenSSL libcrypto)
 //

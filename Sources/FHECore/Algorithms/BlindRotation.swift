@@ -35,7 +35,7 @@ extension FourierBootstrapKey {
     /// `rotation` is in [1, 2N).
     @inline(__always)
     func cmux(accumulator acc: UnsafeMutablePointer<UInt64>, ggsw i: Int, rotation: Int, fft: FourierTransform,
-              scratch: BlindRotationScratch) {
+              scratch: BlindRotationScratch, prefetchNext: Bool) {
         let n = scratch.polynomialSize, g = scratch.glweSize, levels = scratch.levels
         let baseLog = UInt32(self.baseLog.value)
         for c in 0..<g {
@@ -50,7 +50,8 @@ extension FourierBootstrapKey {
         }
         for level in 0..<levels {
             cfhe_fourier_mac(n / 2, g, g, scratch.digitSpectra.pointer + level * g * n,
-                             levelMatrix(ggsw: i, level: level), scratch.productSpectra.pointer, level > 0 ? 1 : 0)
+                             levelMatrix(ggsw: i, level: level), scratch.productSpectra.pointer, level > 0 ? 1 : 0,
+                             prefetchNext ? levelMatrix(ggsw: i + 1, level: level) : nil)
         }
         for c in 0..<g {
             fft.backwardTorusAdd(scratch.productSpectra.pointer + c * n, into: acc + c * n)
@@ -71,7 +72,8 @@ extension FourierBootstrapKey {
         for i in 0..<dimension {
             let rotation = Int(switched[i]) % twoN
             if rotation == 0 { continue } // X^0·ACC − ACC = 0: the CMux would add exactly nothing
-            cmux(accumulator: acc, ggsw: i, rotation: rotation, fft: fft, scratch: scratch)
+            cmux(accumulator: acc, ggsw: i, rotation: rotation, fft: fft, scratch: scratch,
+                 prefetchNext: i + 1 < dimension)
         }
     }
 }

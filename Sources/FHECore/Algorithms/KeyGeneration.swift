@@ -23,11 +23,14 @@ extension LweKeyswitchKey {
             inputDimension: input.dimension, outputDimension: output.dimension, baseLog: baseLog, levels: levels,
             storage: AlignedBuffer(count: rows * output.dimension.size.value))
         let report = max(1, input.dimension.value / 64)
+        let rowSize = output.dimension.size.value
+        let row = AlignedBuffer<UInt64>(count: rowSize)
         for i in 0..<input.dimension.value {
             let secretBit = input.storage[i]
             for level in 1...levels.value {
                 let plaintext = secretBit &* (UInt64(1) << UInt64(64 - baseLog.value * level))
-                output.encrypt(plaintext, noise: noise, using: rng, into: key.row(input: i, level: level))
+                output.encrypt(plaintext, noise: noise, using: rng, into: row.pointer)
+                cfhe_torus_to_top32(row.pointer, rowSize, key.row(input: i, level: level))
             }
             if i % report == report - 1 || i == input.dimension.value - 1 {
                 progress?(KeyGenerationProgress(stage: .keyswitchKey, completed: i + 1, total: input.dimension.value))

@@ -54,11 +54,18 @@ public final class ServerKey: @unchecked Sendable {
     public func bootstrap(_ small: LweCiphertext, lut: LookupTable) -> LweCiphertext {
         precondition(small.dimension == parameters.lweDimension,
                      "bootstrap input dimension \(small.dimension) is not \(parameters.lweDimension)")
+        var top = [UInt32](repeating: 0, count: small.words.count)
+        cfhe_torus_to_top32(small.words, small.words.count, &top)
+        return bootstrap(top32: top, lut: lut)
+    }
+
+    /// Bootstrap of a small-key ciphertext given by the top 32 bits of its words.
+    func bootstrap(top32 small: [UInt32], lut: LookupTable) -> LweCiphertext {
         let scratch = BlindRotationScratch(bootstrapKey: bootstrapKey)
         let g = parameters.glweDimension.size.value, n = parameters.polynomialSize.value
         let acc = AlignedBuffer<UInt64>(count: g * n)
-        var switched = [UInt32](repeating: 0, count: small.words.count)
-        cfhe_modulus_switch(small.words, small.words.count, UInt32(parameters.polynomialSize.log2 + 1), &switched)
+        var switched = [UInt32](repeating: 0, count: small.count)
+        cfhe_modulus_switch(small, small.count, UInt32(parameters.polynomialSize.log2 + 1), &switched)
         switched.withUnsafeBufferPointer { s in
             bootstrapKey.blindRotate(lut: lut, switched: s.baseAddress!, accumulator: acc.pointer, fft: fft,
                                      scratch: scratch)
@@ -72,7 +79,11 @@ public final class ServerKey: @unchecked Sendable {
 
     /// Keyswitch then bootstrap (KS_PBS): a big-key ciphertext of m → a fresh one of lut(m).
     public func applyLookupTable(_ ct: LweCiphertext, _ lut: LookupTable) -> LweCiphertext {
-        bootstrap(keyswitch(ct), lut: lut)
+        precondition(ct.dimension == parameters.bigLweDimension,
+                     "lookup input dimension \(ct.dimension) is not \(parameters.bigLweDimension)")
+        var small = [UInt32](repeating: 0, count: parameters.lweDimension.size.value)
+        ct.words.withUnsafeBufferPointer { keyswitchKey.keyswitch($0.baseAddress!, into: &small) }
+        return bootstrap(top32: small, lut: lut)
     }
 
     /// Ciphertexts per group in a batch: their accumulators (32 KiB each at N = 2048) stay in the
@@ -103,7 +114,7 @@ public final class ServerKey: @unchecked Sendable {
             var start = lo
             while start < hi {
                 let m = min(Self.batchGroup, hi - start)
-                let small = AlignedBuffer<UInt64>(count: m * smallSize)
+                let small = AlignedBuffer<UInt32>(count: m * smallSize)
                 keyswitchKey.keyswitchBatch(input.pointer + start * bigSize, count: m, into: small.pointer)
                 let switched = AlignedBuffer<UInt32>(count: m * smallSize)
                 cfhe_modulus_switch(small.pointer, m * smallSize, log2TwoN, switched.pointer)
@@ -120,7 +131,7 @@ public final class ServerKey: @unchecked Sendable {
                         let rotation = Int(switched[c * smallSize + i]) % twoN
                         if rotation == 0 { continue }
                         bootstrapKey.cmux(accumulator: accs.pointer + c * g * n, ggsw: i, rotation: rotation, fft: fft,
-                                          scratch: scratch)
+                                          scratch: scratch, prefetchNext: c == 0 && i + 2 < smallSize)
                     }
                 }
                 for c in 0..<m {

@@ -1,0 +1,77 @@
+import CFHEShim
+import Foundation
+
+/// Ready-to-run closures over the core operations, for `syphon-executor bench core` and the
+/// package-benchmark suite: each prepares its inputs once and returns the operation to time,
+/// so both harnesses measure exactly the same thing.
+public enum CoreOperations {
+    /// The instruction set the kernels use on this machine ("scalar", "avx2", "avx512").
+    public static var instructionSet: String {
+        switch cfhe_isa_active() {
+        case Int32(CFHE_ISA_AVX512): "avx512"
+        case Int32(CFHE_ISA_AVX2): "avx2"
+        default: "scalar"
+        }
+    }
+
+    /// One forward negacyclic FFT of a polynomial of `size` integer coefficients (an N/2-point
+    /// complex FFT plus fold and twist).
+    public static func forwardFFT(size: PolynomialSize) -> () -> Void {
+        let fft = FourierTransform.forSize(size)
+        let input = AlignedBuffer<Int64>(count: size.value)
+        for i in 0..<size.value { input[i] = Int64(i % 97) - 48 }
+        let spectrum = AlignedBuffer<Double>(count: size.value)
+        return { fft.forwardInteger(input.pointer, into: spectrum.pointer) }
+    }
+
+    /// One inverse negacyclic FFT (to the torus, accumulated).
+    public static func backwardFFT(size: PolynomialSize) -> () -> Void {
+        let fft = FourierTransform.forSize(size)
+        let spectrum = AlignedBuffer<Double>(count: size.value)
+        let output = AlignedBuffer<UInt64>(count: size.value)
+        return {
+            for i in 0..<size.value { spectrum[i] = Double(i & 7) }
+            fft.backwardTorusAdd(spectrum.pointer, into: output.pointer)
+        }
+    }
+
+    /// One external product (CMux step) of blind rotation with GGSW 0 of the key.
+    public static func externalProduct(_ key: ServerKey) -> () -> Void {
+        let p = key.parameters
+        let scratch = BlindRotationScratch(bootstrapKey: key.bootstrapKey)
+        let acc = AlignedBuffer<UInt64>(count: p.glweDimension.size.value * p.polynomialSize.value)
+        let rng = CSPRNG(seed: [UInt8](repeating: 7, count: 32))
+        rng.fillUniform(acc.buffer)
+        return { key.bootstrapKey.cmux(accumulator: acc.pointer, ggsw: 0, rotation: 3, fft: key.fft, scratch: scratch, prefetchNext: false) }
+    }
+
+    /// A fresh block encryption under `client` (input for the other operations).
+    static func sampleBlock(_ client: ClientKey) -> LweCiphertext {
+        client.encryptBlock(5, using: CSPRNG(seed: [UInt8](repeating: 8, count: 32)))
+    }
+
+    public static func keyswitch(_ key: ServerKey, client: ClientKey) -> () -> Void {
+        let ct = sampleBlock(client)
+        return { _ = key.keyswitch(ct) }
+    }
+
+    public static func bootstrap(_ key: ServerKey, client: ClientKey) -> () -> Void {
+        let small = key.keyswitch(sampleBlock(client))
+        let lut = LookupTable(parameters: key.parameters) { $0 }
+        return { _ = key.bootstrap(small, lut: lut) }
+    }
+
+    public static func keyswitchBootstrap(_ key: ServerKey, client: ClientKey) -> () -> Void {
+        let ct = sampleBlock(client)
+        let lut = LookupTable(parameters: key.parameters) { $0 }
+        return { _ = key.applyLookupTable(ct, lut) }
+    }
+
+    /// A batch of `count` KS+PBS on `threads` threads.
+    public static func keyswitchBootstrapBatch(_ key: ServerKey, client: ClientKey, count: Int,
+                                               threads: Int) -> () -> Void {
+        let cts = [LweCiphertext](repeating: sampleBlock(client), count: count)
+        let luts = [LookupTable](repeating: LookupTable(parameters: key.parameters) { $0 }, count: count)
+        return { _ = key.applyLookupTables(cts, luts, threads: threads) }
+    }
+}
