@@ -75,3 +75,43 @@ public enum CoreOperations {
         return { _ = key.applyLookupTables(cts, luts, threads: threads) }
     }
 }
+
+/// The error of one Fourier-domain product as blind rotation computes it: a digit polynomial
+/// (uniform balanced base-2^β digits) times a uniform torus polynomial (a GGSW row), through the
+/// f64 spectra, against the exact negacyclic product mod 2^64. Returns the error variance per
+/// coefficient (squared torus units); it covers the rounding of the key spectra and of the
+/// transforms. NoiseFormulas.bootstrapVariance adds n·(k+1)·L of these.
+public enum FourierRounding {
+    public static func measuredProductVariance(_ p: ParameterSet, products: Int = 8) -> Double {
+        let fft = FourierTransform.forSize(p.polynomialSize)
+        let n = p.polynomialSize.value
+        let rng = CSPRNG(seed: [UInt8](repeating: 41, count: 32))
+        let half = Int64(1) << Int64(p.pbsBaseLog.value - 1)
+        let key = AlignedBuffer<UInt64>(count: n), digits = AlignedBuffer<Int64>(count: n)
+        let keySpectrum = AlignedBuffer<Double>(count: n), digitSpectrum = AlignedBuffer<Double>(count: n)
+        let productSpectrum = AlignedBuffer<Double>(count: n), viaFFT = AlignedBuffer<UInt64>(count: n)
+        var sum = 0.0
+        for _ in 0..<products {
+            rng.fillUniform(key.buffer)
+            for i in 0..<n { digits[i] = Int64(rng.nextUInt64() % UInt64(2 * half + 1)) - half }
+            fft.forwardTorus(key.pointer, into: keySpectrum.pointer)
+            fft.forwardInteger(digits.pointer, into: digitSpectrum.pointer)
+            for i in 0..<n { viaFFT[i] = 0 }
+            cfhe_fourier_mac(n / 2, 1, 1, digitSpectrum.pointer, keySpectrum.pointer, productSpectrum.pointer, 0, nil)
+            fft.backwardTorusAdd(productSpectrum.pointer, into: viaFFT.pointer)
+            var exact = [UInt64](repeating: 0, count: n)
+            for i in 0..<n {
+                let d = UInt64(bitPattern: digits[i])
+                for j in 0..<n {
+                    let v = d &* key[j]
+                    if i + j < n { exact[i + j] &+= v } else { exact[i + j - n] &-= v }
+                }
+            }
+            for i in 0..<n {
+                let e = Double(Int64(bitPattern: viaFFT[i] &- exact[i]))
+                sum += e * e
+            }
+        }
+        return sum / Double(products * n)
+    }
+}

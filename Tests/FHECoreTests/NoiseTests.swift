@@ -1,0 +1,61 @@
+import FHECore
+import Foundation
+import Testing
+
+/// Measured noise against the formulas of NoiseFormulas and against the genuine tfhe-rs 0.5.3
+/// figures of parameters.md, on the legacy set. Sample sizes: 16 384 fresh encryptions, 4 096
+/// keyswitches, 4 096 bootstraps; the standard error of a variance estimate is sqrt(2/N), i.e.
+/// 1.1 % / 2.2 % / 2.2 %, so a ±10 % band is more than 4 standard errors wide.
+@Suite("Noise of encryption, keyswitch and bootstrap (legacy set)", .serialized)
+struct NoiseTests {
+    static let parameters = ParameterSet.tfheRs05
+
+    func ratio(_ measured: Double, _ expected: Double) -> Double { measured / expected }
+
+    @Test("Fresh encryption variance = σ_glwe² (±10 %), tfhe-rs measured std 2^12.5")
+    func fresh() {
+        let p = Self.parameters
+        let (client, _) = TestKeyCache.shared.keys(for: p)
+        let rng = CSPRNG(seed: [UInt8](repeating: 31, count: 32))
+        let errors = (0..<16384).map { i in p.decodingError(client.phase(of: client.encryptBlock(i % 16, using: rng))) }
+        let stats = ErrorStatistics(errors)
+        let formula = NoiseFormulas.freshVariance(p)
+        #expect(abs(ratio(stats.variance, formula) - 1) < 0.10, "fresh: std 2^\(stats.log2Std) vs formula 2^\(log2(formula) / 2)")
+        #expect(abs(stats.log2Std - 12.5) < 0.1, "tfhe-rs measured 2^12.5, we measure 2^\(stats.log2Std)")
+    }
+
+    @Test("Keyswitch output variance = formula (±10 %), tfhe-rs measured std 2^54.7")
+    func keyswitch() {
+        let p = Self.parameters
+        let (client, server) = TestKeyCache.shared.keys(for: p)
+        let rng = CSPRNG(seed: [UInt8](repeating: 32, count: 32))
+        let errors = (0..<4096).map { i in
+            p.decodingError(client.phase(of: server.keyswitch(client.encryptBlock(i % 16, using: rng))))
+        }
+        let stats = ErrorStatistics(errors)
+        let formula = NoiseFormulas.keyswitchVariance(p, inputVariance: NoiseFormulas.freshVariance(p))
+        #expect(abs(ratio(stats.variance, formula) - 1) < 0.10, "keyswitch: std 2^\(stats.log2Std) vs formula 2^\(log2(formula) / 2)")
+        // parameters.md: std 2^54.7 over 112 genuine blocks (that figure's own uncertainty is ±7 %).
+        #expect(abs(stats.log2Std - 54.74) < 0.1, "tfhe-rs measured 2^54.74, we measure 2^\(stats.log2Std)")
+    }
+
+    @Test("Bootstrap output variance = formula (±10 %), tfhe-rs measured std 2^48.6–2^48.9")
+    func bootstrap() {
+        let p = Self.parameters
+        let (client, server) = TestKeyCache.shared.keys(for: p)
+        let rng = CSPRNG(seed: [UInt8](repeating: 33, count: 32))
+        let identity = LookupTable(parameters: p) { $0 }
+        let inputs = (0..<4096).map { i in client.encryptBlock(i % 16, using: rng) }
+        let outputs = server.applyLookupTables(inputs, [LookupTable](repeating: identity, count: inputs.count))
+        let errors = outputs.enumerated().map { i, ct -> Int64 in
+            #expect(client.decryptBlock(ct) == i % 16)
+            return p.decodingError(client.phase(of: ct))
+        }
+        let stats = ErrorStatistics(errors)
+        let fourier = FourierRounding.measuredProductVariance(p)
+        let formula = NoiseFormulas.bootstrapVariance(p, fourierProductVariance: fourier)
+        #expect(abs(ratio(stats.variance, formula) - 1) < 0.10,
+                "PBS: std 2^\(stats.log2Std) vs formula 2^\(log2(formula) / 2) (Fourier product std 2^\(log2(fourier) / 2))")
+        #expect(stats.log2Std > 48.5 && stats.log2Std < 49.0, "tfhe-rs measured 2^48.6–2^48.9, we measure 2^\(stats.log2Std)")
+    }
+}
