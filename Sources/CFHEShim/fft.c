@@ -78,7 +78,9 @@ static void dit_scalar(const double *t, size_t m, double *re, double *im) {
     }
 }
 
-static void forward_int_scalar(const double *t, size_t n, const int64_t *in, double *re, double *im) {
+static void forward_int_scalar(const double *t, size_t n, const int64_t *in, double *re, double *im,
+                               const double *prefetch) {
+    (void)prefetch; // the reference path leaves memory to the hardware
     size_t m = n / 2;
     const double *cr = CFHE_TWIST_RE(t, m), *ci = CFHE_TWIST_IM(t, m);
     for (size_t j = 0; j < m; j++) {
@@ -101,7 +103,9 @@ static void forward_torus_scalar(const double *t, size_t n, const uint64_t *in, 
     dif_scalar(t, m, re, im);
 }
 
-static void backward_torus_add_scalar(const double *t, size_t n, double *re, double *im, uint64_t *out) {
+static void backward_torus_add_scalar(const double *t, size_t n, double *re, double *im, uint64_t *out,
+                                      const double *prefetch) {
+    (void)prefetch;
     size_t m = n / 2;
     dit_scalar(t, m, re, im);
     const double *cr = CFHE_UNTWIST_RE(t, m), *ci = CFHE_UNTWIST_IM(t, m);
@@ -114,8 +118,7 @@ static void backward_torus_add_scalar(const double *t, size_t n, double *re, dou
 }
 
 static void fourier_mac_scalar(size_t m, size_t rows, size_t cols, const double *f, const double *g,
-                               double *acc, int accumulate, const double *prefetch) {
-    (void)prefetch;
+                               double *acc, int accumulate) {
     for (size_t c = 0; c < cols; c++) {
         double *ar = acc + 2 * m * c, *ai = ar + m;
         if (!accumulate) {
@@ -134,11 +137,12 @@ static void fourier_mac_scalar(size_t m, size_t rows, size_t cols, const double 
 
 // MARK: - Dispatch
 
-void cfhe_fft_forward_int(const double *t, size_t n, const int64_t *in, double *re, double *im) {
+void cfhe_fft_forward_int(const double *t, size_t n, const int64_t *in, double *re, double *im,
+                          const double *prefetch) {
     switch (cfhe_isa_level) {
-    case CFHE_ISA_AVX512: cfhe_fft_forward_int_avx512(t, n, in, re, im); return;
-    case CFHE_ISA_AVX2: cfhe_fft_forward_int_avx2(t, n, in, re, im); return;
-    default: forward_int_scalar(t, n, in, re, im);
+    case CFHE_ISA_AVX512: cfhe_fft_forward_int_avx512(t, n, in, re, im, prefetch); return;
+    case CFHE_ISA_AVX2: cfhe_fft_forward_int_avx2(t, n, in, re, im, prefetch); return;
+    default: (void)prefetch; forward_int_scalar(t, n, in, re, im, NULL);
     }
 }
 
@@ -150,19 +154,20 @@ void cfhe_fft_forward_torus(const double *t, size_t n, const uint64_t *in, doubl
     }
 }
 
-void cfhe_fft_backward_torus_add(const double *t, size_t n, double *re, double *im, uint64_t *out) {
+void cfhe_fft_backward_torus_add(const double *t, size_t n, double *re, double *im, uint64_t *out,
+                                 const double *prefetch) {
     switch (cfhe_isa_level) {
-    case CFHE_ISA_AVX512: cfhe_fft_backward_torus_add_avx512(t, n, re, im, out); return;
-    case CFHE_ISA_AVX2: cfhe_fft_backward_torus_add_avx2(t, n, re, im, out); return;
-    default: backward_torus_add_scalar(t, n, re, im, out);
+    case CFHE_ISA_AVX512: cfhe_fft_backward_torus_add_avx512(t, n, re, im, out, prefetch); return;
+    case CFHE_ISA_AVX2: cfhe_fft_backward_torus_add_avx2(t, n, re, im, out, prefetch); return;
+    default: backward_torus_add_scalar(t, n, re, im, out, NULL);
     }
 }
 
 void cfhe_fourier_mac(size_t m, size_t rows, size_t cols, const double *f, const double *g, double *acc,
-                      int accumulate, const double *prefetch) {
+                      int accumulate) {
     switch (cfhe_isa_level) {
-    case CFHE_ISA_AVX512: cfhe_fourier_mac_avx512(m, rows, cols, f, g, acc, accumulate, prefetch); return;
-    case CFHE_ISA_AVX2: cfhe_fourier_mac_avx2(m, rows, cols, f, g, acc, accumulate, prefetch); return;
-    default: fourier_mac_scalar(m, rows, cols, f, g, acc, accumulate, prefetch);
+    case CFHE_ISA_AVX512: cfhe_fourier_mac_avx512(m, rows, cols, f, g, acc, accumulate); return;
+    case CFHE_ISA_AVX2: cfhe_fourier_mac_avx2(m, rows, cols, f, g, acc, accumulate); return;
+    default: fourier_mac_scalar(m, rows, cols, f, g, acc, accumulate);
     }
 }

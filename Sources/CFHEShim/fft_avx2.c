@@ -193,15 +193,25 @@ T static inline V small_int_to_double(__m256i x) {
     return _mm256_sub_pd(_mm256_castsi256_pd(_mm256_add_epi64(x, magic_bits)), _mm256_set1_pd(0x1.8p52));
 }
 
+/// Requests the share of the n = 2m doubles at `p` that belongs to loop position j of m: the same
+/// number of bytes per iteration, so the whole spectrum arrives during one loop.
+T static inline void prefetch_lines(const double *p, size_t j, size_t m) {
+    if (p == NULL) return;
+    // 2m doubles over m/4 iterations: 8 doubles = 1 cache lines per iteration.
+    for (size_t line = 0; line < 1; line++) _mm_prefetch((const char *)(p + 2 * j + 8 * line), _MM_HINT_T1);
+}
+
 T static inline void twist_store(const double *t, size_t m, size_t j, V a, V b, double *re, double *im) {
     V cr = _mm256_loadu_pd(CFHE_TWIST_RE(t, m) + j), ci = _mm256_loadu_pd(CFHE_TWIST_IM(t, m) + j);
     _mm256_storeu_pd(re + j, _mm256_fmsub_pd(a, cr, _mm256_mul_pd(b, ci)));
     _mm256_storeu_pd(im + j, _mm256_fmadd_pd(a, ci, _mm256_mul_pd(b, cr)));
 }
 
-T void cfhe_fft_forward_int_avx2(const double *t, size_t n, const int64_t *in, double *re, double *im) {
+T void cfhe_fft_forward_int_avx2(const double *t, size_t n, const int64_t *in, double *re, double *im,
+                          const double *prefetch) {
     size_t m = n / 2;
     for (size_t j = 0; j < m; j += 4) {
+        prefetch_lines(prefetch, j, m);
         V a = small_int_to_double(_mm256_loadu_si256((const __m256i *)(in + j)));
         V b = small_int_to_double(_mm256_loadu_si256((const __m256i *)(in + j + m)));
         twist_store(t, m, j, a, b, re, im);
@@ -222,11 +232,13 @@ T void cfhe_fft_forward_torus_avx2(const double *t, size_t n, const uint64_t *in
     dif(t, m, re, im);
 }
 
-T void cfhe_fft_backward_torus_add_avx2(const double *t, size_t n, double *re, double *im, uint64_t *out) {
+T void cfhe_fft_backward_torus_add_avx2(const double *t, size_t n, double *re, double *im, uint64_t *out,
+                                 const double *prefetch) {
     size_t m = n / 2;
     dit(t, m, re, im);
     const double *ur = CFHE_UNTWIST_RE(t, m), *ui = CFHE_UNTWIST_IM(t, m);
     for (size_t j = 0; j < m; j += 4) {
+        prefetch_lines(prefetch, j, m);
         V r = _mm256_loadu_pd(re + j), i = _mm256_loadu_pd(im + j);
         V cr = _mm256_loadu_pd(ur + j), ci = _mm256_loadu_pd(ui + j);
         const V torus = _mm256_set1_pd(0x1p64);
@@ -239,7 +251,7 @@ T void cfhe_fft_backward_torus_add_avx2(const double *t, size_t n, double *re, d
 }
 
 T void cfhe_fourier_mac_avx2(size_t m, size_t rows, size_t cols, const double *f, const double *g, double *acc,
-                             int accumulate, const double *prefetch) {
+                             int accumulate) {
     for (size_t c = 0; c < cols; c++) {
         double *ar = acc + 2 * m * c, *ai = ar + m;
         for (size_t j = 0; j < m; j += 4) {
@@ -247,11 +259,6 @@ T void cfhe_fourier_mac_avx2(size_t m, size_t rows, size_t cols, const double *f
             V si = accumulate ? _mm256_loadu_pd(ai + j) : _mm256_setzero_pd();
             for (size_t r = 0; r < rows; r++) {
                 const double *fr = f + 2 * m * r, *gr = g + 2 * m * (r * cols + c);
-                if (prefetch && (j & 7) == 0) {
-                    const double *next = prefetch + 2 * m * (r * cols + c) + j;
-                    _mm_prefetch((const char *)next, _MM_HINT_T1);
-                    _mm_prefetch((const char *)(next + m), _MM_HINT_T1);
-                }
                 V xr = _mm256_loadu_pd(fr + j), xi = _mm256_loadu_pd(fr + m + j);
                 V yr = _mm256_loadu_pd(gr + j), yi = _mm256_loadu_pd(gr + m + j);
                 sr = _mm256_fmadd_pd(xr, yr, _mm256_fnmadd_pd(xi, yi, sr));

@@ -8,6 +8,15 @@
 #define T CFHE_TARGET_AVX512
 typedef __m512d V;
 
+/// Spreads the prefetch of one spectrum (n doubles = n/8 cache lines) over every loop iteration
+/// of a transform: one line per iteration keeps the request rate below what the miss buffers
+/// sustain, so the stream overlaps with the arithmetic instead of stalling it.
+typedef struct { const char *p; size_t next, end; } Prefetcher;
+
+T static inline void prefetch_step(Prefetcher *pf) {
+    if (pf->next < pf->end) { _mm_prefetch(pf->p + 64 * pf->next, _MM_HINT_T1); pf->next++; }
+}
+
 T static inline void cmul(V ar, V ai, V br, V bi, V *or_, V *oi) {
     *or_ = _mm512_fmsub_pd(ar, br, _mm512_mul_pd(ai, bi));
     *oi = _mm512_fmadd_pd(ar, bi, _mm512_mul_pd(ai, br));
@@ -57,7 +66,7 @@ T static inline void dit_tail8(const Tail *k, V *r, V *i) {
     lane_bfly(r, i, k->p4, k->s4);
 }
 
-T static void dif(const double *t, size_t m, double *re, double *im) {
+T static void dif(const double *t, size_t m, double *re, double *im, Prefetcher *pf) {
     const double *wr = CFHE_TW_RE(t, m), *wi = CFHE_TW_IM(t, m);
     int stages = __builtin_ctzll(m) - 3; // stages with half-size >= 8
     size_t h = m / 2;
@@ -65,6 +74,7 @@ T static void dif(const double *t, size_t m, double *re, double *im) {
         size_t q = h / 2;
         for (size_t k = 0; k < m; k += 2 * h) {
             for (size_t j = 0; j < q; j += 8) {
+                prefetch_step(pf);
                 double *r0 = re + k + j, *i0 = im + k + j;
                 V x0r = _mm512_loadu_pd(r0), x0i = _mm512_loadu_pd(i0);
                 V x1r = _mm512_loadu_pd(r0 + q), x1i = _mm512_loadu_pd(i0 + q);
@@ -96,6 +106,7 @@ T static void dif(const double *t, size_t m, double *re, double *im) {
     if (stages == 1) { // half-size 8 remains: pair the two vectors of each 16-block, then the tail
         V w8r = _mm512_loadu_pd(wr + 8), w8i = _mm512_loadu_pd(wi + 8);
         for (size_t b = 0; b < m; b += 16) {
+            prefetch_step(pf);
             V ar = _mm512_loadu_pd(re + b), ai = _mm512_loadu_pd(im + b);
             V br = _mm512_loadu_pd(re + b + 8), bi = _mm512_loadu_pd(im + b + 8);
             V sr = _mm512_add_pd(ar, br), si = _mm512_add_pd(ai, bi);
@@ -110,6 +121,7 @@ T static void dif(const double *t, size_t m, double *re, double *im) {
         }
     } else {
         for (size_t b = 0; b < m; b += 8) {
+            prefetch_step(pf);
             V r = _mm512_loadu_pd(re + b), i = _mm512_loadu_pd(im + b);
             dif_tail8(&k, &r, &i);
             _mm512_storeu_pd(re + b, r);
@@ -118,7 +130,7 @@ T static void dif(const double *t, size_t m, double *re, double *im) {
     }
 }
 
-T static void dit(const double *t, size_t m, double *re, double *im) {
+T static void dit(const double *t, size_t m, double *re, double *im, Prefetcher *pf) {
     const double *wr = CFHE_TW_RE(t, m), *wi = CFHE_TW_IM(t, m);
     int stages = __builtin_ctzll(m) - 3;
     Tail k = tail_consts(t, m, 1);
@@ -126,6 +138,7 @@ T static void dit(const double *t, size_t m, double *re, double *im) {
     if (stages & 1) {
         V w8r = _mm512_loadu_pd(wr + 8), w8i = _mm512_sub_pd(_mm512_setzero_pd(), _mm512_loadu_pd(wi + 8));
         for (size_t b = 0; b < m; b += 16) {
+            prefetch_step(pf);
             V ar = _mm512_loadu_pd(re + b), ai = _mm512_loadu_pd(im + b);
             V br = _mm512_loadu_pd(re + b + 8), bi = _mm512_loadu_pd(im + b + 8);
             dit_tail8(&k, &ar, &ai);
@@ -141,6 +154,7 @@ T static void dit(const double *t, size_t m, double *re, double *im) {
         h = 16;
     } else {
         for (size_t b = 0; b < m; b += 8) {
+            prefetch_step(pf);
             V r = _mm512_loadu_pd(re + b), i = _mm512_loadu_pd(im + b);
             dit_tail8(&k, &r, &i);
             _mm512_storeu_pd(re + b, r);
@@ -151,6 +165,7 @@ T static void dit(const double *t, size_t m, double *re, double *im) {
     for (; stages >= 2; stages -= 2, h <<= 2) {
         for (size_t k0 = 0; k0 < m; k0 += 4 * h) {
             for (size_t j = 0; j < h; j += 8) {
+                prefetch_step(pf);
                 double *r0 = re + k0 + j, *i0 = im + k0 + j;
                 V w1r = _mm512_loadu_pd(wr + h + j), w1i = _mm512_sub_pd(zero, _mm512_loadu_pd(wi + h + j));
                 V x0r = _mm512_loadu_pd(r0), x0i = _mm512_loadu_pd(i0);
@@ -195,14 +210,17 @@ T static inline void twist_store(const double *t, size_t m, size_t j, V a, V b, 
     _mm512_storeu_pd(im + j, _mm512_fmadd_pd(a, ci, _mm512_mul_pd(b, cr)));
 }
 
-T void cfhe_fft_forward_int_avx512(const double *t, size_t n, const int64_t *in, double *re, double *im) {
+T void cfhe_fft_forward_int_avx512(const double *t, size_t n, const int64_t *in, double *re, double *im,
+                          const double *prefetch) {
     size_t m = n / 2;
+    Prefetcher pf = {(const char *)prefetch, 0, prefetch ? n / 8 : 0};
     for (size_t j = 0; j < m; j += 8) {
+        prefetch_step(&pf);
         V a = _mm512_cvtepi64_pd(_mm512_loadu_si512(in + j));
         V b = _mm512_cvtepi64_pd(_mm512_loadu_si512(in + j + m));
         twist_store(t, m, j, a, b, re, im);
     }
-    dif(t, m, re, im);
+    dif(t, m, re, im, &pf);
 }
 
 T void cfhe_fft_forward_torus_avx512(const double *t, size_t n, const uint64_t *in, double *re, double *im) {
@@ -213,14 +231,18 @@ T void cfhe_fft_forward_torus_avx512(const double *t, size_t n, const uint64_t *
         V b = _mm512_mul_pd(_mm512_cvtepi64_pd(_mm512_loadu_si512(in + j + m)), s);
         twist_store(t, m, j, a, b, re, im);
     }
-    dif(t, m, re, im);
+    Prefetcher none = {0, 0, 0};
+    dif(t, m, re, im, &none);
 }
 
-T void cfhe_fft_backward_torus_add_avx512(const double *t, size_t n, double *re, double *im, uint64_t *out) {
+T void cfhe_fft_backward_torus_add_avx512(const double *t, size_t n, double *re, double *im, uint64_t *out,
+                                 const double *prefetch) {
     size_t m = n / 2;
-    dit(t, m, re, im);
+    Prefetcher pf = {(const char *)prefetch, 0, prefetch ? n / 8 : 0};
+    dit(t, m, re, im, &pf);
     const double *ur = CFHE_UNTWIST_RE(t, m), *ui = CFHE_UNTWIST_IM(t, m);
     for (size_t j = 0; j < m; j += 8) {
+        prefetch_step(&pf);
         V r = _mm512_loadu_pd(re + j), i = _mm512_loadu_pd(im + j);
         V cr = _mm512_loadu_pd(ur + j), ci = _mm512_loadu_pd(ui + j);
         V a = _mm512_fmsub_pd(r, cr, _mm512_mul_pd(i, ci));
@@ -233,7 +255,7 @@ T void cfhe_fft_backward_torus_add_avx512(const double *t, size_t n, double *re,
 }
 
 T void cfhe_fourier_mac_avx512(size_t m, size_t rows, size_t cols, const double *f, const double *g, double *acc,
-                               int accumulate, const double *prefetch) {
+                               int accumulate) {
     for (size_t c = 0; c < cols; c++) {
         double *ar = acc + 2 * m * c, *ai = ar + m;
         for (size_t j = 0; j < m; j += 8) {
@@ -241,11 +263,6 @@ T void cfhe_fourier_mac_avx512(size_t m, size_t rows, size_t cols, const double 
             V si = accumulate ? _mm512_loadu_pd(ai + j) : _mm512_setzero_pd();
             for (size_t r = 0; r < rows; r++) {
                 const double *fr = f + 2 * m * r, *gr = g + 2 * m * (r * cols + c);
-                if (prefetch && (j & 7) == 0) {
-                    const double *next = prefetch + 2 * m * (r * cols + c) + j;
-                    _mm_prefetch((const char *)next, _MM_HINT_T1);
-                    _mm_prefetch((const char *)(next + m), _MM_HINT_T1);
-                }
                 V xr = _mm512_loadu_pd(fr + j), xi = _mm512_loadu_pd(fr + m + j);
                 V yr = _mm512_loadu_pd(gr + j), yi = _mm512_loadu_pd(gr + m + j);
                 sr = _mm512_fmadd_pd(xr, yr, _mm512_fnmadd_pd(xi, yi, sr));

@@ -47,14 +47,18 @@ CFHE_INLINE uint64_t cfhe_f64_to_torus(double y) {
 }
 
 // FFT variants (fft.c, fft_avx2.c, fft_avx512.c).
-void cfhe_fft_forward_int_avx2(const double *t, size_t n, const int64_t *in, double *re, double *im);
+void cfhe_fft_forward_int_avx2(const double *t, size_t n, const int64_t *in, double *re, double *im,
+                          const double *prefetch);
 void cfhe_fft_forward_torus_avx2(const double *t, size_t n, const uint64_t *in, double *re, double *im);
-void cfhe_fft_backward_torus_add_avx2(const double *t, size_t n, double *re, double *im, uint64_t *out);
-void cfhe_fourier_mac_avx2(size_t m, size_t rows, size_t cols, const double *f, const double *g, double *acc, int accumulate, const double *prefetch);
-void cfhe_fft_forward_int_avx512(const double *t, size_t n, const int64_t *in, double *re, double *im);
+void cfhe_fft_backward_torus_add_avx2(const double *t, size_t n, double *re, double *im, uint64_t *out,
+                                 const double *prefetch);
+void cfhe_fourier_mac_avx2(size_t m, size_t rows, size_t cols, const double *f, const double *g, double *acc, int accumulate);
+void cfhe_fft_forward_int_avx512(const double *t, size_t n, const int64_t *in, double *re, double *im,
+                          const double *prefetch);
 void cfhe_fft_forward_torus_avx512(const double *t, size_t n, const uint64_t *in, double *re, double *im);
-void cfhe_fft_backward_torus_add_avx512(const double *t, size_t n, double *re, double *im, uint64_t *out);
-void cfhe_fourier_mac_avx512(size_t m, size_t rows, size_t cols, const double *f, const double *g, double *acc, int accumulate, const double *prefetch);
+void cfhe_fft_backward_torus_add_avx512(const double *t, size_t n, double *re, double *im, uint64_t *out,
+                                 const double *prefetch);
+void cfhe_fourier_mac_avx512(size_t m, size_t rows, size_t cols, const double *f, const double *g, double *acc, int accumulate);
 
 /// Table layout for polynomial size n, m = n/2 (all doubles):
 ///   [0, m)    twiddle re:  stage with half-size h uses index h + j, j < h: cos(pi j / h)

@@ -43,6 +43,11 @@ struct BenchCoreCommand: AsyncParsableCommand {
             rows.append(BenchRow(name: "keygen", params: name, threads: 2, seconds: Date().timeIntervalSince(start)))
             rows.append(BenchRow(name: "external_product", params: name, threads: 1,
                                  seconds: Timing.median(repetitions: 201, inner: 1, CoreOperations.externalProduct(server))))
+            for cached in [false, true] {
+                rows.append(BenchRow(name: cached ? "blind_rotation_cached_key" : "blind_rotation", params: name, threads: 1,
+                                     seconds: Timing.median(repetitions: repetitions, inner: 1,
+                                                            CoreOperations.blindRotation(server, keyInCache: cached))))
+            }
             rows.append(BenchRow(name: "keyswitch", params: name, threads: 1,
                                  seconds: Timing.median(repetitions: repetitions, inner: 1,
                                                         CoreOperations.keyswitch(server, client: client))))

@@ -50,12 +50,12 @@ func fftProduct(_ a: [Int64], _ b: [UInt64], table: [Double]) -> [UInt64] {
     let n = a.count, m = n / 2
     var fa = [Double](repeating: 0, count: n), fb = [Double](repeating: 0, count: n)
     var acc = [Double](repeating: 0, count: n)
-    fa.withUnsafeMutableBufferPointer { p in cfhe_fft_forward_int(table, n, a, p.baseAddress!, p.baseAddress! + m) }
+    fa.withUnsafeMutableBufferPointer { p in cfhe_fft_forward_int(table, n, a, p.baseAddress!, p.baseAddress! + m, nil) }
     fb.withUnsafeMutableBufferPointer { p in cfhe_fft_forward_torus(table, n, b, p.baseAddress!, p.baseAddress! + m) }
-    cfhe_fourier_mac(m, 1, 1, fa, fb, &acc, 0, nil)
+    cfhe_fourier_mac(m, 1, 1, fa, fb, &acc, 0)
     var out = [UInt64](repeating: 0, count: n)
     acc.withUnsafeMutableBufferPointer { p in
-        cfhe_fft_backward_torus_add(table, n, p.baseAddress!, p.baseAddress! + m, &out)
+        cfhe_fft_backward_torus_add(table, n, p.baseAddress!, p.baseAddress! + m, &out, nil)
     }
     return out
 }
@@ -120,7 +120,7 @@ struct FFTKernelTests {
             withISA(level) {
                 var s = [Double](repeating: 0, count: n)
                 s.withUnsafeMutableBufferPointer { p in
-                    cfhe_fft_forward_int(table, n, a, p.baseAddress!, p.baseAddress! + n / 2)
+                    cfhe_fft_forward_int(table, n, a, p.baseAddress!, p.baseAddress! + n / 2, nil)
                 }
                 return s
             }
@@ -144,7 +144,7 @@ struct FFTKernelTests {
             withISA(level) {
                 var s = [Double](repeating: 0, count: n)
                 s.withUnsafeMutableBufferPointer { p in
-                    cfhe_fft_forward_int(table, n, a, p.baseAddress!, p.baseAddress! + m)
+                    cfhe_fft_forward_int(table, n, a, p.baseAddress!, p.baseAddress! + m, nil)
                 }
                 for k in 0..<m {
                     var re = 0.0, im = 0.0

@@ -53,23 +53,26 @@ void cfhe_fft_table_init(double *table, size_t n);
 size_t cfhe_fft_bitrev_index(size_t k, size_t m);
 
 /// Forward transform of an integer polynomial (small signed coefficients, |c| < 2^51).
-void cfhe_fft_forward_int(const double *table, size_t n, const int64_t *in, double *re, double *im);
+/// `prefetch`, when not NULL, names n doubles (one spectrum of the next bootstrap-key GGSW) to pull
+/// into L2 while this transform runs: the key is larger than L3, and requesting it at a steady
+/// rate across each blind-rotation step hides the DRAM latency that a burst at the point of use
+/// cannot. The backward transform takes the same hint.
+void cfhe_fft_forward_int(const double *table, size_t n, const int64_t *in, double *re, double *im,
+                          const double *prefetch);
 /// Forward transform of a torus polynomial: coefficients read as signed 64-bit, scaled by 2^-64.
 void cfhe_fft_forward_torus(const double *table, size_t n, const uint64_t *in, double *re, double *im);
 /// Inverse transform to the torus, added into out: out_j += round(y_j * 2^64) mod 2^64 where y is
 /// the inverse of (re, im). re and im are used as scratch and destroyed.
-void cfhe_fft_backward_torus_add(const double *table, size_t n, double *re, double *im, uint64_t *out);
+void cfhe_fft_backward_torus_add(const double *table, size_t n, double *re, double *im, uint64_t *out,
+                                 const double *prefetch);
 
 /// Fourier external-product accumulation for one GGSW level matrix:
 ///   acc[c] (+)= sum_r f[r] (.) ggsw[r][c]   for c < cols, r < rows
 /// Every polynomial is m complex values stored as re[m] then im[m] (2m doubles).
 /// f: rows polynomials; ggsw: rows*cols polynomials, row-major; acc: cols polynomials.
-/// If `accumulate` is 0 acc is overwritten, otherwise added to. If `prefetch` is not NULL it points
-/// to the next matrix of the same shape (the next GGSW of blind rotation), whose cache lines are
-/// requested while this one is computed: the bootstrap key is larger than the L3 cache, and
-/// streaming it on demand stalls every step.
+/// If `accumulate` is 0 acc is overwritten, otherwise added to.
 void cfhe_fourier_mac(size_t m, size_t rows, size_t cols, const double *f, const double *ggsw,
-                      double *acc, int accumulate, const double *prefetch);
+                      double *acc, int accumulate);
 
 // MARK: - Torus polynomials (coefficients mod 2^64)
 

@@ -32,12 +32,21 @@ final class BlindRotationScratch {
 extension FourierBootstrapKey {
     /// One CMux step of blind rotation on the accumulator at `acc` ((k+1)·N words):
     /// ACC ← ACC + ExternalProduct(GGSW_i, ACC·X^rotation − ACC), i.e. ACC·X^(rotation·s_i).
-    /// `rotation` is in [1, 2N).
+    /// `rotation` is in [1, 2N). `prefetch` is the GGSW the next step will use: its spectra are
+    /// requested, one per transform, while this step computes.
     @inline(__always)
     func cmux(accumulator acc: UnsafeMutablePointer<UInt64>, ggsw i: Int, rotation: Int, fft: FourierTransform,
-              scratch: BlindRotationScratch, prefetchNext: Bool) {
+              scratch: BlindRotationScratch, prefetch: Int?) {
         let n = scratch.polynomialSize, g = scratch.glweSize, levels = scratch.levels
         let baseLog = UInt32(self.baseLog.value)
+        let next = prefetch.map { levelMatrix(ggsw: $0, level: 0) }
+        let spectraPerGgsw = polynomialsPerGgsw
+        var prefetched = 0
+        func nextSpectrum() -> UnsafePointer<Double>? {
+            guard let next, prefetched < spectraPerGgsw else { return nil }
+            defer { prefetched += 1 }
+            return next + prefetched * n
+        }
         for c in 0..<g {
             cfhe_poly_mul_monomial_sub(scratch.difference.pointer + c * n, acc + c * n, n, rotation)
         }
@@ -45,16 +54,15 @@ extension FourierBootstrapKey {
             cfhe_decompose(scratch.difference.pointer + row * n, n, baseLog, UInt32(levels), scratch.digits.pointer)
             for level in 0..<levels {
                 fft.forwardInteger(scratch.digits.pointer + level * n,
-                                   into: scratch.digitSpectra.pointer + (level * g + row) * n)
+                                   into: scratch.digitSpectra.pointer + (level * g + row) * n, prefetch: nextSpectrum())
             }
         }
         for level in 0..<levels {
             cfhe_fourier_mac(n / 2, g, g, scratch.digitSpectra.pointer + level * g * n,
-                             levelMatrix(ggsw: i, level: level), scratch.productSpectra.pointer, level > 0 ? 1 : 0,
-                             prefetchNext ? levelMatrix(ggsw: i + 1, level: level) : nil)
+                             levelMatrix(ggsw: i, level: level), scratch.productSpectra.pointer, level > 0 ? 1 : 0)
         }
         for c in 0..<g {
-            fft.backwardTorusAdd(scratch.productSpectra.pointer + c * n, into: acc + c * n)
+            fft.backwardTorusAdd(scratch.productSpectra.pointer + c * n, into: acc + c * n, prefetch: nextSpectrum())
         }
     }
 
@@ -73,7 +81,7 @@ extension FourierBootstrapKey {
             let rotation = Int(switched[i]) % twoN
             if rotation == 0 { continue } // X^0·ACC − ACC = 0: the CMux would add exactly nothing
             cmux(accumulator: acc, ggsw: i, rotation: rotation, fft: fft, scratch: scratch,
-                 prefetchNext: i + 1 < dimension)
+                 prefetch: i + 1 < dimension ? i + 1 : nil)
         }
     }
 }

@@ -42,7 +42,24 @@ public enum CoreOperations {
         let acc = AlignedBuffer<UInt64>(count: p.glweDimension.size.value * p.polynomialSize.value)
         let rng = CSPRNG(seed: [UInt8](repeating: 7, count: 32))
         rng.fillUniform(acc.buffer)
-        return { key.bootstrapKey.cmux(accumulator: acc.pointer, ggsw: 0, rotation: 3, fft: key.fft, scratch: scratch, prefetchNext: false) }
+        return { key.bootstrapKey.cmux(accumulator: acc.pointer, ggsw: 0, rotation: 3, fft: key.fft, scratch: scratch, prefetch: nil) }
+    }
+
+    /// The n CMux steps of one blind rotation. With `keyInCache` every step reuses GGSW 0, which
+    /// stays in L2: the difference to the real walk over the 50 MB key is the cost of streaming it.
+    public static func blindRotation(_ key: ServerKey, keyInCache: Bool) -> () -> Void {
+        let p = key.parameters
+        let scratch = BlindRotationScratch(bootstrapKey: key.bootstrapKey)
+        let acc = AlignedBuffer<UInt64>(count: p.glweDimension.size.value * p.polynomialSize.value)
+        CSPRNG(seed: [UInt8](repeating: 7, count: 32)).fillUniform(acc.buffer)
+        let n = p.lweDimension.value, twoN = 2 * p.polynomialSize.value
+        return {
+            for i in 0..<n {
+                key.bootstrapKey.cmux(accumulator: acc.pointer, ggsw: keyInCache ? 0 : i, rotation: 1 + (i * 37) % (twoN - 1),
+                                      fft: key.fft, scratch: scratch,
+                                      prefetch: keyInCache || i + 1 == n ? nil : i + 1)
+            }
+        }
     }
 
     /// A fresh block encryption under `client` (input for the other operations).
@@ -97,7 +114,7 @@ public enum FourierRounding {
             fft.forwardTorus(key.pointer, into: keySpectrum.pointer)
             fft.forwardInteger(digits.pointer, into: digitSpectrum.pointer)
             for i in 0..<n { viaFFT[i] = 0 }
-            cfhe_fourier_mac(n / 2, 1, 1, digitSpectrum.pointer, keySpectrum.pointer, productSpectrum.pointer, 0, nil)
+            cfhe_fourier_mac(n / 2, 1, 1, digitSpectrum.pointer, keySpectrum.pointer, productSpectrum.pointer, 0)
             fft.backwardTorusAdd(productSpectrum.pointer, into: viaFFT.pointer)
             var exact = [UInt64](repeating: 0, count: n)
             for i in 0..<n {

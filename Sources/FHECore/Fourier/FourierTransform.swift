@@ -32,9 +32,11 @@ public final class FourierTransform: @unchecked Sendable {
     public var spectrumLength: Int { polynomialSize.value }
 
     /// Spectrum of a polynomial with small signed integer coefficients (|c| < 2^51).
-    func forwardInteger(_ input: UnsafePointer<Int64>, into spectrum: UnsafeMutablePointer<Double>) {
+    /// `prefetch` names a spectrum that will be needed soon (see cfhe_fft_forward_int).
+    func forwardInteger(_ input: UnsafePointer<Int64>, into spectrum: UnsafeMutablePointer<Double>,
+                        prefetch: UnsafePointer<Double>? = nil) {
         let n = polynomialSize.value
-        cfhe_fft_forward_int(table.pointer, n, input, spectrum, spectrum + n / 2)
+        cfhe_fft_forward_int(table.pointer, n, input, spectrum, spectrum + n / 2, prefetch)
     }
 
     /// Spectrum of a torus polynomial (coefficients as signed fractions of 2^64).
@@ -45,9 +47,10 @@ public final class FourierTransform: @unchecked Sendable {
 
     /// Adds the inverse transform of `spectrum` (an integer × torus product) to `output`, rounding to
     /// the 2^64 torus. The spectrum is consumed (used as scratch).
-    func backwardTorusAdd(_ spectrum: UnsafeMutablePointer<Double>, into output: UnsafeMutablePointer<UInt64>) {
+    func backwardTorusAdd(_ spectrum: UnsafeMutablePointer<Double>, into output: UnsafeMutablePointer<UInt64>,
+                          prefetch: UnsafePointer<Double>? = nil) {
         let n = polynomialSize.value
-        cfhe_fft_backward_torus_add(table.pointer, n, spectrum, spectrum + n / 2, output)
+        cfhe_fft_backward_torus_add(table.pointer, n, spectrum, spectrum + n / 2, output, prefetch)
     }
 
     /// Position, in our spectrum, of natural-order DFT coefficient k (for wire formats).

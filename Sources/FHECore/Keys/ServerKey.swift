@@ -131,7 +131,7 @@ public final class ServerKey: @unchecked Sendable {
                         let rotation = Int(switched[c * smallSize + i]) % twoN
                         if rotation == 0 { continue }
                         bootstrapKey.cmux(accumulator: accs.pointer + c * g * n, ggsw: i, rotation: rotation, fft: fft,
-                                          scratch: scratch, prefetchNext: c == 0 && i + 2 < smallSize)
+                                          scratch: scratch, prefetch: c == 0 && i + 2 < smallSize ? i + 1 : nil)
                     }
                 }
                 for c in 0..<m {
