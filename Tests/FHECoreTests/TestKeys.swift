@@ -36,7 +36,8 @@ final class TestKeyCache: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let k = keys[parameters.name] { return k }
-        let seed = UInt8(truncatingIfNeeded: parameters.name.hashValue & 0x7f)
+        // A stable seed per set (String.hashValue changes between processes).
+        let seed = parameters.name.utf8.reduce(UInt8(17)) { $0 &* 31 &+ $1 }
         let randomness = KeyGenerationRandomness(testSeed: seed)
         let client = ClientKey.generate(parameters: parameters, using: randomness.secret)
         let server = ServerKey.generate(for: client, using: randomness.encryption)

@@ -29,23 +29,28 @@ public enum NoiseFormulas {
             + kn * levels * digitVariance(baseLog: p.ksBaseLog) * sigma * sigma
     }
 
-    /// After a programmable bootstrap (output of sample extraction):
-    ///   n·(k+1)·L·N·E[d²]·σ_glwe² + (n/2)·(k·N/2 + 1)·Var_round + n·(k+1)·L·(k·N/2 + 1)·Var_product
-    /// Every external product adds the key noise of (k+1)·L·N digit×noise products; the n/2 steps
-    /// whose key bit is one also add the decomposition rounding times the GLWE key; and each of the
-    /// (k+1)·L Fourier-domain products of every step adds its f64 error Var_product
-    /// (FourierRounding.measuredProductVariance) to every output polynomial — in the mask columns
-    /// that error is multiplied by the binary GLWE key in the phase, hence the (k·N/2 + 1). For the
-    /// legacy set the f64 term is as large as the rounding term (2^96.5 vs 2^96.95).
-    public static func bootstrapVariance(_ p: ParameterSet, fourierProductVariance: Double) -> Double {
-        let n = Double(p.lweDimension.value), g = Double(p.glweDimension.size.value)
-        let levels = Double(p.pbsLevels.value), size = Double(p.polynomialSize.value)
-        let k = Double(p.glweDimension.value)
+    /// Noise one external product adds with a GGSW of 0: the key noise of (k+1)·L·N
+    /// digit×noise products, n·(k+1)·L·N·E[d²]·σ_glwe² over a whole rotation (analytic part); the
+    /// f64 rounding of the Fourier-domain arithmetic comes on top (measured: it is the larger part
+    /// for N = 2048, because in the mask columns it is multiplied by the binary GLWE key).
+    public static func externalProductKeyVariance(_ p: ParameterSet) -> Double {
+        let g = Double(p.glweDimension.size.value), levels = Double(p.pbsLevels.value)
         let sigma = p.glweNoise.inTorusUnits
-        let keyTerm = n * g * levels * size * digitVariance(baseLog: p.pbsBaseLog) * sigma * sigma
-        let roundTerm = n / 2 * (k * size / 2 + 1) * roundingVariance(baseLog: p.pbsBaseLog, levels: p.pbsLevels)
-        let fourierTerm = n * g * levels * (k * size / 2 + 1) * fourierProductVariance
-        return keyTerm + roundTerm + fourierTerm
+        return g * levels * Double(p.polynomialSize.value) * digitVariance(baseLog: p.pbsBaseLog) * sigma * sigma
+    }
+
+    /// After a programmable bootstrap (output of sample extraction):
+    ///   n·V_step + w_s·(w_S + 1)·Var_round
+    /// where V_step is what one external product adds with a GGSW of 0 (key noise plus f64
+    /// rounding, ``externalProductKeyVariance(_:)`` plus the measured Fourier part), and the w_s
+    /// steps whose key bit is one also add the decomposition rounding of the k+1 polynomials times
+    /// the GLWE key (w_S ones). w_s and w_S default to their expectations n/2 and k·N/2.
+    public static func bootstrapVariance(_ p: ParameterSet, stepVariance: Double, lweKeyWeight: Int? = nil,
+                                         glweKeyWeight: Int? = nil) -> Double {
+        let ones = Double(lweKeyWeight ?? p.lweDimension.value / 2)
+        let glweOnes = Double(glweKeyWeight ?? p.bigLweDimension.value / 2)
+        return Double(p.lweDimension.value) * stepVariance
+            + ones * (glweOnes + 1) * roundingVariance(baseLog: p.pbsBaseLog, levels: p.pbsLevels)
     }
 
     /// Modulus-switch rounding seen at the blind-rotation input, in units of 2^64/2N:
