@@ -88,17 +88,23 @@ struct BenchReport {
     func ratio(_ row: BenchRow) -> Double? { fftwMicros.map { row.seconds * 1e6 / $0 } }
 
     var table: String {
-        var lines = [String(format: "%-18@ %-12@ %7@ %14@ %14@ %12@", "operation" as NSString, "params" as NSString,
-                            "threads" as NSString, "median" as NSString, "per second" as NSString, "× FFTW-1024" as NSString)]
+        func pad(_ s: String, _ width: Int, left: Bool = false) -> String {
+            let space = String(repeating: " ", count: max(0, width - s.count))
+            return left ? space + s : s + space
+        }
+        var lines = [pad("operation", 26) + pad("params", 13) + pad("threads", 8, left: true)
+                     + pad("median", 14, left: true) + pad("per second", 14, left: true) + pad("× FFTW-1024", 13, left: true)]
         for row in rows {
             let median = row.seconds >= 1e-3 ? String(format: "%.3f ms", row.seconds * 1e3)
                                              : String(format: "%.3f µs", row.seconds * 1e6)
-            lines.append(String(format: "%-18@ %-12@ %7d %14@ %14.1f %12@", row.name as NSString, row.params as NSString,
-                                row.threads, median as NSString, 1 / row.seconds,
-                                (ratio(row).map { String(format: "%.1f", $0) } ?? "-") as NSString))
+            let name = row.name + row.extra.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
+            lines.append(pad(name, 26) + pad(row.params, 13) + pad("\(row.threads)", 8, left: true)
+                         + pad(median, 14, left: true) + pad(String(format: "%.1f", 1 / row.seconds), 14, left: true)
+                         + pad(ratio(row).map { String(format: "%.1f", $0) } ?? "-", 13, left: true))
         }
-        lines.append("FFTW 1024-point complex FFT (same run): "
-                     + (fftwMicros.map { String(format: "%.3f µs", $0) } ?? "unavailable") + "; kernels: \(instructionSet)")
+        lines.append("reference: FFTW 1024-point complex FFT, same run: "
+                     + (fftwMicros.map { String(format: "%.3f µs", $0) } ?? "unavailable (libfftw3 not installed)")
+                     + "; kernels: \(instructionSet)")
         return lines.joined(separator: "\n")
     }
 

@@ -20,6 +20,7 @@ struct NoiseTests {
         let errors = (0..<16384).map { i in p.decodingError(client.phase(of: client.encryptBlock(i % 16, using: rng))) }
         let stats = ErrorStatistics(errors)
         let formula = NoiseFormulas.freshVariance(p)
+        print("fresh noise over \(errors.count) encryptions: measured std 2^\(stats.log2Std), formula 2^\(log2(formula) / 2)")
         #expect(abs(ratio(stats.variance, formula) - 1) < 0.10, "fresh: std 2^\(stats.log2Std) vs formula 2^\(log2(formula) / 2)")
         #expect(abs(stats.log2Std - 12.5) < 0.1, "tfhe-rs measured 2^12.5, we measure 2^\(stats.log2Std)")
     }
@@ -34,6 +35,7 @@ struct NoiseTests {
         }
         let stats = ErrorStatistics(errors)
         let formula = NoiseFormulas.keyswitchVariance(p, inputVariance: NoiseFormulas.freshVariance(p))
+        print("keyswitch noise over \(errors.count) keyswitches: measured std 2^\(stats.log2Std), formula 2^\(log2(formula) / 2)")
         #expect(abs(ratio(stats.variance, formula) - 1) < 0.10, "keyswitch: std 2^\(stats.log2Std) vs formula 2^\(log2(formula) / 2)")
         // parameters.md: std 2^54.7 over 112 genuine blocks (that figure's own uncertainty is ±7 %).
         #expect(abs(stats.log2Std - 54.74) < 0.1, "tfhe-rs measured 2^54.74, we measure 2^\(stats.log2Std)")
