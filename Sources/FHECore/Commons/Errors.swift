@@ -10,6 +10,8 @@ public enum FHECoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case parameterMismatch(field: String, expected: String, found: String)
     /// The input uses a format or version this build does not read.
     case unsupportedFormat(String)
+    /// A required operand (a bound the strategy type needs) is missing.
+    case missingOperand(String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,7 @@ public enum FHECoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .parameterMismatch(let field, let expected, let found):
             "parameter mismatch in \(field): expected \(expected), found \(found)"
         case .unsupportedFormat(let what): "unsupported format: \(what)"
+        case .missingOperand(let what): "missing \(what)"
         }
     }
 }

@@ -8,25 +8,34 @@ public struct LookupTable: Hashable, Sendable {
     /// The body polynomial of the trivial GLWE accumulator (masks are zero).
     public let body: Polynomial
     /// The largest value f takes (tfhe-rs's "degree" of the result).
-    public let degree: Int
+    public private(set) var degree: Int
 
     /// f is evaluated on every v in [0, message·carry); its values are taken modulo 2·message·carry
     /// (the padding bit included).
     public init(parameters: ParameterSet, function f: (Int) -> Int) {
+        var maxValue = 0
+        self.init(parameters: parameters, degree: 0) { value in
+            let fv = f(value)
+            maxValue = max(maxValue, fv)
+            return UInt64(truncatingIfNeeded: fv) &* parameters.delta
+        }
+        degree = maxValue
+    }
+
+    /// A table from raw torus outputs: box v ∈ [0, p·q) holds `torusOutput(v)`. Outputs need not be
+    /// multiples of Δ (the comparison circuits use ±Δ/2 and weighted signs).
+    public init(parameters: ParameterSet, degree: Int, torusOutput: (Int) -> UInt64) {
         let n = parameters.polynomialSize.value, box = parameters.lookupBoxSize
         let p = parameters.blockModulus
         var v = [UInt64](repeating: 0, count: n)
-        var maxValue = 0
         for value in 0..<p {
-            let fv = f(value)
-            maxValue = max(maxValue, fv)
-            let encoded = UInt64(truncatingIfNeeded: fv) &* parameters.delta
+            let encoded = torusOutput(value)
             for j in (value * box)..<((value + 1) * box) { v[j] = encoded }
         }
         let half = box / 2
         for j in 0..<half { v[j] = 0 &- v[j] }
         body = Polynomial(Array(v[half...] + v[..<half]))
-        degree = maxValue
+        self.degree = degree
     }
 
     /// The value f(v)·Δ the table yields for a noiseless input of modulus-switched phase ψ ∈ [0, 2N).

@@ -1,0 +1,92 @@
+@testable import FHECore
+import Foundation
+import Testing
+
+@Suite("Encrypted comparisons and strategies", .serialized)
+struct EncryptedComparisonTests {
+    /// The (value, price) pairs of the genuine tfhe-rs 0.5.3 small vector set, plus edge cases:
+    /// 0, equal values, neighbours, scalars ≥ 2^32.
+    static func pairs() throws -> [(UInt64, UInt64)] {
+        let manifest = try VectorFiles.manifest(VectorFiles.smallSet)
+        var pairs = manifest.comparisons.map { ($0.plaintext, $0.price) }
+        pairs += [(0, 0), (5, 5), (5, 4), (5, 6), (1 << 31, 1 << 32), ((1 << 32) - 1, 1 << 32), (7, UInt64.max),
+                  (123_456, 123_456), (123_456, 123_455), (123_456, 123_457), (3, 0), (0, 3)]
+        return pairs
+    }
+
+    @Test("All five operators on every pair, decrypted, on both shipped sets",
+          arguments: [ParameterSet.tfheRs05, .default])
+    func comparisons(parameters: ParameterSet) throws {
+        let (client, server) = TestKeyCache.shared.keys(for: parameters)
+        let rng = CSPRNG(seed: [UInt8](repeating: 51, count: 32))
+        let pairs = try Self.pairs()
+        let values = Set(pairs.map(\.0))
+        let encrypted = Dictionary(uniqueKeysWithValues: values.map { v in (v, client.encryptRadix(v, blockCount: 16, using: rng)) })
+        var jobs: [CircuitJob] = [], expected: [Bool] = [], labels: [String] = []
+        for (v, c) in pairs {
+            for op in ComparisonOperator.allCases {
+                jobs.append(CircuitJob(circuit: .comparison(encrypted[v]!, op, c, parameters: parameters),
+                                       operands: [encrypted[v]!], serverKey: server))
+                expected.append(op.holds(sign: v < c ? -1 : (v == c ? 0 : 1)))
+                labels.append("\(v) \(op.rawValue) \(c)")
+            }
+        }
+        let results = CircuitEvaluator.run(jobs, threads: 2)
+        var wrong: [String] = []
+        for (i, result) in results.enumerated() where client.decrypt(result) != expected[i] { wrong.append(labels[i]) }
+        #expect(wrong.isEmpty, "\(parameters.name): wrong \(wrong.prefix(10))")
+        // Boolean blocks decrypt to exactly 0 or 1 (tfhe-rs BooleanBlock), degree 1.
+        #expect(results.allSatisfy { [0, 1].contains(client.decryptBlock($0.block.ciphertext)) && $0.block.degree <= 1 })
+        // The genuine manifest answers agree with ours.
+        for c in try VectorFiles.manifest(VectorFiles.smallSet).comparisons {
+            #expect(c.scalar_le == (c.plaintext <= c.price) && c.scalar_ge == (c.plaintext >= c.price))
+        }
+    }
+
+    @Test("Every strategy type, one encrypted boolean, through the engine façade",
+          arguments: [ParameterSet.tfheRs05, .default])
+    func strategies(parameters: ParameterSet) throws {
+        let (client, server) = TestKeyCache.shared.keys(for: parameters)
+        let rng = CSPRNG(seed: [UInt8](repeating: 52, count: 32))
+        let upperValue: UInt64 = 400_000, lowerValue: UInt64 = 380_000
+        let upper = client.encryptRadix(upperValue, blockCount: 16, using: rng)
+        let lower = client.encryptRadix(lowerValue, blockCount: 16, using: rng)
+        let prices: [UInt64] = [0, 379_999, 380_000, 380_001, 390_000, 399_999, 400_000, 400_001, (1 << 32) - 1]
+        var requests: [EvaluationRequest] = [], expected: [Bool] = []
+        for type in StrategyType.allCases {
+            requests.append(EvaluationRequest(serverKey: server, strategy: type, upper: upper, lower: lower))
+        }
+        for price in prices {
+            let results = try ComparisonEngine.evaluateBatch(requests, priceCents: price)
+            expected = StrategyType.allCases.map { $0.isTriggered(priceCents: price, upper: upperValue, lower: lowerValue) }
+            #expect(results.map(client.decrypt) == expected, "\(parameters.name) price \(price)")
+        }
+        // A missing bound is an error, not a trap.
+        #expect(throws: FHECoreError.self) {
+            try ComparisonEngine(serverKey: server).evaluate(.bracketOrderLong, upper: upper, lower: nil, priceCents: 1)
+        }
+    }
+
+    @Test("Batch across two keys at one price")
+    func batchAcrossKeys() throws {
+        let p = TestParameters.insecureSmall
+        let a = TestKeyCache.shared.keys(for: p)
+        let randomness = KeyGenerationRandomness(testSeed: 99)
+        let otherClient = ClientKey.generate(parameters: p, using: randomness.secret)
+        let otherServer = ServerKey.generate(for: otherClient, using: randomness.encryption)
+        let rng = CSPRNG(seed: [UInt8](repeating: 53, count: 32))
+        var requests: [EvaluationRequest] = [], clients: [ClientKey] = [], expected: [Bool] = []
+        for i in 0..<12 {
+            let (client, server) = i % 2 == 0 ? (a.client, a.server) : (otherClient, otherServer)
+            let lower = UInt64(1000 + 10 * i), upper = UInt64(2000 + 10 * i)
+            let type = StrategyType.allCases[i % 5]
+            requests.append(EvaluationRequest(serverKey: server, strategy: type,
+                                              upper: client.encryptRadix(upper, blockCount: 16, using: rng),
+                                              lower: client.encryptRadix(lower, blockCount: 16, using: rng)))
+            clients.append(client)
+            expected.append(type.isTriggered(priceCents: 1050, upper: upper, lower: lower))
+        }
+        let results = try ComparisonEngine.evaluateBatch(requests, priceCents: 1050)
+        #expect(zip(results, clients).map { $1.decrypt($0) } == expected)
+    }
+}
