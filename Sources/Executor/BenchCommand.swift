@@ -5,7 +5,7 @@ import Foundation
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks with same-run reference anchors.",
-        subcommands: [BenchCoreCommand.self])
+        subcommands: [BenchCoreCommand.self, BenchCompareCommand.self])
 }
 
 /// `bench core`: the TFHE core, each row with its median and its ratio to a 1024-point FFTW FFT
@@ -39,7 +39,7 @@ struct BenchCoreCommand: AsyncParsableCommand {
             let start = Date()
             let randomness = try KeyGenerationRandomness()
             let client = ClientKey.generate(parameters: parameters, using: randomness.secret)
-            let server = ServerKey.generate(for: client, using: randomness.encryption)
+            let server = ServerKey.generate(for: client, using: randomness.encryption, progress: ProgressBar.handler(enabled: !json))
             rows.append(BenchRow(name: "keygen", params: name, threads: 2, seconds: Date().timeIntervalSince(start)))
             rows.append(BenchRow(name: "external_product", params: name, threads: 1,
                                  seconds: Timing.median(repetitions: 201, inner: 1, CoreOperations.externalProduct(server))))
@@ -71,6 +71,81 @@ struct BenchCoreCommand: AsyncParsableCommand {
     }
 }
 
+/// `bench compare`: encrypted u32 bounds against a plaintext price — one comparison, one bracket
+/// strategy, and steady-state bracket throughput with 1, 16 and 256 strategies pending.
+struct BenchCompareCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare", abstract: "u32 comparison latency, bracket latency and bracket throughput.")
+
+    @Flag(help: "Print one JSON object instead of the table.") var json = false
+    @Option(help: "Parameter sets to measure (comma-separated).") var params = "tfhe-rs-0.5,default"
+    @Option(help: "Repetitions per latency row.") var repetitions = 7
+    @Option(help: "Pending-strategy counts for the throughput rows (comma-separated).") var pending = "1,16,256"
+
+    func run() async throws {
+        let log: (String) -> Void = { if !json { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } }
+        let fftw = FFTWReference.load()
+        let fftwMicros = fftw.map { ref in Timing.median(repetitions: 2001, inner: 1) { ref.execute() } * 1e6 }
+        var rows: [BenchRow] = []
+        let price: UInt64 = 390_000, upperValue: UInt64 = 400_000, lowerValue: UInt64 = 380_000
+        for name in params.split(separator: ",").map(String.init) {
+            guard let parameters = ParameterSet.named(name) else {
+                throw ValidationError("unknown parameter set '\(name)'; known: \(ParameterSet.shipped.map(\.name))")
+            }
+            log("generating keys for \(name)…")
+            let randomness = try KeyGenerationRandomness()
+            let client = ClientKey.generate(parameters: parameters, using: randomness.secret)
+            let server = ServerKey.generate(for: client, using: randomness.encryption, progress: ProgressBar.handler(enabled: !json))
+            let rng = randomness.encryption
+            let upper = client.encrypt(UInt32(upperValue), using: rng), lower = client.encrypt(UInt32(lowerValue), using: rng)
+            for threads in [1, 2] {
+                let engine = ComparisonEngine(serverKey: server, threads: threads)
+                let cost = engine.bootstrapCount(lower, .greaterOrEqual, price)
+                rows.append(BenchRow(name: "compare_u32", params: name, threads: threads,
+                                     seconds: Timing.median(repetitions: repetitions, inner: 1) {
+                                         _ = try! engine.compare(lower, .greaterOrEqual, price)
+                                     }, extra: ["bootstraps": cost]))
+                let request = EvaluationRequest(serverKey: server, strategy: .bracketOrderLong, upper: upper, lower: lower)
+                rows.append(BenchRow(name: "bracket", params: name, threads: threads,
+                                     seconds: Timing.median(repetitions: repetitions, inner: 1) {
+                                         _ = try! ComparisonEngine.evaluateBatch([request], priceCents: price, threads: threads)
+                                     }, extra: ["bootstraps": ComparisonEngine.cost(request, priceCents: price).bootstraps]))
+            }
+            for count in pending.split(separator: ",").compactMap({ Int($0) }) {
+                let requests = (0..<count).map { i in
+                    EvaluationRequest(serverKey: server, strategy: .bracketOrderLong,
+                                      upper: client.encrypt(UInt32(upperValue) + UInt32(i), using: rng),
+                                      lower: client.encrypt(UInt32(lowerValue) - UInt32(i), using: rng))
+                }
+                let reps = count >= 64 ? 1 : 3
+                let perBatch = Timing.median(repetitions: reps, inner: 1) {
+                    _ = try! ComparisonEngine.evaluateBatch(requests, priceCents: price, threads: 2)
+                }
+                rows.append(BenchRow(name: "bracket_throughput", params: name, threads: 2, seconds: perBatch / Double(count),
+                                     extra: ["strategies": count]))
+            }
+        }
+        let report = BenchReport(fftwMicros: fftwMicros, instructionSet: CoreOperations.instructionSet, rows: rows)
+        print(json ? report.json : report.table)
+    }
+}
+
+/// Draws key-generation progress on standard error.
+enum ProgressBar {
+    static func handler(enabled: Bool) -> KeyGenerationProgressHandler? {
+        guard enabled else { return nil }
+        return { progress in
+            let width = 30
+            let filled = progress.total == 0 ? width : width * progress.completed / progress.total
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            let end = progress.completed == progress.total ? "\n" : ""
+            // A carriage return redraws the line on a terminal; without one, only the final state.
+            guard isatty(STDERR_FILENO) == 1 || progress.completed == progress.total else { return }
+            FileHandle.standardError.write(Data("\r\(progress.stage.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)) \(bar) \(progress.completed)/\(progress.total)\(end)".utf8))
+        }
+    }
+}
+
 /// One benchmark result: a median time per operation.
 struct BenchRow {
     let name: String
@@ -92,13 +167,13 @@ struct BenchReport {
             let space = String(repeating: " ", count: max(0, width - s.count))
             return left ? space + s : s + space
         }
-        var lines = [pad("operation", 26) + pad("params", 13) + pad("threads", 8, left: true)
+        var lines = [pad("operation", 36) + pad("params", 13) + pad("threads", 8, left: true)
                      + pad("median", 14, left: true) + pad("per second", 14, left: true) + pad("× FFTW-1024", 13, left: true)]
         for row in rows {
             let median = row.seconds >= 1e-3 ? String(format: "%.3f ms", row.seconds * 1e3)
                                              : String(format: "%.3f µs", row.seconds * 1e6)
             let name = row.name + row.extra.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
-            lines.append(pad(name, 26) + pad(row.params, 13) + pad("\(row.threads)", 8, left: true)
+            lines.append(pad(name, 36) + pad(row.params, 13) + pad("\(row.threads)", 8, left: true)
                          + pad(median, 14, left: true) + pad(String(format: "%.1f", 1 / row.seconds), 14, left: true)
                          + pad(ratio(row).map { String(format: "%.1f", $0) } ?? "-", 13, left: true))
         }

@@ -56,4 +56,32 @@ let benchmarks: @Sendable () -> Void = {
             }
         }
     }
+    registerComparisonBenchmarks()
+}
+
+/// Encrypted-bound comparisons: registered from `benchmarks` below through this helper.
+func registerComparisonBenchmarks() {
+    for p in ParameterSet.shipped {
+        Benchmark("fhecore-compare-u32-ge-390000-\(p.name)",
+                  configuration: .init(metrics: [.wallClock], maxDuration: .seconds(5))) { b in
+            measure(b) {
+                let (client, server) = keys(p)
+                let rng = try! CSPRNG()
+                let bound = client.encrypt(380_000, using: rng)
+                let engine = ComparisonEngine(serverKey: server)
+                return { _ = try! engine.compare(bound, .greaterOrEqual, 390_000) }
+            }
+        }
+        Benchmark("fhecore-bracket-390000-\(p.name)",
+                  configuration: .init(metrics: [.wallClock], maxDuration: .seconds(5))) { b in
+            measure(b) {
+                let (client, server) = keys(p)
+                let rng = try! CSPRNG()
+                let request = EvaluationRequest(serverKey: server, strategy: .bracketOrderLong,
+                                                upper: client.encrypt(400_000, using: rng),
+                                                lower: client.encrypt(380_000, using: rng))
+                return { _ = try! ComparisonEngine.evaluateBatch([request], priceCents: 390_000) }
+            }
+        }
+    }
 }
