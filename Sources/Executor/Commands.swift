@@ -14,12 +14,6 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws { throw NotAvailableYet(role: "The executor service", issue: 6) }
 }
 
-struct EngineCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "engine", abstract: "Serve POST /evaluateStrategy as a drop-in for the original Rust engine.")
-    func run() async throws { throw NotAvailableYet(role: "Engine mode", issue: 5) }
-}
-
 struct KeygenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keygen", abstract: "Generate a client key and an evaluation key.")
@@ -30,12 +24,6 @@ struct EncryptCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "encrypt", abstract: "Encrypt a price bound under a client key.")
     func run() async throws { throw NotAvailableYet(role: "Encryption files", issue: 9) }
-}
-
-struct EvaluateCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "evaluate", abstract: "Evaluate a strategy offline from key and ciphertext files.")
-    func run() async throws { throw NotAvailableYet(role: "Offline evaluation", issue: 5) }
 }
 
 struct DemoCommand: AsyncParsableCommand {

@@ -24,26 +24,24 @@ struct BincodeReader {
         }
     }
 
-    /// Reads `width` bytes little-endian (width ≤ 8) without bounds checks.
+    /// Reads `width` bytes little-endian (width ≤ 8); the caller checked the bounds.
     @inline(__always)
     private func load(_ at: Int, width: Int) throws -> UInt64 {
+        var v: UInt64 = 0
+        try withUnsafeMutableBytes(of: &v) { try copy(at, count: width, into: $0.baseAddress!) }
+        return UInt64(littleEndian: v)
+    }
+
+    /// Copies `count` decoded bytes starting at `at` into `out`; the caller checked the bounds.
+    @inline(__always)
+    private func copy(_ at: Int, count: Int, into out: UnsafeMutableRawPointer) throws {
         if !isHex {
-            var v: UInt64 = 0
-            withUnsafeMutableBytes(of: &v) { $0.baseAddress!.copyMemory(from: bytes.baseAddress! + at, byteCount: width) }
-            return UInt64(littleEndian: v)
+            out.copyMemory(from: bytes.baseAddress! + at, byteCount: count)
+            return
         }
-        var v: UInt64 = 0, bad: UInt8 = 0
-        Hex.digitValue.withUnsafeBufferPointer { table in
-            for i in 0..<width {
-                let hi = table[Int(bytes[2 * (at + i)])], lo = table[Int(bytes[2 * (at + i) + 1])]
-                bad |= hi | lo
-                v |= UInt64(hi << 4 | lo) << UInt64(8 * i)
-            }
+        if let bad = Hex.decodePairs(bytes.baseAddress! + 2 * at, count: count, into: out) {
+            throw FHECoreError.malformed(field: "hex text", offset: 2 * (at + bad), reason: "not a hex digit")
         }
-        if bad & 0xF0 != 0 {
-            throw FHECoreError.malformed(field: "hex text", offset: 2 * at, reason: "not a hex digit")
-        }
-        return v
     }
 
     mutating func u64(_ field: String) throws -> UInt64 {
@@ -106,14 +104,10 @@ struct BincodeReader {
     /// Reads `n` u64 words into `out` (one bounds check for the run).
     mutating func words(_ n: Int, into out: UnsafeMutablePointer<UInt64>, _ field: String) throws {
         try require(n * 8, field)
-        if isHex {
-            for i in 0..<n { out[i] = try load(offset + 8 * i, width: 8) }
-        } else {
-            UnsafeMutableRawPointer(out).copyMemory(from: bytes.baseAddress! + offset, byteCount: n * 8)
-            #if _endian(big)
-            for i in 0..<n { out[i] = UInt64(littleEndian: out[i]) }
-            #endif
-        }
+        try copy(offset, count: n * 8, into: UnsafeMutableRawPointer(out))
+        #if _endian(big)
+        for i in 0..<n { out[i] = UInt64(littleEndian: out[i]) }
+        #endif
         offset += n * 8
     }
 

@@ -75,14 +75,16 @@ public enum TfheRs05 {
         // A torus polynomial's spectrum is bounded by N/2 in magnitude; anything beyond (or NaN) is
         // not a key and would poison every bootstrap.
         let bound = Double(polySize)
+        let pairs = AlignedBuffer<UInt64>(count: polySize)
         for chunk in 0..<chunks {
             try r.expect(UInt64(half), "Fourier polynomial \(chunk) length")
+            let at = r.offset
+            try r.words(polySize, into: pairs.pointer, "Fourier polynomial \(chunk)")
             let spectrum = bsk.spectrum(chunk)
             for k in 0..<half {
-                let at = r.offset
-                let re = try r.f64("Fourier polynomial \(chunk) coefficient"), im = try r.f64("Fourier polynomial \(chunk) coefficient")
+                let re = Double(bitPattern: pairs[2 * k]), im = Double(bitPattern: pairs[2 * k + 1])
                 guard abs(re) <= bound, abs(im) <= bound else {
-                    throw FHECoreError.malformed(field: "Fourier polynomial \(chunk) coefficient \(k)", offset: at,
+                    throw FHECoreError.malformed(field: "Fourier polynomial \(chunk) coefficient \(k)", offset: at + 16 * k,
                                                  reason: "not a finite torus spectrum value")
                 }
                 spectrum[order[k]] = re

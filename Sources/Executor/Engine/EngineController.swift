@@ -1,0 +1,95 @@
+import FHECore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// `POST /evaluateStrategy` and `GET /health`, answering exactly like the original Rust engine:
+/// 200 `{"is_triggered":bool}`; a bad request is 400 `{"is_triggered":false,"error":…}`.
+struct EngineController: Sendable {
+    let evaluator: LegacyEvaluator
+    let worker: FHEWorker
+    let maxBodyBytes: Int
+    let logger: Logger
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/evaluateStrategy") { request, _ in try await evaluate(request) }
+        router.get("/health") { _, _ in
+            Self.json(.ok, "{\"status\":\"ok\",\"mode\":\"engine\",\"cached_server_keys\":\(evaluator.cache.count)}")
+        }
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func failure(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        let escaped = message.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        return json(status, "{\"is_triggered\":false,\"error\":\"\(escaped)\"}")
+    }
+
+    func evaluate(_ request: Request) async throws -> Response {
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: maxBodyBytes)
+        } catch {
+            return Self.failure(.contentTooLarge, "request body exceeds \(maxBodyBytes) bytes")
+        }
+        let start = ContinuousClock.now
+        let evaluator = self.evaluator
+        let outcome: Result<Bool, any Error> = await Result {
+            try await worker.run {
+                try body.withUnsafeReadableBytes { bytes in try Self.decide(bytes, evaluator: evaluator) }
+            }
+        }
+        switch outcome {
+        case .success(let triggered):
+            logger.info("evaluateStrategy answered", metadata: ["is_triggered": "\(triggered)",
+                                                               "elapsed": "\(ContinuousClock.now - start)"])
+            return Self.json(.ok, "{\"is_triggered\":\(triggered)}")
+        case .failure(let error as LegacyRequestError):
+            logger.notice("evaluateStrategy rejected", metadata: ["reason": "\(error)"])
+            return Self.failure(.badRequest, error.description)
+        case .failure(let error as JSONScanError):
+            return Self.failure(.badRequest, error.description)
+        case .failure(let error as FHECoreError):
+            return Self.failure(.badRequest, error.description)
+        case .failure(let error):
+            logger.error("evaluateStrategy failed", metadata: ["error": "\(error)"])
+            return Self.failure(.internalServerError, "internal error")
+        }
+    }
+
+    /// The whole request on the worker: parse, decode what the strategy needs, evaluate, decrypt.
+    static func decide(_ bytes: UnsafeRawBufferPointer, evaluator: LegacyEvaluator) throws -> Bool {
+        let fields = try JSONFields(bytes)
+        guard let typeName = try fields.string("strategy_type") else { throw LegacyRequestError.missingField("strategy_type") }
+        guard let strategy = StrategyType(rawValue: typeName) else { throw LegacyRequestError.unknownStrategy(typeName) }
+        for mpc in ["fhe_key_id", "mpc_public_key_set", "mpc_share_indices"] where fields.isPresent(mpc) {
+            throw LegacyRequestError.unsupported(
+                "threshold (MPC) decryption was requested ('\(mpc)') but no decryption service is configured on this engine")
+        }
+        guard let price = try fields.unsignedInteger("current_price_cents") else {
+            throw LegacyRequestError.missingField("current_price_cents")
+        }
+        guard let serverKeyBytes = try fields.rawString("server_key") else { throw LegacyRequestError.missingField("server_key") }
+        guard let clientKeyBytes = try fields.rawString("encrypted_client_key") else {
+            throw LegacyRequestError.missingField("encrypted_client_key")
+        }
+        let serverKey: ServerKey
+        do { serverKey = try evaluator.serverKey(serverKeyBytes) } catch let e as FHECoreError {
+            throw LegacyRequestError.invalidField("server_key", e.description)
+        }
+        let result = try evaluator.evaluate(strategy, upper: try fields.rawString("encrypted_upper_bound"),
+                                            lower: try fields.rawString("encrypted_lower_bound"),
+                                            serverKey: serverKey, priceCents: price)
+        return try evaluator.decrypt(result, clientKey: clientKeyBytes, parameters: serverKey.parameters)
+    }
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import FHECore
+import Foundation
+
+/// `syphon-executor evaluate`: offline evaluation from tfhe-rs 0.5 files with only the server key.
+struct EvaluateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate", abstract: "Evaluate a strategy or one comparison offline from tfhe-rs 0.5 files.",
+        discussion: """
+            Inputs are raw bincode or its hex, detected automatically. The result is written as a
+            tfhe-rs 0.5 BooleanBlock in hex. With --client-key the decrypted decision is printed too.
+              evaluate --server-key SK --upper U --lower L --strategy BRACKET_ORDER_LONG --price-cents 390000 --out R
+              evaluate --server-key SK --ciphertext C --op le --price-cents 380000 --out R
+            """)
+
+    @Option(help: "tfhe-rs 0.5 ServerKey file.") var serverKey: String
+    @Option(help: "Upper bound RadixCiphertext file.") var upper: String?
+    @Option(help: "Lower bound RadixCiphertext file.") var lower: String?
+    @Option(help: "Strategy type (\(StrategyType.allCases.map(\.rawValue).joined(separator: ", "))).") var strategy: String?
+    @Option(help: "Single comparison: ge, le, gt, lt or eq.") var op: String?
+    @Option(help: "Single comparison: the RadixCiphertext file.") var ciphertext: String?
+    @Option(help: "Plaintext price in cents.") var priceCents: UInt64
+    @Option(help: "Where to write the result BooleanBlock (hex).") var out: String
+    @Option(help: "RadixClientKey file: also print the decrypted decision.") var clientKey: String?
+    @Flag(help: "Accept the insecure parameters of the genuine tfhe-rs test vectors (tests only).")
+    var allowInsecureTestParameters = false
+
+    func validate() throws {
+        guard (strategy == nil) != (op == nil) else { throw ValidationError("give exactly one of --strategy and --op") }
+        if op != nil && ciphertext == nil { throw ValidationError("--op needs --ciphertext") }
+    }
+
+    static func read(_ path: String) throws -> Data {
+        do { return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
+            throw ValidationError("cannot read \(path): \(error.localizedDescription)")
+        }
+    }
+
+    func run() async throws {
+        let evaluator = LegacyEvaluator(allowInsecureTestParameters: allowInsecureTestParameters, cache: ServerKeyCache(capacity: 0))
+        let key = try Self.read(serverKey).withUnsafeBytes { try evaluator.serverKey($0) }
+        let p = key.parameters
+        let result: EncryptedBoolean
+        if let op {
+            guard let comparison = ComparisonOperator(rawValue: op) else {
+                throw ValidationError("unknown --op '\(op)'; expected ge, le, gt, lt or eq")
+            }
+            let ct = try Self.read(ciphertext!).withUnsafeBytes { try TfheRs05.decodeRadixCiphertext($0, parameters: p) }
+            result = try ComparisonEngine(serverKey: key).compare(ct, comparison, priceCents)
+        } else {
+            guard let type = StrategyType(rawValue: strategy!) else { throw LegacyRequestError.unknownStrategy(strategy!) }
+            let upperData = try upper.map(Self.read), lowerData = try lower.map(Self.read)
+            result = try (upperData ?? Data()).withUnsafeBytes { u in
+                try (lowerData ?? Data()).withUnsafeBytes { l in
+                    try evaluator.evaluate(type, upper: upperData == nil ? nil : u, lower: lowerData == nil ? nil : l,
+                                           serverKey: key, priceCents: priceCents)
+                }
+            }
+        }
+        try Hex.encode(TfheRs05.encodeBooleanBlock(result, parameters: p)).write(toFile: out, atomically: true, encoding: .utf8)
+        if let clientKey {
+            let decision = try Self.read(clientKey).withUnsafeBytes { try evaluator.decrypt(result, clientKey: $0, parameters: p) }
+            print(decision ? "true" : "false")
+        }
+    }
+}

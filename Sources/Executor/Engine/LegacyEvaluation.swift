@@ -1,0 +1,139 @@
+import Crypto
+import FHECore
+import Foundation
+
+/// Evaluation in the original engine's terms: tfhe-rs 0.5 server key, bounds and client key as
+/// raw bincode or hex bytes. Shared by `engine` (HTTP) and `evaluate` (files).
+struct LegacyEvaluator: Sendable {
+    let allowInsecureTestParameters: Bool
+    let cache: ServerKeyCache
+
+    /// The server key for these bytes: from the cache when the same bytes (by SHA-256) were seen,
+    /// otherwise decoded — parameters detected from the layout — and cached.
+    func serverKey(_ bytes: UnsafeRawBufferPointer) throws -> ServerKey {
+        let digest = Self.digest(bytes)
+        if let key = cache.get(digest) { return key }
+        let parameters = try TfheRs05.detectServerKeyParameters(bytes, allowInsecureTestParameters: allowInsecureTestParameters)
+        let key = try TfheRs05.decodeServerKey(bytes, parameters: parameters)
+        cache.put(digest, key)
+        return key
+    }
+
+    /// The cache key of a serialized server key. Large inputs (a legacy key is 219 MB of hex) are
+    /// hashed as two halves on both cores, then SHA-256 of the two digests: as collision resistant
+    /// as SHA-256 itself, in half the time on the request path.
+    static func digest(_ bytes: UnsafeRawBufferPointer) -> SHA256.Digest {
+        guard bytes.count >= 1 << 20 else { return SHA256.hash(data: bytes) }
+        let middle = bytes.count / 2
+        let halves = [UnsafeRawBufferPointer(rebasing: bytes[..<middle]), UnsafeRawBufferPointer(rebasing: bytes[middle...])]
+        let digests = Mutex<[SHA256.Digest?]>([nil, nil])
+        let shared = UncheckedBox(halves)
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            let d = SHA256.hash(data: shared.value[i])
+            digests.withLock { $0[i] = d }
+        }
+        var outer = SHA256()
+        for d in digests.withLock({ $0 }) { d!.withUnsafeBytes { outer.update(bufferPointer: $0) } }
+        return outer.finalize()
+    }
+
+    func bound(_ bytes: UnsafeRawBufferPointer?, field: String, parameters: ParameterSet) throws -> RadixCiphertext? {
+        guard let bytes else { return nil }
+        do {
+            return try TfheRs05.decodeRadixCiphertext(bytes, parameters: parameters)
+        } catch let error as FHECoreError {
+            throw LegacyRequestError.invalidField(field, error.description)
+        }
+    }
+
+    /// The strategy's encrypted decision; only the bounds the type uses are decoded.
+    func evaluate(_ strategy: StrategyType, upper: UnsafeRawBufferPointer?, lower: UnsafeRawBufferPointer?,
+                  serverKey: ServerKey, priceCents: UInt64) throws -> EncryptedBoolean {
+        let p = serverKey.parameters
+        let upperCt = strategy.needsUpperBound ? try bound(upper, field: "encrypted_upper_bound", parameters: p) : nil
+        let lowerCt = strategy.needsLowerBound ? try bound(lower, field: "encrypted_lower_bound", parameters: p) : nil
+        if strategy.needsUpperBound && upperCt == nil { throw LegacyRequestError.missingField("encrypted_upper_bound") }
+        if strategy.needsLowerBound && lowerCt == nil { throw LegacyRequestError.missingField("encrypted_lower_bound") }
+        do {
+            return try ComparisonEngine(serverKey: serverKey).evaluate(strategy, upper: upperCt, lower: lowerCt,
+                                                                         priceCents: priceCents)
+        } catch let error as FHECoreError {
+            throw LegacyRequestError.invalidField("encrypted bounds", error.description)
+        }
+    }
+
+    /// Decrypts only the final result block with the client key (never the bounds).
+    func decrypt(_ result: EncryptedBoolean, clientKey bytes: UnsafeRawBufferPointer, parameters: ParameterSet) throws -> Bool {
+        do {
+            let (client, _) = try TfheRs05.decodeRadixClientKey(bytes, parameters: parameters)
+            return client.decrypt(result)
+        } catch let error as FHECoreError {
+            throw LegacyRequestError.invalidField("encrypted_client_key", error.description)
+        }
+    }
+}
+
+/// What is wrong with an original-format request; the message is safe to return (no key material).
+enum LegacyRequestError: Error, CustomStringConvertible {
+    case missingField(String)
+    case invalidField(String, String)
+    case unknownStrategy(String)
+    case unsupported(String)
+
+    var description: String {
+        switch self {
+        case .missingField(let f): "missing field '\(f)'"
+        case .invalidField(let f, let why): "invalid \(f): \(why)"
+        case .unknownStrategy(let s): "unknown strategy_type '\(s)'; expected one of \(StrategyType.allCases.map(\.rawValue).joined(separator: ", "))"
+        case .unsupported(let why): why
+        }
+    }
+}
+
+/// Moves a value whose concurrent uses are read-only into a concurrentPerform closure.
+struct UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// A lock around a value.
+final class Mutex<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
+
+/// Decoded server keys by SHA-256 of their serialized bytes, least recently used evicted first.
+/// A legacy key takes about 79 MB in memory, so the default capacity is small.
+final class ServerKeyCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [(digest: SHA256.Digest, key: ServerKey)] = []
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = max(0, capacity) }
+
+    func get(_ digest: SHA256.Digest) -> ServerKey? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let i = entries.firstIndex(where: { $0.digest == digest }) else { return nil }
+        let entry = entries.remove(at: i)
+        entries.append(entry)
+        return entry.key
+    }
+
+    func put(_ digest: SHA256.Digest, _ key: ServerKey) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard capacity > 0 else { return }
+        entries.removeAll { $0.digest == digest }
+        entries.append((digest, key))
+        if entries.count > capacity { entries.removeFirst(entries.count - capacity) }
+    }
+
+    var count: Int { lock.lock(); defer { lock.unlock() }; return entries.count }
+}

@@ -1,3 +1,0 @@
-import Testing
-@testable import Executor
-@Test func helpLists() { #expect(SyphonExecutor.configuration.commandName == "syphon-executor") }
