@@ -5,7 +5,7 @@ import Foundation
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks with same-run reference anchors.",
-        subcommands: [BenchCoreCommand.self, BenchCompareCommand.self])
+        subcommands: [BenchCoreCommand.self, BenchCompareCommand.self, BenchCompatCommand.self])
 }
 
 /// `bench core`: the TFHE core, each row with its median and its ratio to a 1024-point FFTW FFT
@@ -167,19 +167,22 @@ struct BenchReport {
             let space = String(repeating: " ", count: max(0, width - s.count))
             return left ? space + s : s + space
         }
-        var lines = [pad("operation", 36) + pad("params", 13) + pad("threads", 8, left: true)
+        var lines = [pad("operation", 46) + pad("params", 13) + pad("threads", 8, left: true)
                      + pad("median", 14, left: true) + pad("per second", 14, left: true) + pad("× FFTW-1024", 13, left: true)]
         for row in rows {
             let median = row.seconds >= 1e-3 ? String(format: "%.3f ms", row.seconds * 1e3)
                                              : String(format: "%.3f µs", row.seconds * 1e6)
-            let name = row.name + row.extra.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
-            lines.append(pad(name, 36) + pad(row.params, 13) + pad("\(row.threads)", 8, left: true)
+            let name = row.name + row.extra.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined() + " "
+            lines.append(pad(name, 46) + pad(row.params, 13) + pad("\(row.threads)", 8, left: true)
                          + pad(median, 14, left: true) + pad(String(format: "%.1f", 1 / row.seconds), 14, left: true)
                          + pad(ratio(row).map { String(format: "%.1f", $0) } ?? "-", 13, left: true))
         }
-        lines.append("reference: FFTW 1024-point complex FFT, same run: "
-                     + (fftwMicros.map { String(format: "%.3f µs", $0) } ?? "unavailable (libfftw3 not installed)")
-                     + "; kernels: \(instructionSet)")
+        if let fftwMicros {
+            lines.append("reference: FFTW 1024-point complex FFT, same run: " + String(format: "%.3f µs", fftwMicros)
+                         + "; kernels: \(instructionSet)")
+        } else {
+            lines.append("kernels: \(instructionSet)")
+        }
         return lines.joined(separator: "\n")
     }
 
