@@ -9,7 +9,10 @@ SWIFT ?= swift
 BIN := .build/release/syphon-executor
 RUN_ARGS ?= serve
 
-.PHONY: all deps build run test bench bench-package clean
+FUZZ_RUNS ?= 1000000
+FUZZ_TARGETS := radix boolean clientkey serverkey hex
+
+.PHONY: all deps build run test bench fuzz clean
 
 all: build
 
@@ -45,6 +48,17 @@ test: deps
 bench: build
 	$(BIN) bench core
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
+
+## fuzz: libFuzzer (with AddressSanitizer) over every tfhe-rs decoder, FUZZ_RUNS executions each,
+## seeded from vectors/; findings are written to .build/fuzz/<target>/.
+fuzz: deps
+	cd Tests/Fuzz && $(SWIFT) build -c release -Xswiftc -sanitize=fuzzer,address
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p .build/fuzz/$$t; cp vectors/fuzz-seeds/$$t/* .build/fuzz/$$t/ 2>/dev/null || true; \
+	  echo "== $$t"; \
+	  FUZZ_TARGET=$$t Tests/Fuzz/.build/release/DecoderFuzzer -runs=$(FUZZ_RUNS) -max_len=70000 \
+	    -artifact_prefix=.build/fuzz/$$t- .build/fuzz/$$t 2>&1 | grep -E "^Done|ERROR|crash|deadly" ; \
+	done
 
 clean:
 	rm -rf .build Benchmarks/.build
