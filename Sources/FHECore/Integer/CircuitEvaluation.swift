@@ -28,16 +28,29 @@ enum CircuitEvaluator {
     /// Runs every job level by level: all bootstraps of one level, across all jobs that share a
     /// key, go through one batched call (one pass over the keys, both cores busy).
     /// Returns one boolean per job, in order.
-    static func run(_ jobs: [CircuitJob], threads: Int) -> [EncryptedBoolean] {
+    /// With a memo, nodes evaluated before (same key, table and inputs) are not bootstrapped again.
+    static func run(_ jobs: [CircuitJob], threads: Int, memo: EvaluationMemo? = nil) -> [EncryptedBoolean] {
         var outputs: [[LweCiphertext?]] = jobs.map { [LweCiphertext?](repeating: nil, count: $0.circuit.nodes.count) }
         let depth = jobs.map(\.circuit.depth).max() ?? 0
+        var signatures: [[NodeSignature]] = []
+        if let memo {
+            memo.beginRun()
+            signatures = jobs.map(signatures(of:))
+            for (j, job) in jobs.enumerated() {
+                for n in job.circuit.nodes.indices { outputs[j][n] = memo.lookup(signatures[j][n]) }
+                // Children of remembered nodes are not needed unless something else reads them.
+                for n in job.circuit.nodes.indices.reversed() where outputs[j][n] == nil && !needed(n, in: job, outputs[j]) {
+                    outputs[j][n] = skipped
+                }
+            }
+        }
         if depth > 0 {
             for level in 1...depth {
                 // Group this level's nodes by evaluation key.
                 var groups: [ObjectIdentifier: [(job: Int, node: Int)]] = [:]
                 var order: [ObjectIdentifier] = []
                 for (j, job) in jobs.enumerated() {
-                    for (n, node) in job.circuit.nodes.enumerated() where node.level == level {
+                    for (n, node) in job.circuit.nodes.enumerated() where node.level == level && outputs[j][n] == nil {
                         let id = ObjectIdentifier(job.serverKey)
                         if groups[id] == nil { order.append(id) }
                         groups[id, default: []].append((j, n))
@@ -52,11 +65,47 @@ enum CircuitEvaluator {
                     }
                     let tables = members.map { jobs[$0.job].circuit.nodes[$0.node].table }
                     let results = key.applyLookupTables(inputs, tables, threads: threads)
-                    for (m, result) in zip(members, results) { outputs[m.job][m.node] = result }
+                    for (m, result) in zip(members, results) {
+                        outputs[m.job][m.node] = result
+                        memo?.store(signatures[m.job][m.node], result)
+                    }
                 }
             }
         }
-        return jobs.enumerated().map { j, job in
+        return finish(jobs, outputs)
+    }
+
+    /// Placeholder output of a node nothing needs (its parents were remembered).
+    private static let skipped = LweCiphertext(words: [0, 0])
+
+    /// Whether node n is read by the output or by a node still to be computed.
+    private static func needed(_ n: Int, in job: CircuitJob, _ outputs: [LweCiphertext?]) -> Bool {
+        func reads(_ c: LookupCircuit.LinearCombination) -> Bool {
+            c.terms.contains { if case .node(n) = $0.source { return true } else { return false } }
+        }
+        if case .combination(let c) = job.circuit.output, reads(c) { return true }
+        return job.circuit.nodes.indices.contains { m in m > n && outputs[m] == nil && reads(job.circuit.nodes[m].input) }
+    }
+
+    /// Exact identities of every node of a job (children before parents, as nodes are ordered).
+    static func signatures(of job: CircuitJob) -> [NodeSignature] {
+        let operands = job.operands.map(OperandIdentity.init)
+        var result: [NodeSignature] = []
+        for node in job.circuit.nodes {
+            let sources = node.input.terms.map { term -> NodeSignature.Source in
+                switch term.source {
+                case .block(let operand, let block): .block(operands[operand], block)
+                case .node(let index): .node(result[index])
+                }
+            }
+            result.append(NodeSignature(serverKey: job.serverKey, table: node.table, constant: node.input.constant,
+                                        sources: sources, weights: node.input.terms.map(\.weight)))
+        }
+        return result
+    }
+
+    static func finish(_ jobs: [CircuitJob], _ outputs: [[LweCiphertext?]]) -> [EncryptedBoolean] {
+        jobs.enumerated().map { j, job in
             switch job.circuit.output {
             case .constant(let value): return .trivial(value, parameters: job.serverKey.parameters)
             case .combination(let combination):

@@ -47,8 +47,11 @@ public final class ComparisonEngine: Sendable {
 
     /// Many strategies at one price, each with its own evaluation key or sharing one: every
     /// bootstrap of a circuit level, across all strategies of a key, runs in one batched call.
-    public static func evaluateBatch(_ requests: [EvaluationRequest], priceCents: UInt64, threads: Int = 2) throws
-        -> [EncryptedBoolean] {
+    ///
+    /// With a `memo` kept across calls (one per scheduler), bootstraps whose key, table and inputs
+    /// are the same as in a recent call are reused instead of recomputed (see ``EvaluationMemo``).
+    public static func evaluateBatch(_ requests: [EvaluationRequest], priceCents: UInt64, threads: Int = 2,
+                                     memo: EvaluationMemo? = nil) throws -> [EncryptedBoolean] {
         let jobs = try requests.map { r -> CircuitJob in
             let engine = ComparisonEngine(serverKey: r.serverKey)
             if r.strategy.needsUpperBound {
@@ -64,7 +67,7 @@ public final class ComparisonEngine: Sendable {
             let operands = [r.strategy.needsUpperBound ? r.upper : nil, r.strategy.needsLowerBound ? r.lower : nil].compactMap { $0 }
             return CircuitJob(circuit: circuit, operands: operands, serverKey: r.serverKey)
         }
-        return CircuitEvaluator.run(jobs, threads: threads)
+        return CircuitEvaluator.run(jobs, threads: threads, memo: memo)
     }
 
     /// Bootstraps and depth of a strategy at a price (for reporting).

@@ -90,3 +90,36 @@ struct EncryptedComparisonTests {
         #expect(zip(results, clients).map { $1.decrypt($0) } == expected)
     }
 }
+
+@Suite("Evaluation memo across ticks")
+struct EvaluationMemoTests {
+    @Test("A price walk with a memo: same answers as without, most bootstraps reused")
+    func priceWalk() throws {
+        let p = TestParameters.insecureSmall
+        let (client, server) = TestKeyCache.shared.keys(for: p)
+        let rng = CSPRNG(seed: [UInt8](repeating: 61, count: 32))
+        let bounds: [(UInt64, UInt64)] = [(400_000, 380_000), (390_100, 389_900), (1 << 31, 12_345)]
+        let requests = bounds.flatMap { upper, lower in
+            StrategyType.allCases.map { type in
+                EvaluationRequest(serverKey: server, strategy: type,
+                                  upper: client.encryptRadix(upper, blockCount: 16, using: rng),
+                                  lower: client.encryptRadix(lower, blockCount: 16, using: rng))
+            }
+        }
+        let memo = EvaluationMemo()
+        var price: UInt64 = 389_950
+        var firstMisses = 0
+        for tick in 0..<12 {
+            let before = (memo.hits, memo.misses)
+            let results = try ComparisonEngine.evaluateBatch(requests, priceCents: price, memo: memo)
+            for (i, r) in requests.enumerated() {
+                let (upper, lower) = bounds[i / StrategyType.allCases.count]
+                #expect(client.decrypt(results[i]) == r.strategy.isTriggered(priceCents: price, upper: upper, lower: lower),
+                        "tick \(tick) price \(price) \(r.strategy)")
+            }
+            if tick == 0 { firstMisses = memo.misses - before.1 }
+            price = price &+ UInt64(Int64.random(in: -40...40) + 40) &- 40 // a small walk around the bounds
+        }
+        #expect(memo.hits > 2 * firstMisses, "hits \(memo.hits), first-tick misses \(firstMisses)")
+    }
+}

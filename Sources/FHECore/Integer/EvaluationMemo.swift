@@ -1,0 +1,101 @@
+/// Bootstrap results remembered across evaluations. Between two scheduler ticks the price moves in
+/// its low digits only, so most level-1 terms of a comparison (high pairs, high chunks) and often
+/// their reductions are the same bootstraps of the same ciphertexts as before. A node is identified
+/// exactly — its evaluation key, lookup table, constant and inputs (operand ciphertexts compared
+/// word for word, child nodes recursively) — so a hit returns the very ciphertext that evaluating it
+/// again would replace by a fresh one with the same value and the same noise distribution.
+///
+/// Entries unused for `retainedRuns` evaluations are dropped.
+public final class EvaluationMemo: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [NodeSignature: (output: LweCiphertext, lastUse: Int)] = [:]
+    private var run = 0
+    public let retainedRuns: Int
+    public private(set) var hits = 0
+    public private(set) var misses = 0
+
+    public init(retainedRuns: Int = 2) { self.retainedRuns = max(1, retainedRuns) }
+
+    public var count: Int { lock.lock(); defer { lock.unlock() }; return entries.count }
+
+    func beginRun() {
+        lock.lock()
+        defer { lock.unlock() }
+        run += 1
+        let oldest = run - retainedRuns
+        entries = entries.filter { $0.value.lastUse >= oldest }
+    }
+
+    func lookup(_ signature: NodeSignature) -> LweCiphertext? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let entry = entries[signature] else { misses += 1; return nil }
+        hits += 1
+        entries[signature] = (entry.output, run)
+        return entry.output
+    }
+
+    func store(_ signature: NodeSignature, _ output: LweCiphertext) {
+        lock.lock()
+        defer { lock.unlock() }
+        entries[signature] = (output, run)
+    }
+}
+
+/// An operand ciphertext as a memo key: hashed once, compared word for word.
+struct OperandIdentity: Hashable {
+    let ciphertext: RadixCiphertext
+    private let digest: Int
+
+    init(_ ciphertext: RadixCiphertext) {
+        self.ciphertext = ciphertext
+        var hasher = Hasher()
+        for block in ciphertext.blocks {
+            block.ciphertext.words.withUnsafeBytes { hasher.combine(bytes: $0) }
+            hasher.combine(block.degree)
+        }
+        digest = hasher.finalize()
+    }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(digest) }
+    static func == (a: Self, b: Self) -> Bool { a.digest == b.digest && a.ciphertext == b.ciphertext }
+}
+
+/// The exact identity of one circuit node's output.
+final class NodeSignature: Hashable, @unchecked Sendable {
+    enum Source: Hashable {
+        case block(OperandIdentity, Int)
+        case node(NodeSignature)
+    }
+
+    let serverKey: ServerKey
+    let table: LookupTable
+    let constant: UInt64
+    let sources: [Source]
+    let weights: [UInt64]
+    private let digest: Int
+
+    init(serverKey: ServerKey, table: LookupTable, constant: UInt64, sources: [Source], weights: [UInt64]) {
+        self.serverKey = serverKey
+        self.table = table
+        self.constant = constant
+        self.sources = sources
+        self.weights = weights
+        var hasher = Hasher()
+        hasher.combine(ObjectIdentifier(serverKey))
+        table.body.coefficients.withUnsafeBytes { hasher.combine(bytes: $0) }
+        hasher.combine(constant)
+        hasher.combine(sources)
+        hasher.combine(weights)
+        digest = hasher.finalize()
+    }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(digest) }
+
+    static func == (a: NodeSignature, b: NodeSignature) -> Bool {
+        a === b || (a.digest == b.digest && a.serverKey === b.serverKey && a.constant == b.constant && a.weights == b.weights
+                    && a.sources == b.sources && a.table == b.table)
+    }
+}
+
+import Foundation
