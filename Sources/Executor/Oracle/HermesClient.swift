@@ -1,0 +1,175 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Which Hermes REST endpoint to poll.
+enum HermesEndpoint: String, Sendable, CaseIterable {
+    /// `GET /v2/updates/price/latest?ids[]=…&parsed=true` (current).
+    case v2
+    /// `GET /api/latest_price_feeds?ids[]=…` (deprecated, still served).
+    case legacy
+}
+
+/// What went wrong talking to Hermes.
+enum HermesError: Error, Equatable, CustomStringConvertible {
+    /// 4xx/5xx with Hermes's plain-text body (404 "Price ids not found: …", 400 "Failed to deserialize…").
+    case http(status: Int, body: String)
+    /// 429, or a request refused locally because the back-off after a 429 has not elapsed.
+    case rateLimited(retryAfterSeconds: Int)
+    /// The body is not the JSON Hermes sends (including truncated JSON).
+    case malformed(String)
+    /// No answer within the timeout.
+    case timeout
+    /// No base URL could be reached.
+    case unreachable(String)
+
+    var description: String {
+        switch self {
+        case .http(let status, let body): "Hermes answered \(status): \(body.prefix(200))"
+        case .rateLimited(let s): "Hermes rate limit: backing off for \(s) s"
+        case .malformed(let why): "Hermes response is malformed: \(why)"
+        case .timeout: "Hermes did not answer in time"
+        case .unreachable(let why): "Hermes unreachable: \(why)"
+        }
+    }
+}
+
+struct HermesConfiguration: Sendable {
+    /// PYTH_HERMES_URL first, then fallbacks (tried in order on connection failures and 5xx).
+    var baseURLs: [String] = ["https://hermes.pyth.network"]
+    /// PYTH_API_KEY, sent as `Authorization: Bearer`.
+    var apiKey: String?
+    var endpoint: HermesEndpoint = .v2
+    var timeout: TimeAmount = .seconds(5)
+    /// Minimum back-off after a 429 (Hermes holds 429s for 60 s).
+    var rateLimitBackoffSeconds: Int = 60
+}
+
+/// The Hermes REST client: one request per poll for all feeds, never faster than the rate limit
+/// allows, prices parsed as integers from their decimal strings.
+final class HermesClient: Sendable {
+    let configuration: HermesConfiguration
+    private let http: HTTPClient
+    private let backoffUntil = LockedValue<Date?>(nil)
+    private let logger: Logger
+
+    init(configuration: HermesConfiguration, http: HTTPClient = .shared, logger: Logger = Logger(label: "syphon.oracle")) {
+        self.configuration = configuration
+        self.http = http
+        self.logger = logger
+    }
+
+    /// Query string `ids[]=a&ids[]=b` (bracket syntax is required by Hermes).
+    static func idsQuery(_ ids: [String]) -> String { ids.map { "ids%5B%5D=\($0)" }.joined(separator: "&") }
+
+    func path(for ids: [String]) -> String {
+        switch configuration.endpoint {
+        case .v2: "/v2/updates/price/latest?\(Self.idsQuery(ids))&parsed=true"
+        case .legacy: "/api/latest_price_feeds?\(Self.idsQuery(ids))"
+        }
+    }
+
+    /// The latest quotes for `ids`, in the order Hermes returns them.
+    func latest(ids: [String]) async throws -> [PriceQuote] {
+        if let until = backoffUntil.get(), until > Date() {
+            throw HermesError.rateLimited(retryAfterSeconds: Int(until.timeIntervalSinceNow.rounded(.up)))
+        }
+        var lastFailure: HermesError = .unreachable("no base URL configured")
+        for base in configuration.baseURLs {
+            do {
+                let (status, body, retryAfter) = try await get(base + path(for: ids))
+                switch status {
+                case 200: return try Self.parse(body, endpoint: configuration.endpoint)
+                case 429:
+                    let wait = max(configuration.rateLimitBackoffSeconds, retryAfter ?? 0)
+                    backoffUntil.set(Date().addingTimeInterval(TimeInterval(wait)))
+                    logger.warning("Hermes rate limit hit", metadata: ["backoff_s": "\(wait)", "base": "\(base)"])
+                    throw HermesError.rateLimited(retryAfterSeconds: wait)
+                case 500...599:
+                    lastFailure = .http(status: status, body: String(decoding: body, as: UTF8.self))
+                    continue // try the next base URL
+                default:
+                    throw HermesError.http(status: status, body: String(decoding: body, as: UTF8.self))
+                }
+            } catch let error as HermesError {
+                if case .unreachable = error { lastFailure = error; continue }
+                if case .timeout = error { lastFailure = error; continue }
+                throw error
+            }
+        }
+        throw lastFailure
+    }
+
+    /// One GET: (status, body, Retry-After seconds).
+    func get(_ url: String) async throws -> (Int, Data, Int?) {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "Accept", value: "application/json")
+        if let key = configuration.apiKey, !key.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
+        do {
+            let response = try await http.execute(request, timeout: configuration.timeout)
+            let body = try await response.body.collect(upTo: 8 << 20)
+            return (Int(response.status.code), Data(buffer: body), response.headers.first(name: "Retry-After").flatMap(Int.init))
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            throw HermesError.timeout
+        } catch let error as HermesError {
+            throw error
+        } catch {
+            throw HermesError.unreachable("\(error)")
+        }
+    }
+
+    // MARK: - Parsing
+
+    struct WirePrice: Decodable {
+        let price: String
+        let conf: String
+        let expo: Int32
+        let publish_time: Int64
+    }
+    struct WireFeed: Decodable {
+        let id: String
+        let price: WirePrice
+    }
+    struct WireV2: Decodable {
+        let parsed: [WireFeed]?
+    }
+
+    static func parse(_ body: Data, endpoint: HermesEndpoint) throws -> [PriceQuote] {
+        let feeds: [WireFeed]
+        do {
+            switch endpoint {
+            case .v2:
+                guard let parsed = try JSONDecoder().decode(WireV2.self, from: body).parsed else {
+                    throw HermesError.malformed("no 'parsed' array")
+                }
+                feeds = parsed
+            case .legacy: feeds = try JSONDecoder().decode([WireFeed].self, from: body)
+            }
+        } catch let error as HermesError {
+            throw error
+        } catch {
+            throw HermesError.malformed("\(error)".prefix(200).description)
+        }
+        return try feeds.map(quote)
+    }
+
+    static func quote(_ feed: WireFeed) throws -> PriceQuote {
+        guard let id = FeedMap.normalize(feed.id) else { throw HermesError.malformed("feed id '\(feed.id.prefix(80))'") }
+        guard let price = Int64(feed.price.price), let conf = UInt64(feed.price.conf) else {
+            throw HermesError.malformed("price/conf of \(id.prefix(8))… are not integer strings")
+        }
+        return PriceQuote(feedID: id, price: price, conf: conf, expo: feed.price.expo, publishTime: feed.price.publish_time)
+    }
+}
+
+/// A value behind a lock.
+final class LockedValue<Value: Sendable>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func get() -> Value { lock.lock(); defer { lock.unlock() }; return value }
+    func set(_ v: Value) { lock.lock(); value = v; lock.unlock() }
+    func update<R>(_ body: (inout Value) -> R) -> R { lock.lock(); defer { lock.unlock() }; return body(&value) }
+}

@@ -1,0 +1,273 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// A local Pyth Hermes for tests and the demo, speaking the wire protocol of
+/// `../shared/research/pyth-hermes.md`: `/v2/updates/price/latest`, `/api/latest_price_feeds`,
+/// `/v2/updates/price/stream` (SSE: `data:` frames without a space, `:` keep-alives, `event:error`),
+/// `/live`; bracket-syntax `ids[]`; plain-text 400 and 404 bodies; compact JSON in Hermes's key order.
+/// Each feed replays a price path, one step per "slot" tick. Failure modes can be switched on at
+/// run time to exercise the client: 429s, slow answers, truncated JSON, stale prices, dropped streams.
+final class HermesStandIn: Sendable {
+    struct Step: Sendable {
+        var price: Int64
+        var conf: UInt64
+        var expo: Int32 = -8
+    }
+
+    /// What the stand-in does wrong on purpose.
+    struct Faults: Sendable {
+        /// Answer every REST request with 429 (and a Retry-After header).
+        var rateLimited = false
+        /// Sleep this long before answering REST requests.
+        var delay: Duration = .zero
+        /// Cut JSON bodies in half.
+        var truncateJSON = false
+        /// Report publish times this many seconds in the past.
+        var staleBySeconds: Int64 = 0
+        /// Close streams after this many events (nil: never).
+        var dropStreamAfterEvents: Int?
+        /// Send `event:error\ndata:Error receiving update: …` before each data event.
+        var inBandErrors = false
+    }
+
+    private struct State {
+        var paths: [String: [Step]]
+        var slot: UInt64 = 100_000_000
+        var faults = Faults()
+        var requests = 0
+    }
+
+    private let state: LockedValue<State>
+    let slotInterval: Duration
+    let keepAliveInterval: Duration
+
+    /// `paths`: feed id (64 hex, no 0x) → the steps to replay (the last one repeats).
+    init(paths: [String: [Step]], slotInterval: Duration = .milliseconds(400), keepAliveInterval: Duration = .seconds(15)) {
+        state = LockedValue(State(paths: paths))
+        self.slotInterval = slotInterval
+        self.keepAliveInterval = keepAliveInterval
+    }
+
+    var faults: Faults {
+        get { state.get().faults }
+        set { state.update { $0.faults = newValue } }
+    }
+
+    var requestCount: Int { state.get().requests }
+
+    /// Moves every path one step forward (the clock of a "slot").
+    func advance() { state.update { $0.slot += 1 } }
+
+    /// The current step of a feed and the slot.
+    private func current(_ id: String) -> (Step, UInt64)? {
+        state.get().paths[id].map { path in
+            let slot = state.get().slot
+            return (path[min(Int(slot - 100_000_000), path.count - 1)], slot)
+        }
+    }
+
+    // MARK: - Query parsing (serde_qs non-strict: ids[] / ids%5B%5D / ids[0]; plain ids= refused)
+
+    enum QueryError: Error {
+        case badRequest(String)
+        case notFound([String])
+    }
+
+    struct Query {
+        var ids: [String] = []
+        var flags: [String: String] = [:]
+    }
+
+    static func parseQuery(_ raw: String?, known: Set<String>, ignoreUnknownAllowed: Bool) throws -> (ids: [String], flags: [String: String]) {
+        var ids: [String] = [], flags: [String: String] = [:], plainIds = false
+        for pair in (raw ?? "").split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = String(parts[0]).removingPercentEncoding ?? String(parts[0])
+            let value = parts.count > 1 ? (String(parts[1]).removingPercentEncoding ?? String(parts[1])) : ""
+            if key == "ids[]" || (key.hasPrefix("ids[") && key.hasSuffix("]") && Int(key.dropFirst(4).dropLast()) != nil) {
+                ids.append(value)
+            } else if key == "ids" {
+                plainIds = true
+            } else {
+                flags[key] = value
+            }
+        }
+        let prefix = "Failed to deserialize query string. Error: "
+        if plainIds { throw QueryError.badRequest(prefix + "invalid type: string, expected a sequence") }
+        if ids.isEmpty { throw QueryError.badRequest(prefix + "missing field `ids`") }
+        for (name, value) in flags where ["parsed", "verbose", "binary", "ignore_invalid_price_ids"].contains(name) {
+            guard value == "true" || value == "false" else {
+                throw QueryError.badRequest(prefix + "provided string was not `true` or `false`")
+            }
+        }
+        if let encoding = flags["encoding"], encoding != "hex" && encoding != "base64" {
+            throw QueryError.badRequest(prefix + "unknown variant `\(encoding)`, expected `hex` or `base64`")
+        }
+        var normalized: [String] = []
+        for id in ids {
+            var hex = id
+            if hex.hasPrefix("0x") || hex.hasPrefix("0X") { hex.removeFirst(2) }
+            if hex.count % 2 == 1 { throw QueryError.badRequest(prefix + "Odd number of digits") }
+            if let bad = hex.firstIndex(where: { !$0.isHexDigit }) {
+                throw QueryError.badRequest(prefix + "Invalid character '\(hex[bad])' at position \(hex.distance(from: hex.startIndex, to: bad))")
+            }
+            if hex.count != 64 { throw QueryError.badRequest(prefix + "Invalid string length") }
+            normalized.append(hex.lowercased())
+        }
+        let ignore = ignoreUnknownAllowed && flags["ignore_invalid_price_ids"] == "true"
+        let missing = normalized.filter { !known.contains($0) }
+        if !missing.isEmpty && !ignore { throw QueryError.notFound(missing) }
+        return (normalized.filter(known.contains), flags)
+    }
+
+    // MARK: - JSON in Hermes's field order
+
+    private func priceJSON(_ step: Step, publishTime: Int64) -> String {
+        "{\"price\":\"\(step.price)\",\"conf\":\"\(step.conf)\",\"expo\":\(step.expo),\"publish_time\":\(publishTime)}"
+    }
+
+    /// A PNAU envelope for one feed: magic, version 1.0, update type 0 (WormholeMerkle), an
+    /// unsigned VAA whose AUWV payload carries the slot, and one 85-byte PriceFeedMessage. The
+    /// stand-in cannot produce guardian signatures; the layout is the real one (§7).
+    private func accumulatorBlob(_ id: String, _ step: Step, slot: UInt64, publishTime: Int64) -> [UInt8] {
+        func be<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.bigEndian) { Array($0) } }
+        let idBytes = stride(from: 0, to: 64, by: 2).map { UInt8(id[id.index(id.startIndex, offsetBy: $0)..<id.index(id.startIndex, offsetBy: $0 + 2)], radix: 16)! }
+        let message = [UInt8(0)] + idBytes + be(step.price) + be(step.conf) + be(step.expo) + be(publishTime) + be(publishTime - 1)
+            + be(step.price) + be(step.conf)
+        let payload = Array("AUWV".utf8) + [0] + be(slot) + be(UInt32(10_000)) + [UInt8](repeating: 0, count: 20)
+        let emitter = stride(from: 0, to: 64, by: 2).map { i -> UInt8 in
+            let e = "e101faedac5851e32b9b23b5f9411a8c2bac4aae3ed4dd7b811dd1a72ea4aa71"
+            return UInt8(e[e.index(e.startIndex, offsetBy: i)..<e.index(e.startIndex, offsetBy: i + 2)], radix: 16)!
+        }
+        let vaa = [UInt8(1)] + be(UInt32(0)) + [0] + be(UInt32(publishTime)) + be(UInt32(0)) + be(UInt16(26)) + emitter
+            + be(slot) + [1] + payload
+        return Array("PNAU".utf8) + [1, 0, 0, 0] + be(UInt16(vaa.count)) + vaa + [1] + be(UInt16(message.count)) + message + [0]
+    }
+
+    private func blobString(_ bytes: [UInt8], base64: Bool) -> String {
+        base64 ? Data(bytes).base64EncodedString() : bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
+    func v2Body(ids: [String], parsed: Bool, base64: Bool) -> String {
+        let now = Int64(Date().timeIntervalSince1970) - faults.staleBySeconds
+        var blobs: [String] = [], feeds: [String] = []
+        for id in ids {
+            guard let (step, slot) = current(id) else { continue }
+            blobs.append("\"" + blobString(accumulatorBlob(id, step, slot: slot, publishTime: now), base64: base64) + "\"")
+            feeds.append("{\"id\":\"\(id)\",\"price\":\(priceJSON(step, publishTime: now)),\"ema_price\":\(priceJSON(step, publishTime: now)),"
+                         + "\"metadata\":{\"slot\":\(slot),\"proof_available_time\":\(now + 1),\"prev_publish_time\":\(now - 1)}}")
+        }
+        var body = "{\"binary\":{\"encoding\":\"\(base64 ? "base64" : "hex")\",\"data\":[\(blobs.joined(separator: ","))]}"
+        if parsed { body += ",\"parsed\":[\(feeds.joined(separator: ","))]" }
+        return body + "}"
+    }
+
+    func legacyBody(ids: [String], verbose: Bool, binary: Bool) -> String {
+        let now = Int64(Date().timeIntervalSince1970) - faults.staleBySeconds
+        let feeds = ids.compactMap { id -> String? in
+            guard let (step, slot) = current(id) else { return nil }
+            var feed = "{\"id\":\"\(id)\",\"price\":\(priceJSON(step, publishTime: now)),\"ema_price\":\(priceJSON(step, publishTime: now))"
+            if verbose {
+                feed += ",\"metadata\":{\"slot\":\(slot),\"emitter_chain\":26,\"price_service_receive_time\":\(now + 1),\"prev_publish_time\":\(now - 1)}"
+            }
+            if binary { feed += ",\"vaa\":\"\(blobString(accumulatorBlob(id, step, slot: slot, publishTime: now), base64: true))\"" }
+            return feed + "}"
+        }
+        return "[" + feeds.joined(separator: ",") + "]"
+    }
+
+    // MARK: - Routes
+
+    static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    func json(_ body: String) -> Response {
+        let cut = faults.truncateJSON ? String(body.prefix(body.count / 2)) : body
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: cut)))
+    }
+
+    func restPreamble() async throws -> Response? {
+        state.update { $0.requests += 1 }
+        let f = faults
+        if f.delay > .zero { try await Task.sleep(for: f.delay) }
+        if f.rateLimited {
+            var r = Self.text(.tooManyRequests, "Too Many Requests")
+            r.headers[HTTPField.Name("Retry-After")!] = "60"
+            return r
+        }
+        return nil
+    }
+
+    func answer(_ body: () throws -> Response) -> Response {
+        do { return try body() } catch QueryError.badRequest(let message) {
+            return Self.text(.badRequest, message)
+        } catch QueryError.notFound(let ids) {
+            return Self.text(.notFound, "Price ids not found: " + ids.map { "0x" + $0 }.joined(separator: ", "))
+        } catch {
+            return Self.text(.internalServerError, "\(error)")
+        }
+    }
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: CORSMiddleware(allowOrigin: .all))
+        router.get("/live") { _, _ in Self.text(.ok, "OK") }
+        router.get("/v2/updates/price/latest") { request, _ in
+            if let early = try await self.restPreamble() { return early }
+            return self.answer {
+                let q = try Self.parseQuery(request.uri.query, known: Set(self.state.get().paths.keys), ignoreUnknownAllowed: true)
+                return self.json(self.v2Body(ids: q.ids, parsed: q.flags["parsed"] != "false", base64: q.flags["encoding"] == "base64"))
+            }
+        }
+        router.get("/api/latest_price_feeds") { request, _ in
+            if let early = try await self.restPreamble() { return early }
+            return self.answer {
+                let q = try Self.parseQuery(request.uri.query, known: Set(self.state.get().paths.keys), ignoreUnknownAllowed: false)
+                return self.json(self.legacyBody(ids: q.ids, verbose: q.flags["verbose"] == "true", binary: q.flags["binary"] == "true"))
+            }
+        }
+        router.get("/v2/updates/price/stream") { request, _ in
+            self.state.update { $0.requests += 1 }
+            let parsedQuery: (ids: [String], flags: [String: String])
+            do {
+                parsedQuery = try Self.parseQuery(request.uri.query, known: Set(self.state.get().paths.keys), ignoreUnknownAllowed: true)
+            } catch {
+                return self.answer { throw error }
+            }
+            let ids = parsedQuery.ids, base64 = parsedQuery.flags["encoding"] == "base64"
+            let parsed = parsedQuery.flags["parsed"] != "false"
+            return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                            body: ResponseBody { writer in
+                var sent = 0, idle = Duration.zero
+                while !Task.isCancelled {
+                    try await Task.sleep(for: self.slotInterval)
+                    if ids.isEmpty {
+                        idle += self.slotInterval
+                        if idle >= self.keepAliveInterval { try await writer.write(ByteBuffer(string: ":\n\n")); idle = .zero }
+                        continue
+                    }
+                    let f = self.faults
+                    if let limit = f.dropStreamAfterEvents, sent >= limit { break }
+                    if f.inBandErrors { try await writer.write(ByteBuffer(string: "event:error\ndata:Error receiving update: injected\n\n")) }
+                    try await writer.write(ByteBuffer(string: "data:" + self.v2Body(ids: ids, parsed: parsed, base64: base64) + "\n\n"))
+                    sent += 1
+                }
+                try await writer.finish(nil)
+            })
+        }
+        return router
+    }
+
+    /// Serves on 127.0.0.1:`port` (0 picks a free one) until cancelled; reports the bound port.
+    func run(port: Int = 0, onStarted: @escaping @Sendable (Int) async -> Void) async throws {
+        var logger = Logger(label: "syphon.hermes-standin")
+        logger.logLevel = .warning
+        let app = Application(router: router(), configuration: .init(address: .hostname("127.0.0.1", port: port)),
+                              onServerRunning: { channel in await onStarted(channel.localAddress?.port ?? port) }, logger: logger)
+        try await app.runService(gracefulShutdownSignals: [])
+    }
+}

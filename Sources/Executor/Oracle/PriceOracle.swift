@@ -1,0 +1,89 @@
+import Foundation
+import Logging
+
+/// The latest accepted price per feed, fed by polling (one request per tick for every feed) or by
+/// the stream. A price is accepted only through the PriceGuard, never goes backwards in publish
+/// time, and is re-checked for age when read: the scheduler evaluates nothing on a rejected or
+/// stale price, and every rejection is logged and counted.
+actor PriceOracle {
+    struct Accepted: Sendable {
+        let quote: PriceQuote
+        let cents: UInt32
+    }
+
+    let client: HermesClient
+    let priceGuard: PriceGuard
+    private(set) var feeds: [String]
+    private var accepted: [String: Accepted] = [:]
+    private(set) var rejections: [String: Int] = [:]
+    private(set) var lastError: String?
+    private let logger: Logger
+
+    init(client: HermesClient, priceGuard: PriceGuard, feeds: [String], logger: Logger = Logger(label: "syphon.oracle")) {
+        self.client = client
+        self.priceGuard = priceGuard
+        self.feeds = feeds
+        self.logger = logger
+    }
+
+    func setFeeds(_ ids: [String]) { feeds = Array(Set(ids)).sorted() }
+
+    /// One request for all feeds; returns the feeds whose price was accepted.
+    @discardableResult
+    func poll(now: Int64 = Int64(Date().timeIntervalSince1970)) async -> [String: UInt32] {
+        guard !feeds.isEmpty else { return [:] }
+        do {
+            let quotes = try await client.latest(ids: feeds)
+            lastError = nil
+            return ingest(quotes, now: now)
+        } catch {
+            lastError = "\(error)"
+            count(error is HermesError ? "hermes" : "error")
+            logger.warning("price poll failed; nothing is evaluated this tick", metadata: ["error": "\(error)"])
+            return [:]
+        }
+    }
+
+    /// Accepts quotes through the guard; returns the accepted ones.
+    @discardableResult
+    func ingest(_ quotes: [PriceQuote], now: Int64 = Int64(Date().timeIntervalSince1970)) -> [String: UInt32] {
+        var fresh: [String: UInt32] = [:]
+        for feed in feeds where !quotes.contains(where: { $0.feedID == feed }) {
+            reject(.missing(feedID: feed))
+        }
+        for quote in quotes {
+            do {
+                if let previous = accepted[quote.feedID], quote.publishTime < previous.quote.publishTime {
+                    throw PriceRejection.wentBackwards(feedID: quote.feedID)
+                }
+                let cents = try priceGuard.accept(quote, now: now)
+                accepted[quote.feedID] = Accepted(quote: quote, cents: cents)
+                fresh[quote.feedID] = cents
+            } catch let rejection as PriceRejection {
+                reject(rejection)
+            } catch {
+                count("error")
+            }
+        }
+        return fresh
+    }
+
+    /// The price to evaluate on now, or nil when the last accepted one has gone stale since.
+    func freshPrice(feed: String, now: Int64 = Int64(Date().timeIntervalSince1970)) -> UInt32? {
+        guard let a = accepted[feed] else { return nil }
+        guard (try? priceGuard.accept(a.quote, now: now)) != nil else { return nil }
+        return a.cents
+    }
+
+    /// Seconds since the publish time of the last accepted price of a feed.
+    func age(feed: String, now: Int64 = Int64(Date().timeIntervalSince1970)) -> Int64? {
+        accepted[feed].map { now - $0.quote.publishTime }
+    }
+
+    private func reject(_ rejection: PriceRejection) {
+        count(rejection.reason)
+        logger.notice("price rejected; not evaluated", metadata: ["reason": "\(rejection)"])
+    }
+
+    private func count(_ reason: String) { rejections[reason, default: 0] += 1 }
+}
