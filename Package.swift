@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // MARK: - Public API
@@ -46,6 +47,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: optimisedSwift
         ),
@@ -62,6 +64,10 @@ let package = Package(
         // MARK: - Unit test bundles
         .testTarget(name: "CFHEShimTests", dependencies: ["CFHEShim"], swiftSettings: optimisedSwift),
         .testTarget(name: "FHECoreTests", dependencies: ["FHECore", "CFHEShim"], swiftSettings: optimisedSwift),
-        .testTarget(name: "ExecutorTests", dependencies: ["Executor", "FHECore"], swiftSettings: optimisedSwift),
+        .testTarget(
+            name: "ExecutorTests",
+            dependencies: ["Executor", "FHECore", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: optimisedSwift
+        ),
     ]
 )

@@ -173,3 +173,37 @@ final class LockedValue<Value: Sendable>: @unchecked Sendable {
     func set(_ v: Value) { lock.lock(); value = v; lock.unlock() }
     func update<R>(_ body: (inout Value) -> R) -> R { lock.lock(); defer { lock.unlock() }; return body(&value) }
 }
+
+extension HermesConfiguration {
+    /// PYTH_HERMES_URL (default the public endpoint), PYTH_HERMES_FALLBACK_URLS (comma-separated),
+    /// PYTH_API_KEY, PYTH_HERMES_ENDPOINT (v2 | legacy), PYTH_TIMEOUT_SECONDS.
+    init(environment env: [String: String]) throws {
+        self.init()
+        let primary = env["PYTH_HERMES_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://hermes.pyth.network"
+        let fallbacks = (env["PYTH_HERMES_FALLBACK_URLS"] ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        baseURLs = ([primary] + fallbacks).filter { !$0.isEmpty }.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        apiKey = env["PYTH_API_KEY"]
+        if let name = env["PYTH_HERMES_ENDPOINT"], !name.isEmpty {
+            guard let e = HermesEndpoint(rawValue: name) else {
+                throw OracleConfigurationError("PYTH_HERMES_ENDPOINT must be v2 or legacy, got '\(name)'")
+            }
+            endpoint = e
+        }
+        if let t = env["PYTH_TIMEOUT_SECONDS"], let seconds = Int64(t), seconds > 0 { timeout = .seconds(seconds) }
+    }
+}
+
+extension PriceGuard {
+    /// MAX_PRICE_AGE_SECONDS (default 60) and MAX_CONFIDENCE_RATIO (default 0.01).
+    init(environment env: [String: String]) throws {
+        self.init()
+        if let v = env["MAX_PRICE_AGE_SECONDS"], !v.isEmpty {
+            guard let age = Int64(v), age > 0 else { throw OracleConfigurationError("MAX_PRICE_AGE_SECONDS must be a positive integer") }
+            maxAgeSeconds = age
+        }
+        if let v = env["MAX_CONFIDENCE_RATIO"], !v.isEmpty {
+            guard let ratio = Double(v), ratio > 0 else { throw OracleConfigurationError("MAX_CONFIDENCE_RATIO must be a positive number") }
+            maxConfidenceRatio = ratio
+        }
+    }
+}
