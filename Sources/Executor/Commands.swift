@@ -8,12 +8,6 @@ struct NotAvailableYet: Error, CustomStringConvertible {
     var description: String { "\(role) is not available in this build yet (tracked in issue \(issue))." }
 }
 
-struct ServeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Run the trade executor: REST API, order book, price scheduler, finalizer.")
-    func run() async throws { throw NotAvailableYet(role: "The executor service", issue: 6) }
-}
-
 struct KeygenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keygen", abstract: "Generate a client key and an evaluation key.")
@@ -32,8 +26,3 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws { throw NotAvailableYet(role: "The demo", issue: 10) }
 }
 
-struct InitDatabaseCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "init-db", abstract: "Create or migrate the SQLite order book.")
-    func run() async throws { throw NotAvailableYet(role: "The order book", issue: 6) }
-}

@@ -1,0 +1,54 @@
+import FHECore
+import Foundation
+import Hummingbird
+import Logging
+
+/// The executor's parts, wired once for `serve` and for tests.
+struct ExecutorServices: Sendable {
+    let configuration: ExecutorConfiguration
+    let database: OrderBookDatabase
+    let keys: KeyRepository
+    let oracle: PriceOracle
+    let metrics: ExecutorMetrics
+    let worker: FHEWorker
+    let scheduler: OrderScheduler
+
+    init(configuration c: ExecutorConfiguration, logger: Logger,
+         finalizer: (any TriggeredStrategyHandler)? = nil) throws {
+        configuration = c
+        database = try OrderBookDatabase.open(uri: c.databaseURI)
+        let keystore = try Keystore.load(environmentValue: c.keystoreKey, keyFile: c.keystoreKeyFile)
+        keys = KeyRepository(database: database, keystore: keystore, allowInsecureTestParameters: c.allowInsecureTestParameters)
+        oracle = PriceOracle(client: HermesClient(configuration: c.hermes, logger: logger), priceGuard: c.priceGuard, feeds: [],
+                             logger: logger)
+        metrics = ExecutorMetrics()
+        worker = FHEWorker()
+        scheduler = OrderScheduler(database: database, keys: keys, oracle: oracle, worker: worker,
+                                   finalizer: finalizer ?? RecordOnlyFinalizer(logger: logger), metrics: metrics,
+                                   interval: c.checkInterval, logger: logger)
+    }
+
+    func router() -> Router<ExecutorRequestContext> {
+        let router = Router(context: ExecutorRequestContext.self)
+        router.add(middleware: CORSMiddleware(allowOrigin: .all))
+        router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(perMinute: configuration.rateLimitPerMinute)))
+        router.add(middleware: APITokenMiddleware(token: configuration.apiToken, openPaths: ["/health"],
+                                                  unauthorizedBody: "{\"message\":\"missing or invalid API token\",\"status\":\"error\"}"))
+        StrategyController(database: database,
+                           intake: StrategyIntake(keys: keys, feedMap: configuration.feedMap,
+                                                  allowInsecureTestParameters: configuration.allowInsecureTestParameters),
+                           worker: worker, maxBodyBytes: configuration.maxBodyBytes).addRoutes(to: router)
+        HealthController(database: database, oracle: oracle, metrics: metrics, engineMode: configuration.engineMode)
+            .addRoutes(to: router)
+        return router
+    }
+
+    /// The HTTP app with the scheduler as a service beside it (graceful shutdown on SIGTERM/SIGINT).
+    func application(logger: Logger, scheduling: Bool = true) throws -> some ApplicationProtocol {
+        let (host, port) = try BindAddress.parse(configuration.bind)
+        var app = Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "syphon-executor"),
+                              logger: logger)
+        if scheduling { app.addServices(scheduler) }
+        return app
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+
+/// `syphon-executor serve`: the trade executor.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the trade executor: REST API, order book, price scheduler, finalizer.",
+        discussion: """
+            Configuration: flags, then environment, then a .env file in the working directory, with the original \
+            names: DATABASE_URI, API_TOKEN, CHECK_INTERVAL_SECONDS, PYTH_HERMES_URL, PYTH_HERMES_FALLBACK_URLS, \
+            PYTH_API_KEY, PYTH_HERMES_ENDPOINT, MAX_PRICE_AGE_SECONDS, MAX_CONFIDENCE_RATIO, PYTH_FEED_IDS, \
+            KEYSTORE_KEY / KEYSTORE_KEY_FILE, FHE_ENGINE_URL, SEPOLIA_RPC_URL, SYPHON_VAULT_CONTRACT_ADDRESS.
+            """)
+
+    @Option(help: "Address to listen on, HOST:PORT (default 127.0.0.1:5002).") var bind: String?
+    @Option(help: "SQLite database (sqlite:///strategies.db or a path).") var database: String?
+    @Option(help: "Seconds between scheduler ticks (default 5).") var checkInterval: String?
+    @Option(help: "FHE evaluation: local (in-process, default) or remote (FHE_ENGINE_URL).") var engine: String?
+    @Flag(help: "Accept the insecure parameters of the genuine tfhe-rs test vectors (tests only).")
+    var allowInsecureTestParameters = false
+
+    func run() async throws {
+        let configuration = try ExecutorConfiguration.load(flags: [
+            "BIND": bind, "DATABASE_URI": database, "CHECK_INTERVAL_SECONDS": checkInterval, "ENGINE": engine,
+            "ALLOW_INSECURE_TEST_PARAMETERS": allowInsecureTestParameters ? "1" : nil,
+        ])
+        var logger = Logger(label: "syphon.executor")
+        logger.logLevel = .info
+        let services = try ExecutorServices(configuration: configuration, logger: logger)
+        logger.info("executor listening", metadata: ["address": "\(configuration.bind)", "database": "\(configuration.databaseURI)",
+                                                     "engine": "\(configuration.engineMode)", "hermes": "\(configuration.hermes.baseURLs)"])
+        try await services.application(logger: logger).runService()
+    }
+}
+
+/// `syphon-executor init-db`: create or migrate the order book (idempotent).
+struct InitDatabaseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "init-db", abstract: "Create or migrate the SQLite order book.")
+    @Option(help: "SQLite database (sqlite:///strategies.db or a path).") var database: String?
+
+    func run() async throws {
+        let configuration = try ExecutorConfiguration.load(flags: ["DATABASE_URI": database])
+        let db = try OrderBookDatabase.open(uri: configuration.databaseURI)
+        print("order book ready at \(OrderBookDatabase.path(fromURI: configuration.databaseURI)): "
+              + "\(try db.countsByStatus().values.reduce(0, +)) strategies")
+    }
+}

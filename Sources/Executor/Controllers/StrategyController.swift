@@ -1,0 +1,77 @@
+import FHECore
+import Foundation
+import Hummingbird
+
+/// The order-book API: create (original payload), read, list, cancel.
+struct StrategyController: Sendable {
+    let database: OrderBookDatabase
+    let intake: StrategyIntake
+    let worker: FHEWorker
+    let maxBodyBytes: Int
+
+    func addRoutes(to router: Router<ExecutorRequestContext>) {
+        router.post("/createStrategy") { request, _ in try await create(request) }
+        router.get("/strategies/:id") { _, context in
+            guard let id = context.parameters.get("id", as: Int64.self) else { return JSONResponse.error(.badRequest, "id must be an integer") }
+            guard let s = try database.strategy(id: id) else { return JSONResponse.error(.notFound, "no strategy \(id)") }
+            return JSONResponse.make(.ok, Self.describe(s))
+        }
+        router.get("/strategies") { request, _ in
+            let q = request.uri.queryParameters
+            var status: StrategyStatus?
+            if let raw = q["status"] {
+                guard let s = StrategyStatus(rawValue: String(raw).uppercased()) else {
+                    return JSONResponse.error(.badRequest, "unknown status '\(raw)'")
+                }
+                status = s
+            }
+            let list = try database.strategies(userId: q["user_id"].map(String.init), status: status)
+            return JSONResponse.make(.ok, ["strategies": list.map(Self.describe)])
+        }
+        router.delete("/strategies/:id") { _, context in
+            guard let id = context.parameters.get("id", as: Int64.self) else { return JSONResponse.error(.badRequest, "id must be an integer") }
+            guard let s = try database.strategy(id: id) else { return JSONResponse.error(.notFound, "no strategy \(id)") }
+            guard try database.cancel(id: id) else {
+                return JSONResponse.error(.conflict, "strategy \(id) is \(s.status.rawValue) and can no longer be cancelled")
+            }
+            return JSONResponse.make(.ok, ["status": "success", "strategy_id": id, "state": StrategyStatus.cancelled.rawValue])
+        }
+    }
+
+    func create(_ request: Request) async throws -> Response {
+        var request = request
+        let body: ByteBuffer
+        do { body = try await request.collectBody(upTo: maxBodyBytes) } catch {
+            return JSONResponse.error(.contentTooLarge, "request body exceeds \(maxBodyBytes) bytes")
+        }
+        let intake = self.intake, database = self.database
+        let outcome: Result<(Int64, Bool), any Error> = await Result {
+            try await worker.run {
+                let new = try body.withUnsafeReadableBytes { try intake.validate($0, now: Date()) }
+                return try database.createStrategy(new)
+            }
+        }
+        switch outcome {
+        case .success(let (id, created)):
+            return JSONResponse.make(created ? .created : .ok, ["status": "success", "strategy_id": id])
+        case .failure(let rejection as StrategyIntake.Rejection):
+            return JSONResponse.error(.badRequest, rejection.description)
+        case .failure(let error):
+            throw error
+        }
+    }
+
+    static func describe(_ s: StrategyRecord) -> [String: Any] {
+        var d: [String: Any] = [
+            "id": s.id ?? 0, "payload_id": s.payloadId, "user_id": s.userId, "strategy_type": s.strategyType,
+            "asset_in": s.assetIn, "asset_out": s.assetOut, "amount": s.amount, "recipient_address": s.recipientAddress,
+            "price_feed_id": s.priceFeedId, "status": s.status.rawValue, "created_at": Int(s.createdAt.timeIntervalSince1970),
+        ]
+        if let p = s.triggerPriceCents { d["trigger_price_cents"] = p }
+        if let t = s.triggeredAt { d["triggered_at"] = Int(t.timeIntervalSince1970) }
+        if let h = s.txHash { d["tx_hash"] = h }
+        if let r = s.failureReason { d["failure_reason"] = r }
+        if let e = s.expiresAt { d["expires_at"] = Int(e.timeIntervalSince1970) }
+        return d
+    }
+}

@@ -1,0 +1,126 @@
+import FHECore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Receives strategies that just triggered (the on-chain finalizer implements it).
+protocol TriggeredStrategyHandler: Sendable {
+    func handleTriggered(_ ids: [Int64]) async
+}
+
+/// No chain configured: triggered strategies stay TRIGGERED, recorded with their price and time.
+struct RecordOnlyFinalizer: TriggeredStrategyHandler {
+    let logger: Logger
+    func handleTriggered(_ ids: [Int64]) async {
+        if !ids.isEmpty { logger.info("strategies triggered; no chain configured, recorded only", metadata: ["ids": "\(ids)"]) }
+    }
+}
+
+/// Every interval: expire due strategies, take one fresh price per feed (one oracle request for
+/// all feeds), evaluate all pending strategies of a feed in one batch through the FHE façade,
+/// move the triggered ones to TRIGGERED in one transaction and hand them to the finalizer. Ticks
+/// never overlap (one loop); a strategy whose stored material fails is marked FAILED and never
+/// blocks the others; nothing is evaluated on a rejected or stale price.
+final class OrderScheduler: Service, Sendable {
+    let database: OrderBookDatabase
+    let keys: KeyRepository
+    let oracle: PriceOracle
+    let worker: FHEWorker
+    let finalizer: any TriggeredStrategyHandler
+    let metrics: ExecutorMetrics
+    let interval: Duration
+    let memo = EvaluationMemo()
+    let logger: Logger
+
+    init(database: OrderBookDatabase, keys: KeyRepository, oracle: PriceOracle, worker: FHEWorker,
+         finalizer: any TriggeredStrategyHandler, metrics: ExecutorMetrics, interval: Duration, logger: Logger) {
+        self.database = database
+        self.keys = keys
+        self.oracle = oracle
+        self.worker = worker
+        self.finalizer = finalizer
+        self.metrics = metrics
+        self.interval = interval
+        self.logger = logger
+    }
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let started = ContinuousClock.now
+            do { try await tick() } catch { logger.error("tick failed", metadata: ["error": "\(error)"]) }
+            let rest = interval - (ContinuousClock.now - started)
+            try? await Task.sleep(for: max(rest, .milliseconds(10)))
+        }
+    }
+
+    struct TickReport: Sendable {
+        var evaluated = 0
+        var triggered: [Int64] = []
+        var skippedFeeds: [String] = []
+        var failed: [Int64] = []
+    }
+
+    @discardableResult
+    func tick(now: Date = Date()) async throws -> TickReport {
+        var report = TickReport()
+        let expired = try database.expire(now: now)
+        if expired > 0 { logger.info("strategies expired", metadata: ["count": "\(expired)"]) }
+        let pending = try database.pendingStrategies()
+        guard !pending.isEmpty else { return report }
+        let byFeed = Dictionary(grouping: pending, by: \.priceFeedId)
+        await oracle.setFeeds(Array(byFeed.keys))
+        // Only prices accepted by this tick's poll count: a rejected price means no evaluation this
+        // tick, even if an older accepted one is still within its age limit.
+        let accepted = await oracle.poll(now: Int64(now.timeIntervalSince1970))
+        for (feed, strategies) in byFeed.sorted(by: { $0.key < $1.key }) {
+            guard let price = accepted[feed] else {
+                report.skippedFeeds.append(feed)
+                metrics.increment("syphon_events_total", "{event=\"tick_skipped_no_fresh_price\"}")
+                continue
+            }
+            let (triggered, failed, evaluated) = try await evaluate(strategies, priceCents: price)
+            report.evaluated += evaluated
+            report.failed += failed
+            let moved = try database.markTriggered(triggered, priceCents: price, at: now)
+            report.triggered += moved
+            await finalizer.handleTriggered(moved)
+        }
+        return report
+    }
+
+    /// One batch per feed on the FHE worker; returns (triggered, failed, evaluated count).
+    func evaluate(_ strategies: [StrategyRecord], priceCents: UInt32) async throws -> ([Int64], [Int64], Int) {
+        let keys = self.keys, memo = self.memo, database = self.database, logger = self.logger
+        let started = ContinuousClock.now
+        let result = try await worker.run { () -> ([Int64], [Int64], Int) in
+            var requests: [EvaluationRequest] = [], owners: [(Int64, String, ParameterSet)] = [], failed: [Int64] = []
+            for s in strategies {
+                do {
+                    let key = try keys.serverKey(id: s.serverKeyId)
+                    let type = StrategyType(rawValue: s.strategyType)!
+                    requests.append(EvaluationRequest(serverKey: key, strategy: type,
+                                                      upper: try keys.ciphertext(id: s.upperBoundId, parameters: key.parameters),
+                                                      lower: try keys.ciphertext(id: s.lowerBoundId, parameters: key.parameters)))
+                    owners.append((s.id!, s.clientKeyId, key.parameters))
+                } catch {
+                    logger.error("strategy cannot be evaluated; marked FAILED", metadata: ["id": "\(s.id!)", "error": "\(error)"])
+                    try? database.markFailed(s.id!, reason: "stored material unusable: \(error)", from: [.pending])
+                    failed.append(s.id!)
+                }
+            }
+            let results = try ComparisonEngine.evaluateBatch(requests, priceCents: UInt64(priceCents), memo: memo)
+            var triggered: [Int64] = []
+            for (result, (id, clientKeyId, parameters)) in zip(results, owners) {
+                do {
+                    if try keys.clientKey(id: clientKeyId, parameters: parameters).decrypt(result) { triggered.append(id) }
+                } catch {
+                    try? database.markFailed(id, reason: "client key unusable: \(error)", from: [.pending])
+                    failed.append(id)
+                }
+            }
+            return (triggered, failed, requests.count)
+        }
+        metrics.observeEvaluation(seconds: (ContinuousClock.now - started).seconds, strategies: result.2)
+        return result
+    }
+}

@@ -1,0 +1,124 @@
+import FHECore
+import Foundation
+
+/// Validates an original-format `/createStrategy` payload completely before anything is stored:
+/// every field, the tfhe-rs 0.5 server key (decoded in full), the bounds the strategy type needs
+/// (decoded against that key's parameters) and the client key (decoded, then sealed).
+struct StrategyIntake: Sendable {
+    let keys: KeyRepository
+    let feedMap: FeedMap
+    let allowInsecureTestParameters: Bool
+
+    struct Rejection: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    static func isAddress(_ s: String) -> Bool {
+        s.count == 42 && s.hasPrefix("0x") && s.dropFirst(2).allSatisfy(\.isHexDigit)
+    }
+
+    /// A decimal amount without float loss: digits with an optional fraction.
+    static func decimalAmount(_ fields: JSONFields) throws -> String {
+        let text: String
+        switch fields["amount"] {
+        case .number(let r)?: text = String(decoding: fields.slice(r), as: UTF8.self)
+        case .string(let r)?: text = String(decoding: fields.slice(r), as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        default: throw Rejection("amount must be a decimal string or number")
+        }
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+              text.count <= 80 else {
+            throw Rejection("amount must be a non-negative decimal like \"1.5\" (got \(text.prefix(40)))")
+        }
+        guard text.contains(where: { $0 != "0" && $0 != "." }) else { throw Rejection("amount must be positive") }
+        return text
+    }
+
+    func required(_ fields: JSONFields, _ key: String) throws -> String {
+        guard let v = try? fields.string(key), !v.isEmpty else { throw Rejection("missing or empty field '\(key)'") }
+        return v
+    }
+
+    /// Hex field → bytes, naming the field in errors.
+    func hexBytes(_ fields: JSONFields, _ key: String) throws -> Data {
+        guard let raw = try? fields.rawString(key) else { throw Rejection("field '\(key)' must be a hex string") }
+        do { return Data(try Hex.decode(raw, field: key)) } catch let e as FHECoreError { throw Rejection("invalid \(key): \(e)") }
+    }
+
+    func validate(_ body: UnsafeRawBufferPointer, now: Date) throws -> OrderBookDatabase.NewStrategy {
+        let fields: JSONFields
+        do { fields = try JSONFields(body) } catch { throw Rejection("\(error)") }
+        let payloadId = try required(fields, "payload_id")
+        let userId = try required(fields, "user_id")
+        let typeName = try required(fields, "strategy_type")
+        guard let type = StrategyType(rawValue: typeName) else { throw Rejection(LegacyRequestError.unknownStrategy(typeName).description) }
+        let assetIn = try required(fields, "asset_in"), assetOut = try required(fields, "asset_out")
+        let amount = try Self.decimalAmount(fields)
+        let recipient = try required(fields, "recipient_address")
+        guard Self.isAddress(recipient) else { throw Rejection("recipient_address must be a 0x-prefixed 20-byte hex address") }
+        guard case .composite(let zkpRange)? = fields["zkp_data"], fields.body[zkpRange.lowerBound] == UInt8(ascii: "{") else {
+            throw Rejection("zkp_data must be an object")
+        }
+        let zkp = String(decoding: fields.slice(zkpRange), as: UTF8.self)
+        let feed: String
+        do { feed = try feedMap.feed(explicit: try? fields.string("price_feed_id"), assetIn: assetIn, assetOut: assetOut) } catch {
+            throw Rejection("\(error)")
+        }
+        var expiresAt: Date?
+        if fields.isPresent("expires_at") {
+            guard let seconds = try? fields.unsignedInteger("expires_at"), seconds > UInt64(now.timeIntervalSince1970) else {
+                throw Rejection("expires_at must be a future Unix time in seconds")
+            }
+            expiresAt = Date(timeIntervalSince1970: TimeInterval(seconds))
+        }
+        if fields.isPresent("key_id") {
+            throw Rejection("key_id refers to a registered evaluation key; key registration (POST /keys) is not enabled on this server")
+        }
+
+        // The server key: decoded in full (every field validated), kept decoded for the scheduler.
+        let serverKeyBytes = try hexBytes(fields, "server_key")
+        let serverKeyId = contentHash(serverKeyBytes)
+        let serverKey: ServerKey
+        if let known = keys.cachedServerKey(id: serverKeyId) {
+            serverKey = known // the same bytes were validated before
+        } else {
+            do {
+                serverKey = try serverKeyBytes.withUnsafeBytes { bytes in
+                let p = try TfheRs05.detectServerKeyParameters(bytes, allowInsecureTestParameters: allowInsecureTestParameters)
+                    return try TfheRs05.decodeServerKey(bytes, parameters: p)
+                }
+            } catch { throw Rejection("invalid server_key: \(error)") }
+        }
+        let p = serverKey.parameters
+
+        var bounds: [(id: String, data: Data)] = []
+        var boundIds: [String: String] = [:]
+        for (field, needed) in [("encrypted_upper_bound", type.needsUpperBound), ("encrypted_lower_bound", type.needsLowerBound)] where needed {
+            let bytes = try hexBytes(fields, field)
+            do {
+                let ct = try bytes.withUnsafeBytes { try TfheRs05.decodeRadixCiphertext($0, parameters: p) }
+                try ComparisonEngine(serverKey: serverKey).validate(ct, field: field)
+            } catch { throw Rejection("invalid \(field): \(error)") }
+            let id = contentHash(bytes)
+            bounds.append((id, bytes))
+            boundIds[field] = id
+        }
+        var clientKeyBytes = try hexBytes(fields, "encrypted_client_key")
+        defer { clientKeyBytes.resetBytes(in: 0..<clientKeyBytes.count) }
+        do { _ = try clientKeyBytes.withUnsafeBytes { try TfheRs05.decodeRadixClientKey($0, parameters: p) } } catch {
+            throw Rejection("invalid encrypted_client_key: \(error)")
+        }
+        let clientKeyId = contentHash(clientKeyBytes)
+        let sealed = try keys.keystore.seal(clientKeyBytes)
+        keys.remember(serverKeyId, serverKey)
+
+        let record = StrategyRecord(
+            id: nil, payloadId: payloadId, userId: userId, strategyType: type.rawValue, assetIn: assetIn, assetOut: assetOut,
+            amount: amount, recipientAddress: recipient, zkpData: zkp, upperBoundId: boundIds["encrypted_upper_bound"],
+            lowerBoundId: boundIds["encrypted_lower_bound"], serverKeyId: serverKeyId, clientKeyId: clientKeyId, priceFeedId: feed,
+            expiresAt: expiresAt, status: .pending, triggerPriceCents: nil, triggeredAt: nil, txHash: nil, signedTransaction: nil,
+            failureReason: nil, createdAt: now, updatedAt: now)
+        return .init(record: record, serverKey: (serverKeyId, p.name, serverKeyBytes), clientKey: (clientKeyId, sealed), bounds: bounds)
+    }
+}

@@ -1,0 +1,193 @@
+@testable import Executor
+import FHECore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+/// `serve`: the REST API over the router, the order book, and the scheduler against the local
+/// Hermes, with the genuine tfhe-rs 0.5.3 small vectors as users' payloads.
+@Suite("Executor service", .serialized)
+struct ExecutorServiceTests {
+    static let ethFeed = FeedMap.defaults["ETH"]!
+
+    static func configuration(_ directory: URL, token: String? = nil, hermes: String = "http://127.0.0.1:9",
+                              extra: [String: String] = [:]) throws -> ExecutorConfiguration {
+        var env = ["DATABASE_URI": "sqlite:///" + directory.appendingPathComponent("strategies.db").path,
+                   "KEYSTORE_KEY": String(repeating: "ab", count: 32), "PYTH_HERMES_URL": hermes,
+                   "ALLOW_INSECURE_TEST_PARAMETERS": "1", "CHECK_INTERVAL_SECONDS": "0.2"]
+        if let token { env["API_TOKEN"] = token }
+        env.merge(extra) { $1 }
+        return try ExecutorConfiguration.load(flags: [:], environment: env, dotEnvPath: "/nonexistent")
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("syphon-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// An original-format payload from the genuine small set.
+    static func payload(_ id: String, type: String = "BRACKET_ORDER_LONG", upper: UInt64 = 400_000, lower: UInt64 = 380_000,
+                        extra: [String: Any] = [:], removing: [String] = []) throws -> ByteBuffer {
+        var body: [String: Any] = [
+            "user_id": "alice", "strategy_type": type, "asset_in": "USDC", "asset_out": "ETH", "amount": "1500.25",
+            "recipient_address": "0x" + String(repeating: "1a", count: 20),
+            "zkp_data": ["proof": "0x00", "publicInputs": ["asset": "0x0", "amount": "1", "nullifier": "2", "newCommitment": "3"]],
+            "encrypted_upper_bound": try hexOfFile(Paths.smallSet.appendingPathComponent("ct_u32_\(upper).bin")),
+            "encrypted_lower_bound": try hexOfFile(Paths.smallSet.appendingPathComponent("ct_u32_\(lower).bin")),
+            "server_key": try hexOfFile(Paths.smallSet.appendingPathComponent("server_key.bin")),
+            "encrypted_client_key": try hexOfFile(Paths.smallSet.appendingPathComponent("client_key.bin")),
+            "payload_id": id,
+        ]
+        body.merge(extra) { $1 }
+        for key in removing { body.removeValue(forKey: key) }
+        return ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body))
+    }
+
+    static func json(_ buffer: ByteBuffer) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: buffer))) as? [String: Any] ?? [:]
+    }
+
+    @Test("createStrategy stores a valid payload once; duplicates are idempotent; reads, lists and cancels")
+    func createAndRead() async throws {
+        let dir = try Self.temporaryDirectory()
+        let services = try ExecutorServices(configuration: try Self.configuration(dir), logger: Logger(label: "test"))
+        let app = try services.application(logger: Logger(label: "test"), scheduling: false)
+        try await app.test(.router) { client in
+            let first = try await client.execute(uri: "/createStrategy", method: .post, body: try Self.payload("p-1"))
+            #expect(first.status == .created)
+            #expect(Self.json(first.body)["strategy_id"] as? Int == 1 && Self.json(first.body)["status"] as? String == "success")
+            let again = try await client.execute(uri: "/createStrategy", method: .post, body: try Self.payload("p-1"))
+            #expect(again.status == .ok && Self.json(again.body)["strategy_id"] as? Int == 1)
+            let second = try await client.execute(uri: "/createStrategy", method: .post,
+                                                  body: try Self.payload("p-2", type: "LIMIT_BUY_DIP", removing: ["encrypted_upper_bound"]))
+            #expect(second.status == .created && Self.json(second.body)["strategy_id"] as? Int == 2)
+            let read = try await client.execute(uri: "/strategies/1", method: .get)
+            let s = Self.json(read.body)
+            #expect(s["status"] as? String == "PENDING" && s["amount"] as? String == "1500.25" && s["price_feed_id"] as? String == Self.ethFeed)
+            let list = try await client.execute(uri: "/strategies?user_id=alice&status=pending", method: .get)
+            #expect((Self.json(list.body)["strategies"] as? [Any])?.count == 2)
+            #expect(try await client.execute(uri: "/strategies/2", method: .delete).status == .ok)
+            #expect(try await client.execute(uri: "/strategies/2", method: .delete).status == .conflict)
+            #expect(try await client.execute(uri: "/strategies/99", method: .get).status == .notFound)
+        }
+        // Blobs stored once, as BLOBs; the client key sealed (not its plaintext bytes).
+        let counts = try await services.database.writer.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM serverKey")!, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ciphertext")!,
+             try Data.fetchOne(db, sql: "SELECT sealed FROM clientKey")!)
+        }
+        let clientKey = try Data(contentsOf: Paths.smallSet.appendingPathComponent("client_key.bin"))
+        #expect(counts.0 == 1 && counts.1 == 2 && counts.2.range(of: clientKey.prefix(64)) == nil)
+    }
+
+    @Test("Bad requests: right status, a JSON message, and the table unchanged")
+    func badRequests() async throws {
+        let dir = try Self.temporaryDirectory()
+        let services = try ExecutorServices(configuration: try Self.configuration(dir, extra: ["MAX_BODY_MIB": "12"]),
+                                            logger: Logger(label: "test"))
+        let app = try services.application(logger: Logger(label: "test"), scheduling: false)
+        let ct = try hexOfFile(Paths.smallSet.appendingPathComponent("ct_u32_1.bin"))
+        let cases: [(ByteBuffer, HTTPResponse.Status, String)] = [
+            (try Self.payload("b1", type: "STOP_LOSS"), .badRequest, "unknown strategy_type"),
+            (try Self.payload("b2", extra: ["amount": 1.5e300]), .badRequest, "amount"),
+            (try Self.payload("b3", extra: ["amount": "-3"]), .badRequest, "amount"),
+            (try Self.payload("b4", removing: ["user_id"]), .badRequest, "user_id"),
+            (try Self.payload("b5", extra: ["recipient_address": "0x123"]), .badRequest, "recipient_address"),
+            (try Self.payload("b6", extra: ["encrypted_upper_bound": "zz"]), .badRequest, "encrypted_upper_bound"),
+            (try Self.payload("b7", extra: ["encrypted_upper_bound": String(ct.prefix(ct.count - 2))]), .badRequest, "encrypted_upper_bound"),
+            (try Self.payload("b8", extra: ["server_key": "00ff"]), .badRequest, "server_key"),
+            (try Self.payload("b9", extra: ["encrypted_client_key": "0011"]), .badRequest, "encrypted_client_key"),
+            (try Self.payload("b10", removing: ["encrypted_lower_bound"]), .badRequest, "encrypted_lower_bound"),
+            (try Self.payload("b11", extra: ["asset_out": "PEPE", "asset_in": "USDC"]), .badRequest, "PEPE"),
+            (try Self.payload("b12", extra: ["zkp_data": "nope"]), .badRequest, "zkp_data"),
+            (ByteBuffer(string: "{\"user_id\": "), .badRequest, "invalid JSON"),
+            (ByteBuffer(repeating: 0x20, count: 13 << 20), .contentTooLarge, "exceeds"),
+        ]
+        try await app.test(.router) { client in
+            for (body, status, fragment) in cases {
+                let r = try await client.execute(uri: "/createStrategy", method: .post, body: body)
+                #expect(r.status == status, "\(fragment): \(String(buffer: r.body).prefix(200))")
+                #expect((Self.json(r.body)["message"] as? String ?? "").contains(fragment), "\(String(buffer: r.body).prefix(200))")
+            }
+        }
+        #expect(try services.database.strategies(userId: nil, status: nil).isEmpty)
+        let keyRows = try await services.database.writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM serverKey") }
+        #expect(keyRows == 0)
+    }
+
+    @Test("API token: 401 JSON without or with a wrong token; X-API-TOKEN and Bearer accepted; /health open")
+    func token() async throws {
+        let dir = try Self.temporaryDirectory()
+        let services = try ExecutorServices(configuration: try Self.configuration(dir, token: "t0k3n"), logger: Logger(label: "test"))
+        let app = try services.application(logger: Logger(label: "test"), scheduling: false)
+        try await app.test(.router) { client in
+            #expect(try await client.execute(uri: "/strategies", method: .get).status == .unauthorized)
+            #expect(try await client.execute(uri: "/strategies", method: .get, headers: [HTTPField.Name("X-API-TOKEN")!: "nope"]).status == .unauthorized)
+            #expect(try await client.execute(uri: "/strategies", method: .get, headers: [HTTPField.Name("X-API-TOKEN")!: "t0k3n"]).status == .ok)
+            #expect(try await client.execute(uri: "/strategies", method: .get, headers: [.authorization: "Bearer t0k3n"]).status == .ok)
+            let health = try await client.execute(uri: "/health", method: .get)
+            #expect(health.status == .ok && Self.json(health.body)["database"] as? String == "ok")
+            let metrics = try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer t0k3n"])
+            #expect(String(buffer: metrics.body).contains("syphon_strategies{status=\"PENDING\"} 0"))
+        }
+    }
+
+    @Test("Rate limit: 429 with Retry-After beyond the per-client budget")
+    func rateLimit() async throws {
+        let dir = try Self.temporaryDirectory()
+        let services = try ExecutorServices(configuration: try Self.configuration(dir, extra: ["RATE_LIMIT_PER_MINUTE": "3"]),
+                                            logger: Logger(label: "test"))
+        let app = try services.application(logger: Logger(label: "test"), scheduling: false)
+        try await app.test(.router) { client in
+            for _ in 0..<3 { #expect(try await client.execute(uri: "/strategies", method: .get).status == .ok) }
+            let limited = try await client.execute(uri: "/strategies", method: .get)
+            #expect(limited.status == .tooManyRequests && limited.headers[HTTPField.Name("Retry-After")!] != nil)
+            #expect(try await client.execute(uri: "/health", method: .get).status == .ok)
+        }
+    }
+
+    @Test("Scheduler: the price path crosses some bounds; triggered once at the right price; stale prices evaluate nothing")
+    func schedulerTicks() async throws {
+        let dir = try Self.temporaryDirectory()
+        // ETH/USD at 3 900.00 (inside every bracket), then 3 790.00 (below the 3 800.00 lower bounds).
+        let standIn = HermesStandIn(paths: [Self.ethFeed: [.init(price: 390_000_000_000, conf: 1_000_000),
+                                                           .init(price: 379_000_000_000, conf: 1_000_000)]],
+                                    slotInterval: .seconds(3600))
+        let port = LockedValue(0)
+        let server = Task { try await standIn.run { port.set($0) } }
+        defer { server.cancel() }
+        while port.get() == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        let services = try ExecutorServices(configuration: try Self.configuration(dir, hermes: "http://127.0.0.1:\(port.get())"),
+                                            logger: Logger(label: "test"))
+        let app = try services.application(logger: Logger(label: "test"), scheduling: false)
+        try await app.test(.router) { client in
+            for (id, type) in [("s-dip", "LIMIT_BUY_DIP"), ("s-rally", "LIMIT_SELL_RALLY"), ("s-bracket", "BRACKET_ORDER_SHORT")] {
+                let body = try Self.payload(id, type: type)
+                let response = try await client.execute(uri: "/createStrategy", method: .post, body: body)
+                #expect(response.status == .created)
+            }
+        }
+        // Tick 1 at 390 000 cents: nothing triggers.
+        var report = try await services.scheduler.tick()
+        #expect(report.evaluated == 3 && report.triggered.isEmpty)
+        // A stale price: nothing is evaluated at all.
+        standIn.faults.staleBySeconds = 600
+        standIn.advance()
+        report = try await services.scheduler.tick()
+        #expect(report.evaluated == 0 && report.skippedFeeds == [Self.ethFeed])
+        // Tick 3 at 379 000 cents: the dip and the bracket trigger, the rally does not.
+        standIn.faults.staleBySeconds = 0
+        report = try await services.scheduler.tick()
+        #expect(report.evaluated == 3)
+        let states = try services.database.strategies(userId: nil, status: nil).map { ($0.payloadId, $0.status, $0.triggerPriceCents) }
+        #expect(states.map(\.0) == ["s-dip", "s-rally", "s-bracket"])
+        #expect(states.map(\.1) == [.triggered, .pending, .triggered])
+        #expect(states.compactMap(\.2) == [379_000, 379_000])
+        // Triggered strategies are never evaluated again.
+        report = try await services.scheduler.tick()
+        #expect(report.evaluated == 1 && report.triggered.isEmpty)
+    }
+}
