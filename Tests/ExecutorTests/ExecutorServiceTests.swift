@@ -191,3 +191,117 @@ struct ExecutorServiceTests {
         #expect(report.evaluated == 1 && report.triggered.isEmpty)
     }
 }
+
+@Suite("Executor service over loopback", .serialized)
+struct ExecutorLoopbackTests {
+    /// A stand-in Hermes on a free port for the duration of `body`.
+    static func withHermes<R>(_ paths: [String: [HermesStandIn.Step]], _ body: (HermesStandIn, Int) async throws -> R) async throws -> R {
+        let standIn = HermesStandIn(paths: paths, slotInterval: .seconds(3600))
+        let port = LockedValue(0)
+        let server = Task { try await standIn.run { port.set($0) } }
+        defer { server.cancel() }
+        while port.get() == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        return try await body(standIn, port.get())
+    }
+
+    @Test("200 concurrent createStrategy requests over loopback: all stored, none lost; p50/p99 reported")
+    func concurrentCreates() async throws {
+        let dir = try ExecutorServiceTests.temporaryDirectory()
+        let services = try ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir), logger: Logger(label: "test"))
+        let app = try services.application(logger: Logger(label: "test"), scheduling: false)
+        // One serialized body; only the payload id differs between requests.
+        let template = Data(buffer: try ExecutorServiceTests.payload("c-XXXX", type: "LIMIT_SELL_RALLY", removing: ["encrypted_lower_bound"]))
+        let marker = template.range(of: Data("c-XXXX".utf8))!
+        let bodies = (0..<200).map { i -> ByteBuffer in
+            var body = template
+            body.replaceSubrange(marker, with: Data(String(format: "c-%04d", i).utf8))
+            return ByteBuffer(data: body)
+        }
+        try await app.test(.live) { client in
+            let latencies = try await withThrowingTaskGroup(of: (Double, HTTPResponse.Status).self) { group in
+                for body in bodies {
+                    group.addTask {
+                        let start = ContinuousClock.now
+                        let r = try await client.execute(uri: "/createStrategy", method: .post, body: body)
+                        return ((ContinuousClock.now - start).seconds, r.status)
+                    }
+                }
+                var all: [(Double, HTTPResponse.Status)] = []
+                for try await x in group { all.append(x) }
+                return all
+            }
+            #expect(latencies.allSatisfy { $0.1 == .created })
+            let sorted = latencies.map(\.0).sorted()
+            print(String(format: "200 concurrent createStrategy: p50 %.1f ms, p99 %.1f ms", sorted[99] * 1000, sorted[197] * 1000))
+        }
+        let stored = try services.database.strategies(userId: "alice", status: .pending)
+        #expect(stored.count == 200 && Set(stored.map(\.payloadId)).count == 200)
+    }
+
+    @Test("--engine remote: the scheduler evaluates through a running `engine`")
+    func remoteEngine() async throws {
+        let eth = FeedMap.defaults["ETH"]!
+        try await Self.withHermes([eth: [.init(price: 379_000_000_000, conf: 1_000_000)]]) { _, hermesPort in
+            let engine = try RunningServer { ["engine", "--bind", "127.0.0.1:\($0)", "--allow-insecure-test-parameters"] }
+            let dir = try ExecutorServiceTests.temporaryDirectory()
+            let configuration = try ExecutorServiceTests.configuration(dir, hermes: "http://127.0.0.1:\(hermesPort)",
+                                                                       extra: ["ENGINE": "remote", "FHE_ENGINE_URL": "http://127.0.0.1:\(engine.port)"])
+            let services = try ExecutorServices(configuration: configuration, logger: Logger(label: "test"))
+            let app = try services.application(logger: Logger(label: "test"), scheduling: false)
+            try await app.test(.router) { client in
+                for (id, type) in [("r-dip", "LIMIT_BUY_DIP"), ("r-rally", "LIMIT_SELL_RALLY")] {
+                    let body = try ExecutorServiceTests.payload(id, type: type)
+                    #expect(try await client.execute(uri: "/createStrategy", method: .post, body: body).status == .created)
+                }
+            }
+            let report = try await services.scheduler.tick()
+            #expect(report.evaluated == 2)
+            #expect(try services.database.strategies(userId: nil, status: nil).map(\.status) == [.triggered, .pending])
+        }
+    }
+
+    @Test("SIGKILL in the middle of ticks, then restart: no strategy lost, each triggered exactly once at its price")
+    func crashAndResume() async throws {
+        let eth = FeedMap.defaults["ETH"]!
+        let dir = try ExecutorServiceTests.temporaryDirectory()
+        let dbURI = "sqlite:///" + dir.appendingPathComponent("strategies.db").path
+        try await Self.withHermes([eth: [.init(price: 390_000_000_000, conf: 1_000_000)]]) { standIn, hermesPort in
+            let env = ["KEYSTORE_KEY": String(repeating: "cd", count: 32), "PYTH_HERMES_URL": "http://127.0.0.1:\(hermesPort)",
+                       "CHECK_INTERVAL_SECONDS": "0.1", "DATABASE_URI": dbURI]
+            func start() throws -> RunningServer {
+                try RunningServer({ ["serve", "--bind", "127.0.0.1:\($0)", "--allow-insecure-test-parameters"] }, environment: env)
+            }
+            var server = try start()
+            for i in 0..<6 {
+                let type = ["LIMIT_BUY_DIP", "LIMIT_SELL_RALLY", "BRACKET_ORDER_LONG"][i % 3]
+                let body = Data(buffer: try ExecutorServiceTests.payload("k-\(i)", type: type))
+                #expect(try server.httpRequest("POST", "/createStrategy", body: body,
+                                               headers: ["Content-Type": "application/json"]).0 == 201)
+            }
+            // Ticks run every 0.1 s at 3 900.00: nothing triggers. Kill hard mid-tick.
+            try await Task.sleep(for: .milliseconds(450))
+            kill(server.process.processIdentifier, SIGKILL)
+            server.process.waitUntilExit()
+            // The price crosses the lower bound while the executor is down; it restarts and resumes.
+            standIn.setPath(eth, [.init(price: 379_000_000_000, conf: 1_000_000)])
+            server = try start()
+            var states: [String: String] = [:]
+            for _ in 0..<100 {
+                let (_, data, _) = try server.httpRequest("GET", "/strategies")
+                let list = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["strategies"] as? [[String: Any]] ?? []
+                states = Dictionary(uniqueKeysWithValues: list.map { ($0["payload_id"] as! String, $0["status"] as! String) })
+                if states.values.filter({ $0 == "TRIGGERED" }).count == 4 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            kill(server.process.processIdentifier, SIGKILL)
+            server.process.waitUntilExit()
+            #expect(states.count == 6)
+            #expect(states == ["k-0": "TRIGGERED", "k-1": "PENDING", "k-2": "TRIGGERED",
+                               "k-3": "TRIGGERED", "k-4": "PENDING", "k-5": "TRIGGERED"])
+            // Exactly one trigger each, at the crossing price.
+            let db = try OrderBookDatabase.open(uri: dbURI)
+            let triggered = try db.strategies(userId: nil, status: .triggered)
+            #expect(triggered.count == 4 && triggered.allSatisfy { $0.triggerPriceCents == 379_000 && $0.triggeredAt != nil })
+        }
+    }
+}

@@ -25,7 +25,8 @@ struct ExecutorServices: Sendable {
         worker = FHEWorker()
         scheduler = OrderScheduler(database: database, keys: keys, oracle: oracle, worker: worker,
                                    finalizer: finalizer ?? RecordOnlyFinalizer(logger: logger), metrics: metrics,
-                                   interval: c.checkInterval, logger: logger)
+                                   interval: c.checkInterval, logger: logger,
+                                   remote: c.engineMode == "remote" ? c.engineURL.map { RemoteEngine(url: $0, apiToken: c.apiToken) } : nil)
     }
 
     func router() -> Router<ExecutorRequestContext> {

@@ -58,6 +58,13 @@ final class HermesStandIn: Sendable {
 
     var requestCount: Int { state.get().requests }
 
+    /// Replaces a feed's path (the next answers use it from its first step).
+    func setPath(_ id: String, _ steps: [Step]) {
+        state.update { s in
+            s.paths[id] = [Step](repeating: steps[0], count: Int(s.slot - 100_000_000)) + steps
+        }
+    }
+
     /// Moves every path one step forward (the clock of a "slot").
     func advance() { state.update { $0.slot += 1 } }
 

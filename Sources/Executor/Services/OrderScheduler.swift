@@ -31,9 +31,13 @@ final class OrderScheduler: Service, Sendable {
     let interval: Duration
     let memo = EvaluationMemo()
     let logger: Logger
+    /// When set, strategies are evaluated by this remote engine instead of in-process.
+    let remote: RemoteEngine?
 
     init(database: OrderBookDatabase, keys: KeyRepository, oracle: PriceOracle, worker: FHEWorker,
-         finalizer: any TriggeredStrategyHandler, metrics: ExecutorMetrics, interval: Duration, logger: Logger) {
+         finalizer: any TriggeredStrategyHandler, metrics: ExecutorMetrics, interval: Duration, logger: Logger,
+         remote: RemoteEngine? = nil) {
+        self.remote = remote
         self.database = database
         self.keys = keys
         self.oracle = oracle
@@ -88,8 +92,27 @@ final class OrderScheduler: Service, Sendable {
         return report
     }
 
+    /// Through the remote engine: one request per strategy; a failing one is logged and retried
+    /// next tick (the engine may be briefly away), never blocking the others.
+    func evaluateRemotely(_ strategies: [StrategyRecord], priceCents: UInt32, engine: RemoteEngine) async -> ([Int64], [Int64], Int) {
+        var triggered: [Int64] = [], evaluated = 0
+        let started = ContinuousClock.now
+        for s in strategies {
+            do {
+                if try await engine.isTriggered(s, priceCents: priceCents, keys: keys) { triggered.append(s.id!) }
+                evaluated += 1
+            } catch {
+                metrics.increment("syphon_events_total", "{event=\"remote_engine_error\"}")
+                logger.warning("remote evaluation failed; retried next tick", metadata: ["id": "\(s.id!)", "error": "\(error)"])
+            }
+        }
+        metrics.observeEvaluation(seconds: (ContinuousClock.now - started).seconds, strategies: evaluated)
+        return (triggered, [], evaluated)
+    }
+
     /// One batch per feed on the FHE worker; returns (triggered, failed, evaluated count).
     func evaluate(_ strategies: [StrategyRecord], priceCents: UInt32) async throws -> ([Int64], [Int64], Int) {
+        if let remote { return await evaluateRemotely(strategies, priceCents: priceCents, engine: remote) }
         let keys = self.keys, memo = self.memo, database = self.database, logger = self.logger
         let started = ContinuousClock.now
         let result = try await worker.run { () -> ([Int64], [Int64], Int) in
