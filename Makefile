@@ -38,7 +38,7 @@ run: build
 ## test: every test target (Swift Testing); prints the summary line, fails on any failure.
 test: deps
 	@$(SWIFT) build --build-tests 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' || { echo "build failed"; exit 1; }
-	@set +e; $(SWIFT) test --skip-build --disable-xctest 2>&1 | tee .build/test.log | grep -E '^(✘|✔ Suite)' ; \
+	@set +e; $(SWIFT) test --skip-build --disable-xctest --no-parallel 2>&1 | tee .build/test.log | grep -E '^(✘|✔ Suite)' ; \
 	status=$${PIPESTATUS[0]}; \
 	grep -E 'Test run with' .build/test.log | tail -1; \
 	if grep -q '^✘' .build/test.log; then grep '^✘' .build/test.log | head -50; status=1; fi; \
