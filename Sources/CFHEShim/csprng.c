@@ -27,3 +27,8 @@ int cfhe_aes256_ctr_keystream(const uint8_t key[32], const uint8_t iv[16], uint8
     EVP_CIPHER_CTX_free(ctx);
     return ok;
 }
+
+int cfhe_sha256(const uint8_t *data, size_t len, uint8_t out[32]) {
+    unsigned int written = 0;
+    return EVP_Digest(data, len, out, &written, EVP_sha256(), NULL) == 1 && written == 32;
+}

@@ -134,6 +134,9 @@ int cfhe_os_random(uint8_t *buf, size_t len);
 /// `counter` (incremented as a 128-bit big-endian integer). Returns 1 on success.
 int cfhe_aes256_ctr_keystream(const uint8_t key[32], const uint8_t counter[16], uint8_t *out, size_t len);
 
+/// SHA-256 of data (the checksum of native key and ciphertext containers). Returns 1 on success.
+int cfhe_sha256(const uint8_t *data, size_t len, uint8_t out[32]);
+
 #ifdef __cplusplus
 }
 #endif

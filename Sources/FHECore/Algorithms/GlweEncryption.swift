@@ -15,9 +15,9 @@ extension GlweSecretKey {
 
     /// Encrypts the message polynomial at `message` into (k+1)·N words at `out`.
     func encrypt(_ message: UnsafePointer<UInt64>, noise: NoiseStandardDeviation, using rng: CSPRNG,
-                 into out: UnsafeMutablePointer<UInt64>) {
+                 into out: UnsafeMutablePointer<UInt64>, masks: CSPRNG? = nil) {
         let n = polynomialSize.value, k = glweDimension.value
-        rng.fillUniform(UnsafeMutableBufferPointer(start: out, count: k * n))
+        (masks ?? rng).fillUniform(UnsafeMutableBufferPointer(start: out, count: k * n))
         let body = out + k * n
         rng.fillGaussian(UnsafeMutableBufferPointer(start: body, count: n), sigma: noise.inTorusUnits)
         cfhe_poly_add_assign(body, message, n)
@@ -38,7 +38,8 @@ extension GlweSecretKey {
     /// Encrypts the key bit μ ∈ {0, 1} as a GGSW ciphertext into the words at `out`
     /// (``GgswCiphertext`` layout). μ is secret: it only ever enters arithmetic through masks.
     func encryptGgsw(bit mu: UInt64, baseLog: DecompositionBaseLog, levels: DecompositionLevelCount,
-                     noise: NoiseStandardDeviation, using rng: CSPRNG, into out: UnsafeMutablePointer<UInt64>) {
+                     noise: NoiseStandardDeviation, using rng: CSPRNG, into out: UnsafeMutablePointer<UInt64>,
+                     masks: CSPRNG? = nil) {
         let n = polynomialSize.value, k = glweDimension.value, rowLength = (k + 1) * n
         let muMask = 0 &- (mu & 1)
         var message = [UInt64](repeating: 0, count: n)
@@ -55,7 +56,7 @@ extension GlweSecretKey {
                 }
                 message.withUnsafeBufferPointer { m in
                     encrypt(m.baseAddress!, noise: noise, using: rng,
-                            into: out + (level * (k + 1) + row) * rowLength)
+                            into: out + (level * (k + 1) + row) * rowLength, masks: masks)
                 }
             }
         }

@@ -13,9 +13,9 @@ extension LweSecretKey {
 
     /// Encrypts into n + 1 words at `out` (used to fill keyswitching keys in place).
     func encrypt(_ plaintext: UInt64, noise: NoiseStandardDeviation, using rng: CSPRNG,
-                 into out: UnsafeMutablePointer<UInt64>) {
+                 into out: UnsafeMutablePointer<UInt64>, masks: CSPRNG? = nil) {
         let n = dimension.value
-        rng.fillUniform(UnsafeMutableBufferPointer(start: out, count: n))
+        (masks ?? rng).fillUniform(UnsafeMutableBufferPointer(start: out, count: n))
         let e = rng.gaussian(sigma: noise.inTorusUnits)
         out[n] = cfhe_dot_binary(out, storage.pointer, n) &+ plaintext &+ e
     }

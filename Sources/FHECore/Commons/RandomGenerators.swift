@@ -9,6 +9,8 @@ import Foundation
 public final class CSPRNG {
     private var key: [UInt8]
     private var nextBlock: UInt64 = 0
+    /// The high 64 bits of every AES-CTR counter block: independent streams from one seed.
+    private let stream: UInt64
     private var pool: [UInt8]
     private var poolOffset: Int
 
@@ -25,8 +27,15 @@ public final class CSPRNG {
 
     /// A deterministic generator for tests and known-answer files. Never seed key generation in
     /// production with anything but ``init()``.
-    public init(seed: [UInt8]) {
+    public convenience init(seed: [UInt8]) { self.init(seed: seed, stream: 0, startingAtByte: 0) }
+
+    /// Stream `stream` of `seed`, positioned at byte `offset` (a multiple of 16): seeded
+    /// ciphertexts and keys regenerate their masks from a public seed at fixed positions.
+    public init(seed: [UInt8], stream: UInt64, startingAtByte offset: UInt64) {
         precondition(seed.count == 32, "a CSPRNG seed is 32 bytes")
+        precondition(offset % 16 == 0, "stream positions are whole AES blocks")
+        self.stream = stream
+        nextBlock = offset / 16
         key = seed
         pool = [UInt8](repeating: 0, count: Self.poolBytes)
         poolOffset = Self.poolBytes
@@ -48,7 +57,10 @@ public final class CSPRNG {
 
     private func refill() {
         var counter = [UInt8](repeating: 0, count: 16)
-        for i in 0..<8 { counter[15 - i] = UInt8(truncatingIfNeeded: nextBlock >> (8 * UInt64(i))) }
+        for i in 0..<8 {
+            counter[15 - i] = UInt8(truncatingIfNeeded: nextBlock >> (8 * UInt64(i)))
+            counter[7 - i] = UInt8(truncatingIfNeeded: stream >> (8 * UInt64(i)))
+        }
         let ok = cfhe_aes256_ctr_keystream(key, counter, &pool, pool.count)
         precondition(ok == 1, "AES-CTR keystream failed")
         nextBlock += UInt64(pool.count / 16)
