@@ -13,8 +13,9 @@ struct SyphonExecutor: AsyncParsableCommand {
             """,
         version: SyphonVersion.string,
         subcommands: [
-            ServeCommand.self, EngineCommand.self, KeygenCommand.self, EncryptCommand.self,
-            EvaluateCommand.self, BenchCommand.self, DemoCommand.self, InitDatabaseCommand.self,
+            ServeCommand.self, EngineCommand.self, KeygenCommand.self, EncryptCommand.self, DecryptCommand.self,
+            PayloadCommand.self, RegisterKeyCommand.self, EvaluateCommand.self, BenchCommand.self, DemoCommand.self,
+            InitDatabaseCommand.self,
         ]
     )
 }

@@ -8,18 +8,6 @@ struct NotAvailableYet: Error, CustomStringConvertible {
     var description: String { "\(role) is not available in this build yet (tracked in issue \(issue))." }
 }
 
-struct KeygenCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "keygen", abstract: "Generate a client key and an evaluation key.")
-    func run() async throws { throw NotAvailableYet(role: "Key generation files", issue: 9) }
-}
-
-struct EncryptCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "encrypt", abstract: "Encrypt a price bound under a client key.")
-    func run() async throws { throw NotAvailableYet(role: "Encryption files", issue: 9) }
-}
-
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo", abstract: "Run the whole pipeline on loopback with a replayed price path.")

@@ -11,6 +11,7 @@ struct StrategyController: Sendable {
 
     func addRoutes(to router: Router<ExecutorRequestContext>) {
         router.post("/createStrategy") { request, _ in try await create(request) }
+        router.post("/keys") { request, _ in try await registerKey(request) }
         router.get("/strategies/:id") { _, context in
             guard let id = context.parameters.get("id", as: Int64.self) else { return JSONResponse.error(.badRequest, "id must be an integer") }
             guard let s = try database.strategy(id: id) else { return JSONResponse.error(.notFound, "no strategy \(id)") }
@@ -58,6 +59,28 @@ struct StrategyController: Sendable {
             return JSONResponse.error(.badRequest, rejection.description)
         case .failure(let error):
             throw error
+        }
+    }
+
+    func registerKey(_ request: Request) async throws -> Response {
+        var request = request
+        let body: ByteBuffer
+        do { body = try await request.collectBody(upTo: maxBodyBytes) } catch {
+            return JSONResponse.error(.contentTooLarge, "request body exceeds \(maxBodyBytes) bytes")
+        }
+        let intake = self.intake, database = self.database
+        let outcome: Result<(String, Bool), any Error> = await Result {
+            try await worker.run {
+                let key = try body.withUnsafeReadableBytes { try intake.register($0) }
+                let known = try database.registeredKey(id: key.keyID) != nil
+                try database.registerKey(id: key.keyID, parameterSet: key.parameterSet, data: key.data, clientKey: key.clientKey)
+                return (key.keyID, !known)
+            }
+        }
+        switch outcome {
+        case .success(let (id, created)): return JSONResponse.make(created ? .created : .ok, ["status": "success", "key_id": id])
+        case .failure(let rejection as StrategyIntake.Rejection): return JSONResponse.error(.badRequest, rejection.description)
+        case .failure(let error): throw error
         }
     }
 

@@ -76,6 +76,10 @@ struct OrderBookDatabase: Sendable {
                 t.column("updatedAt", .datetime).notNull()
             }
         }
+        migrator.registerMigration("v2-key-registration") { db in
+            // A registered (native) evaluation key may come with a client key held in custody.
+            try db.alter(table: "serverKey") { t in t.add(column: "clientKeyId", .text).references("clientKey") }
+        }
         return migrator
     }
 }
@@ -131,8 +135,9 @@ extension OrderBookDatabase {
     /// Everything a new strategy needs, already validated.
     struct NewStrategy: Sendable {
         var record: StrategyRecord
-        var serverKey: (id: String, parameterSet: String, data: Data)
-        var clientKey: (id: String, sealed: Data)
+        /// `data` is nil for a registered key (stored by POST /keys).
+        var serverKey: (id: String, parameterSet: String, data: Data?)
+        var clientKey: (id: String, sealed: Data?)
         var bounds: [(id: String, data: Data)]
     }
 
@@ -143,16 +148,44 @@ extension OrderBookDatabase {
             if let existing = try StrategyRecord.filter(StrategyRecord.Columns.payloadId == new.record.payloadId).fetchOne(db) {
                 return (existing.id!, false)
             }
-            try db.execute(sql: "INSERT OR IGNORE INTO serverKey (id, format, parameterSet, data, createdAt) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [new.serverKey.id, "tfhe-rs-0.5", new.serverKey.parameterSet, new.serverKey.data, Date()])
-            try db.execute(sql: "INSERT OR IGNORE INTO clientKey (id, sealed, createdAt) VALUES (?, ?, ?)",
-                           arguments: [new.clientKey.id, new.clientKey.sealed, Date()])
+            if let data = new.serverKey.data {
+                try db.execute(sql: "INSERT OR IGNORE INTO serverKey (id, format, parameterSet, data, createdAt) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [new.serverKey.id, "tfhe-rs-0.5", new.serverKey.parameterSet, data, Date()])
+            }
+            if let sealed = new.clientKey.sealed {
+                try db.execute(sql: "INSERT OR IGNORE INTO clientKey (id, sealed, createdAt) VALUES (?, ?, ?)",
+                               arguments: [new.clientKey.id, sealed, Date()])
+            }
             for bound in new.bounds {
                 try db.execute(sql: "INSERT OR IGNORE INTO ciphertext (id, data) VALUES (?, ?)", arguments: [bound.id, bound.data])
             }
             var record = new.record
             try record.insert(db)
             return (record.id!, true)
+        }
+    }
+
+    /// Stores a registered evaluation key (and its custody client key) once; returns its id.
+    func registerKey(id: String, parameterSet: String, data: Data, clientKey: (id: String, sealed: Data)?) throws {
+        try writer.write { db in
+            if let clientKey {
+                try db.execute(sql: "INSERT OR IGNORE INTO clientKey (id, sealed, createdAt) VALUES (?, ?, ?)",
+                               arguments: [clientKey.id, clientKey.sealed, Date()])
+            }
+            try db.execute(sql: "INSERT OR IGNORE INTO serverKey (id, format, parameterSet, data, createdAt, clientKeyId) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [id, "native-v1", parameterSet, data, Date(), clientKey?.id])
+            if let clientKey {
+                try db.execute(sql: "UPDATE serverKey SET clientKeyId = ? WHERE id = ? AND clientKeyId IS NULL",
+                               arguments: [clientKey.id, id])
+            }
+        }
+    }
+
+    /// A registered key: (parameter set name, custody client key id).
+    func registeredKey(id: String) throws -> (parameterSet: String, clientKeyId: String?)? {
+        try writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT parameterSet, clientKeyId FROM serverKey WHERE id = ? AND format = 'native-v1'",
+                             arguments: [id]).map { ($0["parameterSet"], $0["clientKeyId"]) }
         }
     }
 

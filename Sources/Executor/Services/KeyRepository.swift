@@ -38,6 +38,9 @@ final class KeyRepository: @unchecked Sendable {
         lock.unlock()
         guard let (_, data) = try database.serverKeyData(id: id) else { throw StoredMaterialError("server key \(id.prefix(12))… is missing") }
         let key = try data.withUnsafeBytes { bytes in
+            if NativeFormat.kind(of: bytes) != nil {
+                return try NativeFormat.decodeEvaluationKey(bytes, allowInsecureTestParameters: allowInsecureTestParameters).expand()
+            }
             let p = try TfheRs05.detectServerKeyParameters(bytes, allowInsecureTestParameters: allowInsecureTestParameters)
             return try TfheRs05.decodeServerKey(bytes, parameters: p)
         }
@@ -49,13 +52,24 @@ final class KeyRepository: @unchecked Sendable {
         guard let sealed = try database.sealedClientKey(id: id) else { throw StoredMaterialError("client key \(id.prefix(12))… is missing") }
         var bytes = try keystore.open(sealed)
         defer { bytes.resetBytes(in: 0..<bytes.count) }
-        return try bytes.withUnsafeBytes { try TfheRs05.decodeRadixClientKey($0, parameters: parameters).key }
+        return try bytes.withUnsafeBytes { raw in
+            if NativeFormat.kind(of: raw) != nil {
+                return try NativeFormat.decodeClientKey(raw, allowInsecureTestParameters: allowInsecureTestParameters)
+            }
+            return try TfheRs05.decodeRadixClientKey(raw, parameters: parameters).key
+        }
     }
 
     func ciphertext(id: String?, parameters: ParameterSet) throws -> RadixCiphertext? {
         guard let id else { return nil }
         guard let data = try database.ciphertext(id: id) else { throw StoredMaterialError("ciphertext \(id.prefix(12))… is missing") }
-        return try data.withUnsafeBytes { try TfheRs05.decodeRadixCiphertext($0, parameters: parameters) }
+        return try data.withUnsafeBytes { raw in
+            if NativeFormat.kind(of: raw) != nil {
+                return try NativeFormat.decodeRadixCiphertext(raw, allowInsecureTestParameters: allowInsecureTestParameters).0
+                    .expand(parameters: parameters)
+            }
+            return try TfheRs05.decodeRadixCiphertext(raw, parameters: parameters)
+        }
     }
 }
 

@@ -46,6 +46,80 @@ struct StrategyIntake: Sendable {
         do { return Data(try Hex.decode(raw, field: key)) } catch let e as FHECoreError { throw Rejection("invalid \(key): \(e)") }
     }
 
+    /// The native form: `key_id` of a registered evaluation key (with a client key in custody) and
+    /// seeded native bounds.
+    func validateNative(_ fields: JSONFields, payloadId: String, userId: String, type: StrategyType, assetIn: String,
+                        assetOut: String, amount: String, recipient: String, zkp: String, feed: String, expiresAt: Date?,
+                        now: Date) throws -> OrderBookDatabase.NewStrategy {
+        let keyID = try required(fields, "key_id")
+        guard let registered = try keys.database.registeredKey(id: keyID) else {
+            throw Rejection("unknown key_id \(keyID.prefix(16))…: register the evaluation key first (POST /keys)")
+        }
+        guard let clientKeyId = registered.clientKeyId else {
+            throw Rejection("key_id \(keyID.prefix(16))… has no client key in custody (register it with --custody); "
+                            + "threshold decryption is not configured on this server")
+        }
+        let serverKey = try keys.serverKey(id: keyID)
+        var bounds: [(id: String, data: Data)] = []
+        var boundIds: [String: String] = [:]
+        for (field, needed) in [("encrypted_upper_bound", type.needsUpperBound), ("encrypted_lower_bound", type.needsLowerBound)] where needed {
+            let bytes = try hexBytes(fields, field)
+            do {
+                let (seeded, p) = try bytes.withUnsafeBytes {
+                    try NativeFormat.decodeRadixCiphertext($0, allowInsecureTestParameters: allowInsecureTestParameters)
+                }
+                guard p == serverKey.parameters else {
+                    throw FHECoreError.parameterMismatch(field: field, expected: serverKey.parameters.name, found: p.name)
+                }
+                try ComparisonEngine(serverKey: serverKey).validate(seeded.expand(parameters: p), field: field)
+            } catch { throw Rejection("invalid \(field): \(error)") }
+            let id = contentHash(bytes)
+            bounds.append((id, bytes))
+            boundIds[field] = id
+        }
+        let record = StrategyRecord(
+            id: nil, payloadId: payloadId, userId: userId, strategyType: type.rawValue, assetIn: assetIn, assetOut: assetOut,
+            amount: amount, recipientAddress: recipient, zkpData: zkp, upperBoundId: boundIds["encrypted_upper_bound"],
+            lowerBoundId: boundIds["encrypted_lower_bound"], serverKeyId: keyID, clientKeyId: clientKeyId, priceFeedId: feed,
+            expiresAt: expiresAt, status: .pending, triggerPriceCents: nil, triggeredAt: nil, txHash: nil, signedTransaction: nil,
+            failureReason: nil, createdAt: now, updatedAt: now)
+        return .init(record: record, serverKey: (keyID, registered.parameterSet, nil), clientKey: (clientKeyId, nil), bounds: bounds)
+    }
+
+    /// POST /keys: one evaluation-key container, optionally followed by its client-key container.
+    func register(_ body: UnsafeRawBufferPointer) throws -> (keyID: String, parameterSet: String, data: Data,
+                                                            clientKey: (id: String, sealed: Data)?) {
+        func containerLength(_ at: Int) throws -> Int {
+            let rest = UnsafeRawBufferPointer(rebasing: body[at...])
+            guard rest.count > 10, NativeFormat.kind(of: rest) != nil else { throw Rejection("body must be native key containers (keygen output)") }
+            let nameLength = Int(rest[9])
+            guard rest.count >= 10 + nameLength + 8 else { throw Rejection("truncated key container") }
+            var length: UInt64 = 0
+            for i in 0..<8 { length |= UInt64(rest[10 + nameLength + i]) << UInt64(8 * i) }
+            guard length < UInt64(rest.count) else { throw Rejection("truncated key container") }
+            return 10 + nameLength + 8 + Int(length) + 32
+        }
+        let first = try containerLength(0)
+        guard first <= body.count else { throw Rejection("truncated evaluation key container") }
+        let evaluationBytes = UnsafeRawBufferPointer(rebasing: body[0..<first])
+        let seeded: SeededEvaluationKey
+        do { seeded = try NativeFormat.decodeEvaluationKey(evaluationBytes, allowInsecureTestParameters: allowInsecureTestParameters) } catch {
+            throw Rejection("invalid evaluation key: \(error)")
+        }
+        let keyID = contentHash(evaluationBytes)
+        if keys.cachedServerKey(id: keyID) == nil { keys.remember(keyID, seeded.expand()) }
+        var custody: (id: String, sealed: Data)?
+        if first < body.count {
+            let clientBytes = UnsafeRawBufferPointer(rebasing: body[first...])
+            do {
+                let client = try NativeFormat.decodeClientKey(clientBytes, allowInsecureTestParameters: allowInsecureTestParameters)
+                guard client.parameters == seeded.parameters else { throw Rejection("client key parameters differ from the evaluation key's") }
+            } catch let r as Rejection { throw r } catch { throw Rejection("invalid client key: \(error)") }
+            custody = (contentHash(clientBytes), try keys.keystore.seal(Data(clientBytes)))
+        }
+        return (keyID, seeded.parameters.name, Data(evaluationBytes), custody)
+    }
+
     func validate(_ body: UnsafeRawBufferPointer, now: Date) throws -> OrderBookDatabase.NewStrategy {
         let fields: JSONFields
         do { fields = try JSONFields(body) } catch { throw Rejection("\(error)") }
@@ -73,7 +147,8 @@ struct StrategyIntake: Sendable {
             expiresAt = Date(timeIntervalSince1970: TimeInterval(seconds))
         }
         if fields.isPresent("key_id") {
-            throw Rejection("key_id refers to a registered evaluation key; key registration (POST /keys) is not enabled on this server")
+            return try validateNative(fields, payloadId: payloadId, userId: userId, type: type, assetIn: assetIn, assetOut: assetOut,
+                                      amount: amount, recipient: recipient, zkp: zkp, feed: feed, expiresAt: expiresAt, now: now)
         }
 
         // The server key: decoded in full (every field validated), kept decoded for the scheduler.

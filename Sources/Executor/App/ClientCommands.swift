@@ -1,0 +1,207 @@
+import ArgumentParser
+import AsyncHTTPClient
+import NIOCore
+import Crypto
+import FHECore
+import Foundation
+
+/// Files a key directory holds.
+enum KeyDirectory {
+    static let clientKey = "client.key"
+    static let evaluationKey = "evaluation.key"
+
+    static func read(_ dir: String, _ name: String) throws -> Data {
+        do { return try Data(contentsOf: URL(fileURLWithPath: dir).appendingPathComponent(name)) } catch {
+            throw ValidationError("cannot read \(name) in \(dir): run `syphon-executor keygen --out \(dir)` first")
+        }
+    }
+
+    static func clientKey(_ dir: String, insecure: Bool) throws -> ClientKey {
+        try read(dir, clientKey).withUnsafeBytes { try NativeFormat.decodeClientKey($0, allowInsecureTestParameters: insecure) }
+    }
+
+    static func keyID(_ dir: String) throws -> String { contentHash(try read(dir, evaluationKey)) }
+}
+
+/// "3800.00" or "3800" → 380000 cents, exactly; more than two decimals or a u32 overflow is an error.
+func parseCents(_ text: String) throws -> UInt32 {
+    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+    guard (1...2).contains(parts.count), !parts[0].isEmpty, parts.allSatisfy({ $0.allSatisfy(\.isNumber) }),
+          parts.count == 1 || (1...2).contains(parts[1].count) else {
+        throw ValidationError("'\(text)' is not a price like 3800.00 (at most two decimals)")
+    }
+    let fraction = parts.count == 2 ? String(parts[1]).padding(toLength: 2, withPad: "0", startingAt: 0) : "00"
+    guard let cents = UInt64(String(parts[0]) + fraction), cents <= UInt64(UInt32.max) else {
+        throw ValidationError("'\(text)' does not fit u32 cents")
+    }
+    return UInt32(cents)
+}
+
+struct KeygenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygen", abstract: "Generate a client key and its seeded evaluation key into a directory.")
+    @Option(help: "Directory to write client.key (mode 0600) and evaluation.key.") var out: String
+    @Option(help: "Parameter set: default or tfhe-rs-0.5.") var params = "default"
+    @Flag(help: "Allow the insecure test-vector parameters (tests only).") var allowInsecureTestParameters = false
+
+    func run() async throws {
+        var candidates = ParameterSet.shipped
+        if allowInsecureTestParameters { candidates.append(.insecureTfheRs05Small) }
+        guard let parameters = candidates.first(where: { $0.name == params }) else {
+            throw ValidationError("unknown --params '\(params)'; known: \(candidates.map(\.name).joined(separator: ", "))")
+        }
+        let start = ContinuousClock.now
+        let randomness = try KeyGenerationRandomness()
+        let client = ClientKey.generate(parameters: parameters, using: randomness.secret)
+        let (_, seeded) = SeededEvaluationKey.generate(for: client, randomness: randomness,
+                                                       progress: ProgressBar.handler(enabled: true))
+        let elapsed = ContinuousClock.now - start
+        let dir = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let clientPath = dir.appendingPathComponent(KeyDirectory.clientKey).path
+        var clientBytes = Data(NativeFormat.encode(client))
+        defer { clientBytes.resetBytes(in: 0..<clientBytes.count) }
+        FileManager.default.createFile(atPath: clientPath, contents: nil, attributes: [.posixPermissions: 0o600])
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: clientPath))
+        try handle.write(contentsOf: clientBytes)
+        try handle.close()
+        let evaluation = Data(NativeFormat.encode(seeded))
+        try evaluation.write(to: dir.appendingPathComponent(KeyDirectory.evaluationKey))
+        print("key_id \(contentHash(evaluation))")
+        print(String(format: "parameters %@, generated in %.2f s; evaluation.key %.1f MB (upload once), client.key %d B (secret, 0600)",
+                     parameters.name, elapsed.seconds, Double(evaluation.count) / 1e6, clientBytes.count))
+    }
+}
+
+struct EncryptCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "encrypt", abstract: "Encrypt a price bound (u32 cents) under a client key.")
+    @Option(help: "Key directory from keygen.") var key: String
+    @Option(help: "Price, e.g. 3800.00.") var value: String?
+    @Option(help: "Price in cents.") var cents: UInt32?
+    @Option(help: "native (seeded, ~240 B) or tfhe-rs-0.5 (RadixCiphertext bincode).") var format = "native"
+    @Option(help: "Write the hex here instead of standard output.") var out: String?
+    @Flag(help: "Allow the insecure test-vector parameters (tests only).") var allowInsecureTestParameters = false
+
+    func run() async throws {
+        guard (value == nil) != (cents == nil) else { throw ValidationError("give exactly one of --value and --cents") }
+        let amount = try cents ?? parseCents(value!)
+        let client = try KeyDirectory.clientKey(key, insecure: allowInsecureTestParameters)
+        let rng = try CSPRNG()
+        let bytes: [UInt8]
+        switch format {
+        case "native": bytes = NativeFormat.encode(client.encryptSeeded(UInt64(amount), using: rng), parameters: client.parameters)
+        case "tfhe-rs-0.5": bytes = TfheRs05.encodeRadixCiphertext(client.encrypt(amount, using: rng), parameters: client.parameters)
+        default: throw ValidationError("--format must be native or tfhe-rs-0.5")
+        }
+        let hex = Hex.encode(bytes)
+        if let out { try hex.write(toFile: out, atomically: true, encoding: .utf8) } else { print(hex) }
+    }
+}
+
+struct DecryptCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "decrypt", abstract: "Decrypt a ciphertext or a result with a client key.")
+    @Option(help: "Key directory from keygen.") var key: String
+    @Option(help: "Ciphertext file (native or tfhe-rs 0.5, hex or binary).") var ciphertext: String
+    @Flag(help: "Allow the insecure test-vector parameters (tests only).") var allowInsecureTestParameters = false
+
+    func run() async throws {
+        let client = try KeyDirectory.clientKey(key, insecure: allowInsecureTestParameters)
+        var data = try Data(contentsOf: URL(fileURLWithPath: ciphertext))
+        if data.withUnsafeBytes(Hex.looksLikeHex) {
+            data = Data(try Hex.decode(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        }
+        let p = client.parameters
+        let value: UInt64 = try data.withUnsafeBytes { bytes in
+            if NativeFormat.kind(of: bytes) != nil {
+                let (seeded, _) = try NativeFormat.decodeRadixCiphertext(bytes, allowInsecureTestParameters: allowInsecureTestParameters)
+                return client.decryptRadix(seeded.expand(parameters: p))
+            }
+            if let radix = try? TfheRs05.decodeRadixCiphertext(bytes, parameters: p) { return client.decryptRadix(radix) }
+            return client.decrypt(try TfheRs05.decodeBooleanBlock(bytes, parameters: p)) ? 1 : 0
+        }
+        print(value)
+    }
+}
+
+/// `payload`: a ready `/createStrategy` JSON body on standard output.
+struct PayloadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "payload", abstract: "Print a /createStrategy JSON body (native: key_id + seeded bounds; or legacy tfhe-rs 0.5).",
+        discussion: "syphon-executor payload --key keys --strategy LIMIT_BUY_DIP --lower 3800.00 --asset-in USDC --asset-out ETH --amount 1.5 --recipient 0x… | curl -d @- …/createStrategy")
+    @Option(help: "Key directory from keygen.") var key: String
+    @Option(help: "Strategy type.") var strategy: String
+    @Option(help: "Upper bound, e.g. 4000.00.") var upper: String?
+    @Option(help: "Lower bound, e.g. 3800.00.") var lower: String?
+    @Option(help: "Asset sold.") var assetIn: String
+    @Option(help: "Asset bought.") var assetOut: String
+    @Option(help: "Amount (decimal).") var amount: String
+    @Option(help: "Recipient address (0x…).") var recipient: String
+    @Option(help: "JSON file with zkp_data (default: an empty proof object).") var zkpData: String?
+    @Option(help: "User id.") var userId = "user"
+    @Option(help: "Idempotency key (default: a random UUID).") var payloadId: String?
+    @Option(help: "native (default) or tfhe-rs-0.5 (the original, with inline keys).") var format = "native"
+    @Flag(help: "Allow the insecure test-vector parameters (tests only).") var allowInsecureTestParameters = false
+
+    func run() async throws {
+        guard let type = StrategyType(rawValue: strategy) else { throw LegacyRequestError.unknownStrategy(strategy) }
+        if type.needsUpperBound && upper == nil { throw ValidationError("\(strategy) needs --upper") }
+        if type.needsLowerBound && lower == nil { throw ValidationError("\(strategy) needs --lower") }
+        let client = try KeyDirectory.clientKey(key, insecure: allowInsecureTestParameters)
+        let rng = try CSPRNG()
+        var body: [String: Any] = [
+            "user_id": userId, "strategy_type": type.rawValue, "asset_in": assetIn, "asset_out": assetOut, "amount": amount,
+            "recipient_address": recipient, "payload_id": payloadId ?? UUID().uuidString,
+            "zkp_data": try zkpData.map { try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: $0))) }
+                ?? ["proof": "0x", "publicInputs": [String: String]()],
+        ]
+        func bound(_ text: String?) throws -> String? {
+            guard let text else { return nil }
+            let cents = UInt64(try parseCents(text))
+            switch format {
+            case "native": return Hex.encode(NativeFormat.encode(client.encryptSeeded(cents, using: rng), parameters: client.parameters))
+            default: return Hex.encode(TfheRs05.encodeRadixCiphertext(client.encryptRadix(cents, blockCount: 16, using: rng),
+                                                                      parameters: client.parameters))
+            }
+        }
+        body["encrypted_upper_bound"] = try type.needsUpperBound ? bound(upper) : nil
+        body["encrypted_lower_bound"] = try type.needsLowerBound ? bound(lower) : nil
+        switch format {
+        case "native":
+            body["key_id"] = try KeyDirectory.keyID(key)
+        case "tfhe-rs-0.5":
+            let seeded = try KeyDirectory.read(key, KeyDirectory.evaluationKey).withUnsafeBytes {
+                try NativeFormat.decodeEvaluationKey($0, allowInsecureTestParameters: allowInsecureTestParameters)
+            }
+            body["server_key"] = Hex.encode(TfheRs05.encodeServerKey(seeded.expand()))
+            body["encrypted_client_key"] = Hex.encode(TfheRs05.encodeRadixClientKey(client, blockCount: 16))
+        default:
+            throw ValidationError("--format must be native or tfhe-rs-0.5")
+        }
+        FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
+        FileHandle.standardOutput.write(Data("\n".utf8))
+    }
+}
+
+/// `register-key`: uploads the evaluation key once (and, for custody, the client key, stored
+/// sealed by the executor); strategies then reference its key_id.
+struct RegisterKeyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "register-key", abstract: "Upload an evaluation key to the executor (POST /keys).")
+    @Option(help: "Key directory from keygen.") var key: String
+    @Option(help: "Executor base URL.") var url = "http://127.0.0.1:5002"
+    @Flag(help: "Also hand the client key to the executor (legacy-style custody: it decrypts the trigger decision).")
+    var custody = false
+    @Option(help: "API token (default: API_TOKEN from the environment).") var token: String?
+
+    func run() async throws {
+        var body = try KeyDirectory.read(key, KeyDirectory.evaluationKey)
+        if custody { body.append(try KeyDirectory.read(key, KeyDirectory.clientKey)) }
+        var request = HTTPClientRequest(url: url.hasSuffix("/") ? url + "keys" : url + "/keys")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/octet-stream")
+        if let t = token ?? ProcessInfo.processInfo.environment["API_TOKEN"] { request.headers.add(name: "X-API-TOKEN", value: t) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(300))
+        print(String(buffer: try await response.body.collect(upTo: 1 << 20)))
+        if response.status.code >= 300 { throw ExitCode.failure }
+    }
+}
