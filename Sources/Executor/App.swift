@@ -14,7 +14,7 @@ struct SyphonExecutor: AsyncParsableCommand {
         version: SyphonVersion.string,
         subcommands: [
             ServeCommand.self, EngineCommand.self, KeygenCommand.self, EncryptCommand.self, DecryptCommand.self,
-            PayloadCommand.self, RegisterKeyCommand.self, EvaluateCommand.self, BenchCommand.self, DemoCommand.self,
+            PayloadCommand.self, PayloadServerCommand.self, RegisterKeyCommand.self, EvaluateCommand.self, BenchCommand.self, DemoCommand.self,
             InitDatabaseCommand.self,
         ]
     )

@@ -75,3 +75,35 @@ struct ClientFlowTests {
         }
     }
 }
+
+@Suite("payload-server", .serialized)
+struct PayloadServerTests {
+    @Test("POST /generatePayload (original generator input) → keys once per user → strategy stored by the executor")
+    func generatePayload() async throws {
+        let dir = try ExecutorServiceTests.temporaryDirectory()
+        let services = try ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir, token: "tok"), logger: Logger(label: "test"))
+        let executor = try services.application(logger: Logger(label: "test"), scheduling: false)
+        try await executor.test(.live) { executorClient in
+            let generator = PayloadGenerator(keystore: dir.appendingPathComponent("ks"),
+                                             orchestrator: "http://127.0.0.1:\(executorClient.port!)", apiToken: "tok",
+                                             parameters: .insecureTfheRs05Small, insecure: true, logger: Logger(label: "test"))
+            try await Application(router: generator.router()).test(.router) { client in
+                for (i, type) in ["LIMIT_BUY_DIP", "BRACKET_ORDER_LONG"].enumerated() {
+                    let input: [String: Any] = ["user_id": "bob", "strategy_type": type, "asset_in": "USDC", "asset_out": "ETH", "amount": 0.75,
+                                                "upper_bound": 4000.5, "lower_bound": 3800,
+                                                "recipient_address": "0x" + String(repeating: "3c", count: 20), "zkp_data": ["proof": "0x01"]]
+                    let r = try await client.execute(uri: "/generatePayload", method: .post,
+                                                     body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: input)))
+                    #expect(r.status == .created, "\(String(buffer: r.body))")
+                    #expect(ExecutorServiceTests.json(r.body)["strategy_id"] as? Int == i + 1)
+                }
+                let bad = try await client.execute(uri: "/generatePayload", method: .post, body: ByteBuffer(string: "{\"user_id\":\"bob\"}"))
+                #expect(bad.status == .badRequest)
+            }
+        }
+        let strategies = try services.database.strategies(userId: "bob", status: .pending)
+        #expect(strategies.count == 2)
+        let userDir = dir.appendingPathComponent("ks/bob")
+        #expect(try FileManager.default.attributesOfItem(atPath: userDir.appendingPathComponent("client.key").path)[.posixPermissions] as? Int == 0o600)
+    }
+}

@@ -123,6 +123,22 @@ struct DecryptCommand: AsyncParsableCommand {
     }
 }
 
+/// A native `/createStrategy` body: `key_id` plus seeded bounds (used by `payload` and `payload-server`).
+enum NativePayload {
+    static func body(client: ClientKey, keyID: String, type: StrategyType, upperCents: UInt32?, lowerCents: UInt32?,
+                     fields: [String: Any], rng: CSPRNG) -> [String: Any] {
+        var body = fields
+        body["strategy_type"] = type.rawValue
+        body["key_id"] = keyID
+        func bound(_ cents: UInt32?) -> String? {
+            cents.map { Hex.encode(NativeFormat.encode(client.encryptSeeded(UInt64($0), using: rng), parameters: client.parameters)) }
+        }
+        if type.needsUpperBound { body["encrypted_upper_bound"] = bound(upperCents) }
+        if type.needsLowerBound { body["encrypted_lower_bound"] = bound(lowerCents) }
+        return body
+    }
+}
+
 /// `payload`: a ready `/createStrategy` JSON body on standard output.
 struct PayloadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -154,20 +170,20 @@ struct PayloadCommand: AsyncParsableCommand {
             "zkp_data": try zkpData.map { try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: $0))) }
                 ?? ["proof": "0x", "publicInputs": [String: String]()],
         ]
-        func bound(_ text: String?) throws -> String? {
-            guard let text else { return nil }
-            let cents = UInt64(try parseCents(text))
-            switch format {
-            case "native": return Hex.encode(NativeFormat.encode(client.encryptSeeded(cents, using: rng), parameters: client.parameters))
-            default: return Hex.encode(TfheRs05.encodeRadixCiphertext(client.encryptRadix(cents, blockCount: 16, using: rng),
-                                                                      parameters: client.parameters))
+        let upperCents = try type.needsUpperBound ? upper.map(parseCents) : nil
+        let lowerCents = try type.needsLowerBound ? lower.map(parseCents) : nil
+        if format == "native" {
+            body = NativePayload.body(client: client, keyID: try KeyDirectory.keyID(key), type: type, upperCents: upperCents,
+                                      lowerCents: lowerCents, fields: body, rng: rng)
+        } else {
+            for (field, cents) in [("encrypted_upper_bound", upperCents), ("encrypted_lower_bound", lowerCents)] {
+                body[field] = cents.map { Hex.encode(TfheRs05.encodeRadixCiphertext(client.encryptRadix(UInt64($0), blockCount: 16, using: rng),
+                                                                                     parameters: client.parameters)) }
             }
         }
-        body["encrypted_upper_bound"] = try type.needsUpperBound ? bound(upper) : nil
-        body["encrypted_lower_bound"] = try type.needsLowerBound ? bound(lower) : nil
         switch format {
         case "native":
-            body["key_id"] = try KeyDirectory.keyID(key)
+            break
         case "tfhe-rs-0.5":
             let seeded = try KeyDirectory.read(key, KeyDirectory.evaluationKey).withUnsafeBytes {
                 try NativeFormat.decodeEvaluationKey($0, allowInsecureTestParameters: allowInsecureTestParameters)

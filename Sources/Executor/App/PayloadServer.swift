@@ -1,0 +1,134 @@
+import ArgumentParser
+import AsyncHTTPClient
+import FHECore
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// `payload-server`: the original payload generator's `POST /generatePayload`, done natively. Each
+/// user gets keys once (kept in a local keystore directory, the client key mode 0600), registered
+/// once with the executor (with custody); every payload is then a few hundred bytes of seeded
+/// bounds forwarded to ORCHESTRATOR_URL/createStrategy with X-API-TOKEN.
+struct PayloadServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "payload-server", abstract: "POST /generatePayload: keys per user, native payloads forwarded to the executor.")
+    @Option(help: "Address to listen on.") var bind = "127.0.0.1:5009"
+    @Option(help: "Directory of per-user keys.") var keystore = "keystore"
+    @Option(help: "Executor base URL (default ORCHESTRATOR_URL or http://127.0.0.1:5002).") var orchestrator: String?
+    @Option(help: "Parameter set for new user keys.") var params = "default"
+    @Flag(help: "Allow the insecure test-vector parameters (tests only).") var allowInsecureTestParameters = false
+
+    func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        var candidates = ParameterSet.shipped
+        if allowInsecureTestParameters { candidates.append(.insecureTfheRs05Small) }
+        guard let parameters = candidates.first(where: { $0.name == params }) else { throw ValidationError("unknown --params '\(params)'") }
+        let generator = PayloadGenerator(keystore: URL(fileURLWithPath: keystore),
+                                         orchestrator: orchestrator ?? env["ORCHESTRATOR_URL"] ?? "http://127.0.0.1:5002",
+                                         apiToken: env["API_TOKEN"], parameters: parameters,
+                                         insecure: allowInsecureTestParameters, logger: Logger(label: "syphon.payload"))
+        let (host, port) = try BindAddress.parse(bind)
+        try await Application(router: generator.router(), configuration: .init(address: .hostname(host, port: port))).runService()
+    }
+}
+
+struct PayloadGenerator: Sendable {
+    let keystore: URL
+    let orchestrator: String
+    let apiToken: String?
+    let parameters: ParameterSet
+    let insecure: Bool
+    let logger: Logger
+    let worker = FHEWorker()
+    private let registration = LockedValue<Set<String>>([])
+
+    init(keystore: URL, orchestrator: String, apiToken: String?, parameters: ParameterSet, insecure: Bool, logger: Logger) {
+        self.keystore = keystore
+        self.orchestrator = orchestrator.hasSuffix("/") ? String(orchestrator.dropLast()) : orchestrator
+        self.apiToken = apiToken
+        self.parameters = parameters
+        self.insecure = insecure
+        self.logger = logger
+    }
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/health") { _, _ in JSONResponse.make(.ok, ["status": "ok", "orchestrator": orchestrator]) }
+        router.post("/generatePayload") { request, _ in
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            do { return try await generate(body) } catch let e as StrategyIntake.Rejection {
+                return JSONResponse.error(.badRequest, e.description)
+            }
+        }
+        return router
+    }
+
+    /// The user's key directory (created with keys on first use).
+    func userKeys(_ userId: String) throws -> (ClientKey, String, URL) {
+        let safe = userId.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_" ? String($0) : "_" }.joined()
+        let dir = keystore.appendingPathComponent(safe.isEmpty ? "_" : String(safe.prefix(64)))
+        if !FileManager.default.fileExists(atPath: dir.appendingPathComponent(KeyDirectory.evaluationKey).path) {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            let randomness = try KeyGenerationRandomness()
+            let client = ClientKey.generate(parameters: parameters, using: randomness.secret)
+            let (_, seeded) = SeededEvaluationKey.generate(for: client, randomness: randomness)
+            FileManager.default.createFile(atPath: dir.appendingPathComponent(KeyDirectory.clientKey).path,
+                                           contents: Data(NativeFormat.encode(client)), attributes: [.posixPermissions: 0o600])
+            try Data(NativeFormat.encode(seeded)).write(to: dir.appendingPathComponent(KeyDirectory.evaluationKey))
+            logger.info("generated keys for a new user", metadata: ["user": "\(safe.prefix(16))"])
+        }
+        return (try KeyDirectory.clientKey(dir.path, insecure: insecure), try KeyDirectory.keyID(dir.path), dir)
+    }
+
+    func post(_ path: String, _ body: Data, contentType: String) async throws -> (Int, ByteBuffer) {
+        var request = HTTPClientRequest(url: orchestrator + path)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: contentType)
+        if let apiToken { request.headers.add(name: "X-API-TOKEN", value: apiToken) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(300))
+        return (Int(response.status.code), try await response.body.collect(upTo: 1 << 20))
+    }
+
+    func generate(_ buffer: ByteBuffer) async throws -> Response {
+        let input = try buffer.withUnsafeReadableBytes { raw -> (String, StrategyType, UInt32?, UInt32?, [String: Any]) in
+            let fields: JSONFields
+            do { fields = try JSONFields(raw) } catch { throw StrategyIntake.Rejection("\(error)") }
+            func text(_ key: String) throws -> String {
+                switch fields[key] {
+                case .string(let r)?, .number(let r)?: return String(decoding: fields.slice(r), as: UTF8.self)
+                default: throw StrategyIntake.Rejection("missing field '\(key)'")
+                }
+            }
+            let userId = try text("user_id"), typeName = try text("strategy_type")
+            guard let type = StrategyType(rawValue: typeName) else { throw StrategyIntake.Rejection("unknown strategy_type '\(typeName)'") }
+            func bound(_ key: String, _ needed: Bool) throws -> UInt32? {
+                guard needed else { return nil }
+                do { return try parseCents(try text(key)) } catch { throw StrategyIntake.Rejection("\(key): \(error)") }
+            }
+            var passthrough: [String: Any] = ["user_id": userId, "asset_in": try text("asset_in"), "asset_out": try text("asset_out"),
+                                              "amount": try text("amount"), "payload_id": UUID().uuidString]
+            passthrough["recipient_address"] = (try? fields.string("recipient_address")) ?? nil
+            if case .composite(let r)? = fields["zkp_data"] {
+                passthrough["zkp_data"] = try? JSONSerialization.jsonObject(with: Data(fields.slice(r)))
+            }
+            return (userId, type, try bound("upper_bound", type.needsUpperBound), try bound("lower_bound", type.needsLowerBound), passthrough)
+        }
+        let (userId, type, upper, lower, fields) = input
+        let (client, keyID, dir) = try await worker.run { try userKeys(userId) }
+        if !registration.get().contains(keyID) {
+            let keys = try Data(contentsOf: dir.appendingPathComponent(KeyDirectory.evaluationKey))
+                + (try Data(contentsOf: dir.appendingPathComponent(KeyDirectory.clientKey)))
+            let (status, answer) = try await post("/keys", keys, contentType: "application/octet-stream")
+            guard status < 300 else { return JSONResponse.error(.badGateway, "key registration failed: \(String(buffer: answer).prefix(300))") }
+            _ = registration.update { $0.insert(keyID) }
+        }
+        let rng = try CSPRNG()
+        let payload = NativePayload.body(client: client, keyID: keyID, type: type, upperCents: upper, lowerCents: lower, fields: fields, rng: rng)
+        let (status, answer) = try await post("/createStrategy", try JSONSerialization.data(withJSONObject: payload), contentType: "application/json")
+        return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: answer))
+    }
+}
