@@ -33,6 +33,11 @@ build: deps
 
 ## run: install, build and start the executor on embedded defaults.
 run: build
+	@echo "starting: $(BIN) $(RUN_ARGS)   (127.0.0.1:5002, SQLite ./strategies.db, public Hermes, in-process FHE)"
+	@echo "first strategy: $(BIN) keygen --out keys && $(BIN) register-key --key keys --custody && \\"
+	@echo "  $(BIN) payload --key keys --strategy LIMIT_BUY_DIP --lower 3800.00 --asset-in USDC --asset-out ETH \\"
+	@echo "  --amount 1 --recipient 0x1111111111111111111111111111111111111111 | \\"
+	@echo "  curl -s -H 'Content-Type: application/json' -d @- http://127.0.0.1:5002/createStrategy"
 	$(BIN) $(RUN_ARGS)
 
 ## test: every test target (Swift Testing); prints the summary line, fails on any failure.
