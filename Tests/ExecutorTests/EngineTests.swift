@@ -86,7 +86,7 @@ struct EngineTests {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: out) }
         let jobs = manifest.comparisons.flatMap { c in [("le", c.scalar_le, c), ("ge", c.scalar_ge, c)] }
-        let failures = Mutex<[String]>([])
+        let failures = LockedValue<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 2) { worker in
             for (index, job) in jobs.enumerated() where index % 2 == worker {
                 let (op, expected, c) = job
@@ -99,11 +99,11 @@ struct EngineTests {
                 let run = try? runBinary(args)
                 let printed = run?.1.trimmingCharacters(in: .whitespacesAndNewlines)
                 if run?.0 != 0 || printed != "\(expected)" {
-                    failures.withLock { $0.append("\(c.plaintext) \(op) \(c.price): \(run?.2 ?? "no run") \(printed ?? "")") }
+                    failures.update { $0.append("\(c.plaintext) \(op) \(c.price): \(run?.2 ?? "no run") \(printed ?? "")") }
                 }
             }
         }
-        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 }.prefix(5))")
+        #expect(failures.get().isEmpty, "\(failures.get().prefix(5))")
         // The result files are tfhe-rs BooleanBlocks that decrypt with the genuine client key.
         let parameters: ParameterSet = insecure ? .insecureTfheRs05Small : .tfheRs05
         let (client, _) = try Data(contentsOf: folder.appendingPathComponent("client_key.bin")).withUnsafeBytes {

@@ -39,48 +39,40 @@ struct StrategyController: Sendable {
         }
     }
 
-    func create(_ request: Request) async throws -> Response {
+    /// Collects the body (413 beyond the limit), runs `work` on the FHE worker, answers 201 (or 200
+    /// when nothing new was stored) with `field`, or 400 with the intake's rejection.
+    func answer(_ request: Request, field: String,
+                _ work: @escaping @Sendable (UnsafeRawBufferPointer) throws -> (value: any Sendable, created: Bool)) async throws -> Response {
         var request = request
         let body: ByteBuffer
         do { body = try await request.collectBody(upTo: maxBodyBytes) } catch {
             return JSONResponse.error(.contentTooLarge, "request body exceeds \(maxBodyBytes) bytes")
         }
-        let intake = self.intake, database = self.database
-        let outcome: Result<(Int64, Bool), any Error> = await Result {
-            try await worker.run {
-                let new = try body.withUnsafeReadableBytes { try intake.validate($0, now: Date()) }
-                return try database.createStrategy(new)
-            }
+        let outcome: Result<(value: any Sendable, created: Bool), any Error> = await Result {
+            try await worker.run { try body.withUnsafeReadableBytes(work) }
         }
         switch outcome {
-        case .success(let (id, created)):
-            return JSONResponse.make(created ? .created : .ok, ["status": "success", "strategy_id": id])
-        case .failure(let rejection as StrategyIntake.Rejection):
-            return JSONResponse.error(.badRequest, rejection.description)
-        case .failure(let error):
-            throw error
+        case .success(let result): return JSONResponse.make(result.created ? .created : .ok, ["status": "success", field: result.value])
+        case .failure(let rejection as StrategyIntake.Rejection): return JSONResponse.error(.badRequest, rejection.description)
+        case .failure(let error): throw error
+        }
+    }
+
+    func create(_ request: Request) async throws -> Response {
+        let intake = self.intake, database = self.database
+        return try await answer(request, field: "strategy_id") { bytes in
+            let (id, created) = try database.createStrategy(try intake.validate(bytes, now: Date()))
+            return (id, created)
         }
     }
 
     func registerKey(_ request: Request) async throws -> Response {
-        var request = request
-        let body: ByteBuffer
-        do { body = try await request.collectBody(upTo: maxBodyBytes) } catch {
-            return JSONResponse.error(.contentTooLarge, "request body exceeds \(maxBodyBytes) bytes")
-        }
         let intake = self.intake, database = self.database
-        let outcome: Result<(String, Bool), any Error> = await Result {
-            try await worker.run {
-                let key = try body.withUnsafeReadableBytes { try intake.register($0) }
-                let known = try database.registeredKey(id: key.keyID) != nil
-                try database.registerKey(id: key.keyID, parameterSet: key.parameterSet, data: key.data, clientKey: key.clientKey)
-                return (key.keyID, !known)
-            }
-        }
-        switch outcome {
-        case .success(let (id, created)): return JSONResponse.make(created ? .created : .ok, ["status": "success", "key_id": id])
-        case .failure(let rejection as StrategyIntake.Rejection): return JSONResponse.error(.badRequest, rejection.description)
-        case .failure(let error): throw error
+        return try await answer(request, field: "key_id") { bytes in
+            let key = try intake.register(bytes)
+            let known = try database.registeredKey(id: key.keyID) != nil
+            try database.registerKey(id: key.keyID, parameterSet: key.parameterSet, data: key.data, clientKey: key.clientKey)
+            return (key.keyID, !known)
         }
     }
 

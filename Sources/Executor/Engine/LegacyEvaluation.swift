@@ -26,14 +26,14 @@ struct LegacyEvaluator: Sendable {
         guard bytes.count >= 1 << 20 else { return SHA256.hash(data: bytes) }
         let middle = bytes.count / 2
         let halves = [UnsafeRawBufferPointer(rebasing: bytes[..<middle]), UnsafeRawBufferPointer(rebasing: bytes[middle...])]
-        let digests = Mutex<[SHA256.Digest?]>([nil, nil])
+        let digests = LockedValue<[SHA256.Digest?]>([nil, nil])
         let shared = UncheckedBox(halves)
         DispatchQueue.concurrentPerform(iterations: 2) { i in
             let d = SHA256.hash(data: shared.value[i])
-            digests.withLock { $0[i] = d }
+            digests.update { $0[i] = d }
         }
         var outer = SHA256()
-        for d in digests.withLock({ $0 }) { d!.withUnsafeBytes { outer.update(bufferPointer: $0) } }
+        for d in digests.get() { d!.withUnsafeBytes { outer.update(bufferPointer: $0) } }
         return outer.finalize()
     }
 
@@ -94,18 +94,6 @@ enum LegacyRequestError: Error, CustomStringConvertible {
 struct UncheckedBox<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
-}
-
-/// A lock around a value.
-final class Mutex<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
 }
 
 /// Decoded server keys by SHA-256 of their serialized bytes, least recently used evicted first.

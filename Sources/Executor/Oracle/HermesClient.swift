@@ -164,15 +164,6 @@ final class HermesClient: Sendable {
     }
 }
 
-/// A value behind a lock.
-final class LockedValue<Value: Sendable>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-    init(_ value: Value) { self.value = value }
-    func get() -> Value { lock.lock(); defer { lock.unlock() }; return value }
-    func set(_ v: Value) { lock.lock(); value = v; lock.unlock() }
-    func update<R>(_ body: (inout Value) -> R) -> R { lock.lock(); defer { lock.unlock() }; return body(&value) }
-}
 
 extension HermesConfiguration {
     /// PYTH_HERMES_URL (default the public endpoint), PYTH_HERMES_FALLBACK_URLS (comma-separated),
