@@ -61,7 +61,7 @@ struct KeygenCommand: AsyncParsableCommand {
         let clientPath = dir.appendingPathComponent(KeyDirectory.clientKey).path
         var clientBytes = Data(NativeFormat.encode(client))
         defer { clientBytes.resetBytes(in: 0..<clientBytes.count) }
-        FileManager.default.createFile(atPath: clientPath, contents: nil, attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: clientPath, contents: nil, attributes: [.posixPermissions: 0o600])
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: clientPath))
         try handle.write(contentsOf: clientBytes)
         try handle.close()

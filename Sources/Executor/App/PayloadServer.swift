@@ -75,7 +75,7 @@ struct PayloadGenerator: Sendable {
             let randomness = try KeyGenerationRandomness()
             let client = ClientKey.generate(parameters: parameters, using: randomness.secret)
             let (_, seeded) = SeededEvaluationKey.generate(for: client, randomness: randomness)
-            FileManager.default.createFile(atPath: dir.appendingPathComponent(KeyDirectory.clientKey).path,
+            _ = FileManager.default.createFile(atPath: dir.appendingPathComponent(KeyDirectory.clientKey).path,
                                            contents: Data(NativeFormat.encode(client)), attributes: [.posixPermissions: 0o600])
             try Data(NativeFormat.encode(seeded)).write(to: dir.appendingPathComponent(KeyDirectory.evaluationKey))
             logger.info("generated keys for a new user", metadata: ["user": "\(safe.prefix(16))"])
