@@ -305,3 +305,40 @@ struct ExecutorLoopbackTests {
         }
     }
 }
+
+@Suite("Executor with streamed prices", .serialized)
+struct ExecutorStreamingTests {
+    @Test("PYTH_STREAM=1: the scheduler evaluates on streamed prices; a rejected streamed price evaluates nothing")
+    func streamedPrices() async throws {
+        let eth = FeedMap.defaults["ETH"]!
+        let standIn = HermesStandIn(paths: [eth: [.init(price: 379_000_000_000, conf: 1_000_000)]], slotInterval: .milliseconds(50))
+        let port = LockedValue(0)
+        let server = Task { try await standIn.run { port.set($0) } }
+        defer { server.cancel() }
+        while port.get() == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        let dir = try ExecutorServiceTests.temporaryDirectory()
+        let configuration = try ExecutorServiceTests.configuration(dir, hermes: "http://127.0.0.1:\(port.get())", extra: ["PYTH_STREAM": "1"])
+        let services = try ExecutorServices(configuration: configuration, logger: Logger(label: "test"))
+        defer { Task { await services.oracle.stopStreaming() } }
+        let app = try services.application(logger: Logger(label: "test"), scheduling: false)
+        try await app.test(.router) { client in
+            for (id, type) in [("st-dip", "LIMIT_BUY_DIP"), ("st-rally", "LIMIT_SELL_RALLY")] {
+                let body = try ExecutorServiceTests.payload(id, type: type)
+                #expect(try await client.execute(uri: "/createStrategy", method: .post, body: body).status == .created)
+            }
+        }
+        // The first tick opens the stream (backfill from /latest arrives at once).
+        _ = try await services.scheduler.tick()
+        try await Task.sleep(for: .milliseconds(300))
+        // Low confidence on the stream: nothing is evaluated.
+        standIn.setPath(eth, [.init(price: 379_000_000_000, conf: 30_000_000_000)])
+        try await Task.sleep(for: .milliseconds(300))
+        let skipped = try await services.scheduler.tick()
+        #expect(skipped.evaluated == 0 && skipped.skippedFeeds == [eth])
+        standIn.setPath(eth, [.init(price: 379_000_000_000, conf: 1_000_000)])
+        try await Task.sleep(for: .milliseconds(300))
+        let report = try await services.scheduler.tick()
+        #expect(report.evaluated >= 1)
+        #expect(try services.database.strategies(userId: nil, status: nil).map(\.status) == [.triggered, .pending])
+    }
+}

@@ -26,7 +26,8 @@ struct ExecutorServices: Sendable {
         scheduler = OrderScheduler(database: database, keys: keys, oracle: oracle, worker: worker,
                                    finalizer: finalizer ?? RecordOnlyFinalizer(logger: logger), metrics: metrics,
                                    interval: c.checkInterval, logger: logger,
-                                   remote: c.engineMode == "remote" ? c.engineURL.map { RemoteEngine(url: $0, apiToken: c.apiToken) } : nil)
+                                   remote: c.engineMode == "remote" ? c.engineURL.map { RemoteEngine(url: $0, apiToken: c.apiToken) } : nil,
+                                   streaming: c.streamPrices)
     }
 
     func router() -> Router<ExecutorRequestContext> {

@@ -20,6 +20,8 @@ struct ExecutorConfiguration: Sendable {
     var engineMode = "local"
     var engineURL: String?
     var allowInsecureTestParameters = false
+    /// PYTH_STREAM=1: prices from the Hermes SSE stream instead of one poll per tick.
+    var streamPrices = false
     /// Accepted for compatibility; used by the on-chain finalizer.
     var chain: [String: String] = [:]
 
@@ -78,6 +80,7 @@ struct ExecutorConfiguration: Sendable {
         c.engineURL = value("FHE_ENGINE_URL")
         if c.engineMode == "remote" && c.engineURL == nil { throw ConfigurationError("--engine remote needs FHE_ENGINE_URL") }
         c.allowInsecureTestParameters = value("ALLOW_INSECURE_TEST_PARAMETERS") == "1"
+        c.streamPrices = value("PYTH_STREAM") == "1"
         for k in ["SEPOLIA_RPC_URL", "SYPHON_VAULT_CONTRACT_ADDRESS", "ENTRYPOINT_CONTRACT_ADDRESS", "VERIFIER_CONTRACT_ADDRESS"] {
             if let v = value(k) { c.chain[k] = v }
         }

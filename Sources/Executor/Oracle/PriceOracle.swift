@@ -15,6 +15,9 @@ actor PriceOracle {
     let priceGuard: PriceGuard
     private(set) var feeds: [String]
     private var accepted: [String: Accepted] = [:]
+    /// Feeds whose most recent quote was rejected: no evaluation on them until a good one arrives,
+    /// even if an older accepted price is still within its age limit.
+    private var lastRejected: Set<String> = []
     private(set) var rejections: [String: Int] = [:]
     private(set) var lastError: String?
     private let logger: Logger
@@ -58,8 +61,10 @@ actor PriceOracle {
                 }
                 let cents = try priceGuard.accept(quote, now: now)
                 accepted[quote.feedID] = Accepted(quote: quote, cents: cents)
+                lastRejected.remove(quote.feedID)
                 fresh[quote.feedID] = cents
             } catch let rejection as PriceRejection {
+                if case .wentBackwards = rejection {} else { lastRejected.insert(quote.feedID) }
                 reject(rejection)
             } catch {
                 count("error")
@@ -70,7 +75,7 @@ actor PriceOracle {
 
     /// The price to evaluate on now, or nil when the last accepted one has gone stale since.
     func freshPrice(feed: String, now: Int64 = Int64(Date().timeIntervalSince1970)) -> UInt32? {
-        guard let a = accepted[feed] else { return nil }
+        guard let a = accepted[feed], !lastRejected.contains(feed) else { return nil }
         guard (try? priceGuard.accept(a.quote, now: now)) != nil else { return nil }
         return a.cents
     }
@@ -86,4 +91,40 @@ actor PriceOracle {
     }
 
     private func count(_ reason: String) { rejections[reason, default: 0] += 1 }
+
+    /// Streaming mode: keeps one SSE subscription for the current feeds, feeding `ingest`; the
+    /// subscription is replaced when the feed set changes.
+    private var streamTask: Task<Void, Never>?
+    private var streamedFeeds: [String] = []
+
+    func stream(feeds ids: [String]) {
+        let sorted = Array(Set(ids)).sorted()
+        guard sorted != streamedFeeds else { return }
+        streamTask?.cancel()
+        streamedFeeds = sorted
+        feeds = sorted
+        guard !sorted.isEmpty else { return }
+        let stream = HermesStream(client: client, ids: sorted, logger: logger)
+        // The task holds the oracle strongly; stopStreaming() (or a feed change) cancels it.
+        streamTask = Task { [self] in
+            await stream.run { event in
+                switch event {
+                case .quotes(let quotes, _): await self.ingest(quotes)
+                case .serverError(let message): await self.noteStreamError(message)
+                case .reconnecting(_, let reason): await self.noteStreamError(reason)
+                }
+            }
+        }
+    }
+
+    private func noteStreamError(_ message: String) {
+        lastError = message
+        count("stream")
+    }
+
+    func stopStreaming() {
+        streamTask?.cancel()
+        streamTask = nil
+        streamedFeeds = []
+    }
 }

@@ -33,11 +33,14 @@ final class OrderScheduler: Service, Sendable {
     let logger: Logger
     /// When set, strategies are evaluated by this remote engine instead of in-process.
     let remote: RemoteEngine?
+    /// Prices from the SSE stream (PYTH_STREAM=1) instead of one poll per tick.
+    let streaming: Bool
 
     init(database: OrderBookDatabase, keys: KeyRepository, oracle: PriceOracle, worker: FHEWorker,
          finalizer: any TriggeredStrategyHandler, metrics: ExecutorMetrics, interval: Duration, logger: Logger,
-         remote: RemoteEngine? = nil) {
+         remote: RemoteEngine? = nil, streaming: Bool = false) {
         self.remote = remote
+        self.streaming = streaming
         self.database = database
         self.keys = keys
         self.oracle = oracle
@@ -73,9 +76,18 @@ final class OrderScheduler: Service, Sendable {
         guard !pending.isEmpty else { return report }
         let byFeed = Dictionary(grouping: pending, by: \.priceFeedId)
         await oracle.setFeeds(Array(byFeed.keys))
-        // Only prices accepted by this tick's poll count: a rejected price means no evaluation this
-        // tick, even if an older accepted one is still within its age limit.
-        let accepted = await oracle.poll(now: Int64(now.timeIntervalSince1970))
+        // Polling: only prices accepted by this tick's request count. Streaming: the latest streamed
+        // price, if it was accepted and is still fresh. Either way a rejected price means no
+        // evaluation this tick.
+        var accepted: [String: UInt32] = [:]
+        if streaming {
+            await oracle.stream(feeds: Array(byFeed.keys))
+            for feed in byFeed.keys {
+                if let p = await oracle.freshPrice(feed: feed, now: Int64(now.timeIntervalSince1970)) { accepted[feed] = p }
+            }
+        } else {
+            accepted = await oracle.poll(now: Int64(now.timeIntervalSince1970))
+        }
         for (feed, strategies) in byFeed.sorted(by: { $0.key < $1.key }) {
             guard let price = accepted[feed] else {
                 report.skippedFeeds.append(feed)
