@@ -45,8 +45,7 @@ struct KeygenCommand: AsyncParsableCommand {
     @Flag(help: "Allow the insecure test-vector parameters (tests only).") var allowInsecureTestParameters = false
 
     func run() async throws {
-        var candidates = ParameterSet.shipped
-        if allowInsecureTestParameters { candidates.append(.insecureTfheRs05Small) }
+        let candidates = ParameterSet.available(allowInsecureTestParameters: allowInsecureTestParameters)
         guard let parameters = candidates.first(where: { $0.name == params }) else {
             throw ValidationError("unknown --params '\(params)'; known: \(candidates.map(\.name).joined(separator: ", "))")
         }

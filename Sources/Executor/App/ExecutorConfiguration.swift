@@ -22,8 +22,6 @@ struct ExecutorConfiguration: Sendable {
     var allowInsecureTestParameters = false
     /// PYTH_STREAM=1: prices from the Hermes SSE stream instead of one poll per tick.
     var streamPrices = false
-    /// Accepted for compatibility; used by the on-chain finalizer.
-    var chain: [String: String] = [:]
 
     /// Reads a `.env` file: KEY=VALUE lines, `#` comments, optional quotes, `export` prefix.
     static func readDotEnv(_ path: String) -> [String: String] {
@@ -81,9 +79,6 @@ struct ExecutorConfiguration: Sendable {
         if c.engineMode == "remote" && c.engineURL == nil { throw ConfigurationError("--engine remote needs FHE_ENGINE_URL") }
         c.allowInsecureTestParameters = value("ALLOW_INSECURE_TEST_PARAMETERS") == "1"
         c.streamPrices = value("PYTH_STREAM") == "1"
-        for k in ["SEPOLIA_RPC_URL", "SYPHON_VAULT_CONTRACT_ADDRESS", "ENTRYPOINT_CONTRACT_ADDRESS", "VERIFIER_CONTRACT_ADDRESS"] {
-            if let v = value(k) { c.chain[k] = v }
-        }
         return c
     }
 }

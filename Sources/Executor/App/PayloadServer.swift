@@ -21,8 +21,7 @@ struct PayloadServerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
-        var candidates = ParameterSet.shipped
-        if allowInsecureTestParameters { candidates.append(.insecureTfheRs05Small) }
+        let candidates = ParameterSet.available(allowInsecureTestParameters: allowInsecureTestParameters)
         guard let parameters = candidates.first(where: { $0.name == params }) else { throw ValidationError("unknown --params '\(params)'") }
         let generator = PayloadGenerator(keystore: URL(fileURLWithPath: keystore),
                                          orchestrator: orchestrator ?? env["ORCHESTRATOR_URL"] ?? "http://127.0.0.1:5002",

@@ -11,7 +11,7 @@ struct ServeCommand: AsyncParsableCommand {
             Configuration: flags, then environment, then a .env file in the working directory, with the original \
             names: DATABASE_URI, API_TOKEN, CHECK_INTERVAL_SECONDS, PYTH_HERMES_URL, PYTH_HERMES_FALLBACK_URLS, \
             PYTH_API_KEY, PYTH_HERMES_ENDPOINT, MAX_PRICE_AGE_SECONDS, MAX_CONFIDENCE_RATIO, PYTH_FEED_IDS, \
-            KEYSTORE_KEY / KEYSTORE_KEY_FILE, FHE_ENGINE_URL, SEPOLIA_RPC_URL, SYPHON_VAULT_CONTRACT_ADDRESS.
+            KEYSTORE_KEY / KEYSTORE_KEY_FILE, FHE_ENGINE_URL, PYTH_STREAM.
             """)
 
     @Option(help: "Address to listen on, HOST:PORT (default 127.0.0.1:5002).") var bind: String?

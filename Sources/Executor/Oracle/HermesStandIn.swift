@@ -83,11 +83,6 @@ final class HermesStandIn: Sendable {
         case notFound([String])
     }
 
-    struct Query {
-        var ids: [String] = []
-        var flags: [String: String] = [:]
-    }
-
     static func parseQuery(_ raw: String?, known: Set<String>, ignoreUnknownAllowed: Bool) throws -> (ids: [String], flags: [String: String]) {
         var ids: [String] = [], flags: [String: String] = [:], plainIds = false
         for pair in (raw ?? "").split(separator: "&") {

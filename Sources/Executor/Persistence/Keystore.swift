@@ -1,4 +1,5 @@
 import Crypto
+import FHECore
 import Foundation
 
 /// Seals client keys (legacy custody) at rest with AES-256-GCM under a master key from
@@ -31,7 +32,7 @@ struct Keystore: Sendable {
     }
 
     static func decode(_ text: String) -> [UInt8]? {
-        if text.count == 64, let bytes = try? FHECoreHex.decode(text) { return bytes }
+        if text.count == 64, let bytes = try? Hex.decode(text) { return bytes }
         return Data(base64Encoded: text).map(Array.init)
     }
 
@@ -49,5 +50,3 @@ struct ConfigurationError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-import FHECore
-typealias FHECoreHex = Hex

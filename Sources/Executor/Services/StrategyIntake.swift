@@ -46,11 +46,42 @@ struct StrategyIntake: Sendable {
         do { return Data(try Hex.decode(raw, field: key)) } catch let e as FHECoreError { throw Rejection("invalid \(key): \(e)") }
     }
 
+    /// The fields every strategy has, validated; the key material differs between the two forms.
+    struct Common {
+        var payloadId, userId, assetIn, assetOut, amount, recipient, zkp, feed: String
+        var type: StrategyType
+        var expiresAt: Date?
+
+        func record(serverKeyId: String, clientKeyId: String, boundIds: [String: String], now: Date) -> StrategyRecord {
+            StrategyRecord(
+                id: nil, payloadId: payloadId, userId: userId, strategyType: type.rawValue, assetIn: assetIn, assetOut: assetOut,
+                amount: amount, recipientAddress: recipient, zkpData: zkp, upperBoundId: boundIds["encrypted_upper_bound"],
+                lowerBoundId: boundIds["encrypted_lower_bound"], serverKeyId: serverKeyId, clientKeyId: clientKeyId, priceFeedId: feed,
+                expiresAt: expiresAt, status: .pending, triggerPriceCents: nil, triggeredAt: nil, txHash: nil, signedTransaction: nil,
+                failureReason: nil, createdAt: now, updatedAt: now)
+        }
+    }
+
+    /// The bounds the strategy type needs, each decoded to a radix ciphertext by `decode` (which
+    /// must also check it against the key) and stored under its content hash.
+    func bounds(_ fields: JSONFields, _ type: StrategyType, serverKey: ServerKey,
+                decode: (Data, String) throws -> RadixCiphertext) throws -> (blobs: [(id: String, data: Data)], ids: [String: String]) {
+        var blobs: [(id: String, data: Data)] = [], ids: [String: String] = [:]
+        for (field, needed) in [("encrypted_upper_bound", type.needsUpperBound), ("encrypted_lower_bound", type.needsLowerBound)] where needed {
+            let bytes = try hexBytes(fields, field)
+            do { try ComparisonEngine(serverKey: serverKey).validate(try decode(bytes, field), field: field) } catch {
+                throw Rejection("invalid \(field): \(error)")
+            }
+            let id = contentHash(bytes)
+            blobs.append((id, bytes))
+            ids[field] = id
+        }
+        return (blobs, ids)
+    }
+
     /// The native form: `key_id` of a registered evaluation key (with a client key in custody) and
     /// seeded native bounds.
-    func validateNative(_ fields: JSONFields, payloadId: String, userId: String, type: StrategyType, assetIn: String,
-                        assetOut: String, amount: String, recipient: String, zkp: String, feed: String, expiresAt: Date?,
-                        now: Date) throws -> OrderBookDatabase.NewStrategy {
+    func validateNative(_ fields: JSONFields, _ common: Common, now: Date) throws -> OrderBookDatabase.NewStrategy {
         let keyID = try required(fields, "key_id")
         guard let registered = try keys.database.registeredKey(id: keyID) else {
             throw Rejection("unknown key_id \(keyID.prefix(16))…: register the evaluation key first (POST /keys)")
@@ -60,47 +91,26 @@ struct StrategyIntake: Sendable {
                             + "threshold decryption is not configured on this server")
         }
         let serverKey = try keys.serverKey(id: keyID)
-        var bounds: [(id: String, data: Data)] = []
-        var boundIds: [String: String] = [:]
-        for (field, needed) in [("encrypted_upper_bound", type.needsUpperBound), ("encrypted_lower_bound", type.needsLowerBound)] where needed {
-            let bytes = try hexBytes(fields, field)
-            do {
-                let (seeded, p) = try bytes.withUnsafeBytes {
-                    try NativeFormat.decodeRadixCiphertext($0, allowInsecureTestParameters: allowInsecureTestParameters)
-                }
-                guard p == serverKey.parameters else {
-                    throw FHECoreError.parameterMismatch(field: field, expected: serverKey.parameters.name, found: p.name)
-                }
-                try ComparisonEngine(serverKey: serverKey).validate(seeded.expand(parameters: p), field: field)
-            } catch { throw Rejection("invalid \(field): \(error)") }
-            let id = contentHash(bytes)
-            bounds.append((id, bytes))
-            boundIds[field] = id
+        let (blobs, ids) = try bounds(fields, common.type, serverKey: serverKey) { bytes, field in
+            let (seeded, p) = try bytes.withUnsafeBytes {
+                try NativeFormat.decodeRadixCiphertext($0, allowInsecureTestParameters: allowInsecureTestParameters)
+            }
+            guard p == serverKey.parameters else {
+                throw FHECoreError.parameterMismatch(field: field, expected: serverKey.parameters.name, found: p.name)
+            }
+            return seeded.expand(parameters: p)
         }
-        let record = StrategyRecord(
-            id: nil, payloadId: payloadId, userId: userId, strategyType: type.rawValue, assetIn: assetIn, assetOut: assetOut,
-            amount: amount, recipientAddress: recipient, zkpData: zkp, upperBoundId: boundIds["encrypted_upper_bound"],
-            lowerBoundId: boundIds["encrypted_lower_bound"], serverKeyId: keyID, clientKeyId: clientKeyId, priceFeedId: feed,
-            expiresAt: expiresAt, status: .pending, triggerPriceCents: nil, triggeredAt: nil, txHash: nil, signedTransaction: nil,
-            failureReason: nil, createdAt: now, updatedAt: now)
-        return .init(record: record, serverKey: (keyID, registered.parameterSet, nil), clientKey: (clientKeyId, nil), bounds: bounds)
+        return .init(record: common.record(serverKeyId: keyID, clientKeyId: clientKeyId, boundIds: ids, now: now),
+                     serverKey: (keyID, registered.parameterSet, nil), clientKey: (clientKeyId, nil), bounds: blobs)
     }
 
     /// POST /keys: one evaluation-key container, optionally followed by its client-key container.
     func register(_ body: UnsafeRawBufferPointer) throws -> (keyID: String, parameterSet: String, data: Data,
                                                             clientKey: (id: String, sealed: Data)?) {
-        func containerLength(_ at: Int) throws -> Int {
-            let rest = UnsafeRawBufferPointer(rebasing: body[at...])
-            guard rest.count > 10, NativeFormat.kind(of: rest) != nil else { throw Rejection("body must be native key containers (keygen output)") }
-            let nameLength = Int(rest[9])
-            guard rest.count >= 10 + nameLength + 8 else { throw Rejection("truncated key container") }
-            var length: UInt64 = 0
-            for i in 0..<8 { length |= UInt64(rest[10 + nameLength + i]) << UInt64(8 * i) }
-            guard length < UInt64(rest.count) else { throw Rejection("truncated key container") }
-            return 10 + nameLength + 8 + Int(length) + 32
+        guard NativeFormat.kind(of: body) != nil else { throw Rejection("body must be native key containers (keygen output)") }
+        guard let first = NativeFormat.containerLength(body), first <= body.count else {
+            throw Rejection("truncated evaluation key container")
         }
-        let first = try containerLength(0)
-        guard first <= body.count else { throw Rejection("truncated evaluation key container") }
         let evaluationBytes = UnsafeRawBufferPointer(rebasing: body[0..<first])
         let seeded: SeededEvaluationKey
         do { seeded = try NativeFormat.decodeEvaluationKey(evaluationBytes, allowInsecureTestParameters: allowInsecureTestParameters) } catch {
@@ -146,10 +156,9 @@ struct StrategyIntake: Sendable {
             }
             expiresAt = Date(timeIntervalSince1970: TimeInterval(seconds))
         }
-        if fields.isPresent("key_id") {
-            return try validateNative(fields, payloadId: payloadId, userId: userId, type: type, assetIn: assetIn, assetOut: assetOut,
-                                      amount: amount, recipient: recipient, zkp: zkp, feed: feed, expiresAt: expiresAt, now: now)
-        }
+        let common = Common(payloadId: payloadId, userId: userId, assetIn: assetIn, assetOut: assetOut, amount: amount,
+                            recipient: recipient, zkp: zkp, feed: feed, type: type, expiresAt: expiresAt)
+        if fields.isPresent("key_id") { return try validateNative(fields, common, now: now) }
 
         // The server key: decoded in full (every field validated), kept decoded for the scheduler.
         let serverKeyBytes = try hexBytes(fields, "server_key")
@@ -160,24 +169,15 @@ struct StrategyIntake: Sendable {
         } else {
             do {
                 serverKey = try serverKeyBytes.withUnsafeBytes { bytes in
-                let p = try TfheRs05.detectServerKeyParameters(bytes, allowInsecureTestParameters: allowInsecureTestParameters)
+                    let p = try TfheRs05.detectServerKeyParameters(bytes, allowInsecureTestParameters: allowInsecureTestParameters)
                     return try TfheRs05.decodeServerKey(bytes, parameters: p)
                 }
             } catch { throw Rejection("invalid server_key: \(error)") }
         }
         let p = serverKey.parameters
 
-        var bounds: [(id: String, data: Data)] = []
-        var boundIds: [String: String] = [:]
-        for (field, needed) in [("encrypted_upper_bound", type.needsUpperBound), ("encrypted_lower_bound", type.needsLowerBound)] where needed {
-            let bytes = try hexBytes(fields, field)
-            do {
-                let ct = try bytes.withUnsafeBytes { try TfheRs05.decodeRadixCiphertext($0, parameters: p) }
-                try ComparisonEngine(serverKey: serverKey).validate(ct, field: field)
-            } catch { throw Rejection("invalid \(field): \(error)") }
-            let id = contentHash(bytes)
-            bounds.append((id, bytes))
-            boundIds[field] = id
+        let (blobs, ids) = try bounds(fields, type, serverKey: serverKey) { bytes, _ in
+            try bytes.withUnsafeBytes { try TfheRs05.decodeRadixCiphertext($0, parameters: p) }
         }
         var clientKeyBytes = try hexBytes(fields, "encrypted_client_key")
         defer { clientKeyBytes.resetBytes(in: 0..<clientKeyBytes.count) }
@@ -188,12 +188,7 @@ struct StrategyIntake: Sendable {
         let sealed = try keys.keystore.seal(clientKeyBytes)
         keys.remember(serverKeyId, serverKey)
 
-        let record = StrategyRecord(
-            id: nil, payloadId: payloadId, userId: userId, strategyType: type.rawValue, assetIn: assetIn, assetOut: assetOut,
-            amount: amount, recipientAddress: recipient, zkpData: zkp, upperBoundId: boundIds["encrypted_upper_bound"],
-            lowerBoundId: boundIds["encrypted_lower_bound"], serverKeyId: serverKeyId, clientKeyId: clientKeyId, priceFeedId: feed,
-            expiresAt: expiresAt, status: .pending, triggerPriceCents: nil, triggeredAt: nil, txHash: nil, signedTransaction: nil,
-            failureReason: nil, createdAt: now, updatedAt: now)
-        return .init(record: record, serverKey: (serverKeyId, p.name, serverKeyBytes), clientKey: (clientKeyId, sealed), bounds: bounds)
+        return .init(record: common.record(serverKeyId: serverKeyId, clientKeyId: clientKeyId, boundIds: ids, now: now),
+                     serverKey: (serverKeyId, p.name, serverKeyBytes), clientKey: (clientKeyId, sealed), bounds: blobs)
     }
 }

@@ -12,4 +12,9 @@ extension ParameterSet {
         ksBaseLog: DecompositionBaseLog(3), ksLevels: DecompositionLevelCount(5),
         messageModulus: MessageModulus(4), carryModulus: CarryModulus(4),
         securityBits: nil, log2FailureProbability: -37)
+
+    /// The sets a caller may name: the shipped ones, plus the insecure test-vector set on opt-in.
+    public static func available(allowInsecureTestParameters: Bool) -> [ParameterSet] {
+        allowInsecureTestParameters ? shipped + [.insecureTfheRs05Small] : shipped
+    }
 }

@@ -43,8 +43,7 @@ public enum NativeFormat {
             throw FHECoreError.malformed(field: "parameter set name", offset: 10, reason: "truncated")
         }
         let name = String(decoding: bytes[10..<(10 + nameLength)], as: UTF8.self)
-        var candidates = ParameterSet.shipped
-        if allowInsecureTestParameters { candidates.append(.insecureTfheRs05Small) }
+        let candidates = ParameterSet.available(allowInsecureTestParameters: allowInsecureTestParameters)
         guard let parameters = candidates.first(where: { $0.name == name }) else {
             throw FHECoreError.parameterMismatch(field: "parameter set", expected: candidates.map(\.name).joined(separator: " or "),
                                                  found: String(name.prefix(64)))
@@ -157,6 +156,18 @@ public enum NativeFormat {
         var bodies = [UInt64](repeating: 0, count: count)
         try bodies.withUnsafeMutableBufferPointer { try reader.words(count, into: $0.baseAddress!, "ciphertext bodies") }
         return (SeededRadixCiphertext(seed: Array(payload[0..<32]), bodies: bodies, degrees: degrees), p)
+    }
+
+    /// Total bytes of the container starting at `data` (header, payload and checksum) as its header
+    /// declares them, or nil when the header itself is incomplete or not a container's. Lets a
+    /// reader split containers sent back to back; `open` still verifies each one.
+    public static func containerLength(_ data: UnsafeRawBufferPointer) -> Int? {
+        guard kind(of: data) != nil, data.count >= 10 + Int(data[9]) + 8 else { return nil }
+        let lengthAt = 10 + Int(data[9])
+        var length: UInt64 = 0
+        for i in 0..<8 { length |= UInt64(data[lengthAt + i]) << UInt64(8 * i) }
+        guard length <= UInt64(Int.max / 2) else { return nil }
+        return lengthAt + 8 + Int(length) + 32
     }
 
     /// The kind of a native container, or nil if `data` is not one (e.g. tfhe-rs bincode).

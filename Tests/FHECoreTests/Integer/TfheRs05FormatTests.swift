@@ -37,6 +37,20 @@ struct TfheRs05FormatTests {
 
     static let small = Result { try load(VectorFiles.smallSet, insecure: true) }
 
+    /// scalar_le and scalar_ge for every manifest pair, with the manifest's answers.
+    static func manifestComparisons(_ set: GenuineSet) -> (jobs: [CircuitJob], expected: [Bool]) {
+        var jobs: [CircuitJob] = [], expected: [Bool] = []
+        for c in set.manifest.comparisons {
+            let ct = set.ciphertexts[c.plaintext]!
+            for (op, answer) in [(ComparisonOperator.lessOrEqual, c.scalar_le), (.greaterOrEqual, c.scalar_ge)] {
+                jobs.append(CircuitJob(circuit: .comparison(ct, op, c.price, parameters: set.parameters), operands: [ct],
+                                       serverKey: set.server))
+                expected.append(answer)
+            }
+        }
+        return (jobs, expected)
+    }
+
     @Test("Genuine ciphertexts and result blocks decrypt to the manifest with the genuine client key")
     func decryptGenuine() throws {
         let set = try Self.small.get()
@@ -59,15 +73,7 @@ struct TfheRs05FormatTests {
     @Test("Every manifest pair: our scalar_le / scalar_ge with the genuine server key decrypt correctly")
     func evaluateGenuine() throws {
         let set = try Self.small.get()
-        var jobs: [CircuitJob] = [], expected: [Bool] = []
-        for c in set.manifest.comparisons {
-            let ct = set.ciphertexts[c.plaintext]!
-            for (op, answer) in [(ComparisonOperator.lessOrEqual, c.scalar_le), (.greaterOrEqual, c.scalar_ge)] {
-                jobs.append(CircuitJob(circuit: .comparison(ct, op, c.price, parameters: set.parameters), operands: [ct],
-                                       serverKey: set.server))
-                expected.append(answer)
-            }
-        }
+        let (jobs, expected) = Self.manifestComparisons(set)
         let results = CircuitEvaluator.run(jobs, threads: 2)
         #expect(results.map(set.client.decrypt) == expected)
         // Our result blocks, written in the tfhe-rs layout, decode and decrypt the same way.
@@ -158,15 +164,7 @@ struct TfheRs05FormatTests {
         let set = try Self.load(VectorFiles.realSet, insecure: false)
         #expect(set.parameters == .tfheRs05)
         for (value, ct) in set.ciphertexts { #expect(set.client.decryptRadix(ct) == value) }
-        var jobs: [CircuitJob] = [], expected: [Bool] = []
-        for c in set.manifest.comparisons {
-            let ct = set.ciphertexts[c.plaintext]!
-            for (op, answer) in [(ComparisonOperator.lessOrEqual, c.scalar_le), (.greaterOrEqual, c.scalar_ge)] {
-                jobs.append(CircuitJob(circuit: .comparison(ct, op, c.price, parameters: set.parameters), operands: [ct],
-                                       serverKey: set.server))
-                expected.append(answer)
-            }
-        }
+        let (jobs, expected) = Self.manifestComparisons(set)
         let results = CircuitEvaluator.run(jobs, threads: 2)
         #expect(results.map(set.client.decrypt) == expected)
     }
