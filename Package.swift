@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
     ],
     targets: [
         // MARK: - Public API
@@ -42,6 +43,7 @@ let package = Package(
             name: "Executor",
             dependencies: [
                 "FHECore",
+                "CFHEShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -50,17 +52,19 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "BigInt", package: "BigInt"),
             ],
             swiftSettings: optimisedSwift
         ),
 
         // MARK: - Implementation details
         /// Flat C kernels (FFT, polynomial, decomposition, keyswitch) with scalar, AVX2+FMA and
-        /// AVX-512 variants chosen at run time, plus the OpenSSL-backed keystream.
+        /// AVX-512 variants chosen at run time, plus thin wrappers over Debian's C crypto: the
+        /// OpenSSL keystream, nettle's Keccak permutation and libsecp256k1 signing.
         .target(
             name: "CFHEShim",
             cSettings: optimisedC,
-            linkerSettings: [.linkedLibrary("crypto"), .linkedLibrary("m")]
+            linkerSettings: [.linkedLibrary("crypto"), .linkedLibrary("m"), .linkedLibrary("nettle"), .linkedLibrary("secp256k1")]
         ),
 
         // MARK: - Unit test bundles
@@ -68,7 +72,8 @@ let package = Package(
         .testTarget(name: "FHECoreTests", dependencies: ["FHECore", "CFHEShim"], swiftSettings: optimisedSwift),
         .testTarget(
             name: "ExecutorTests",
-            dependencies: ["Executor", "FHECore", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["Executor", "FHECore", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "BigInt", package: "BigInt")],
             swiftSettings: optimisedSwift
         ),
     ]

@@ -1,3 +1,4 @@
+@testable import Executor
 import FHECore
 import Foundation
 #if canImport(FoundationNetworking)
@@ -103,4 +104,87 @@ func hexOfFile(_ url: URL) throws -> String {
     let hex = Hex.encode(try Data(contentsOf: url))
     hexCache.setObject(hex as NSString, forKey: url as NSURL)
     return hex
+}
+
+/// The loopback EVM devnode (py-evm) with the mock Entrypoint deployed, on a free port; stopped
+/// on deinit. Needs the `.venv-evm` that `make test` installs.
+final class DevNode: @unchecked Sendable {
+    static let fixtures = Paths.root.appendingPathComponent("Tests/Fixtures/chain")
+    static let python = Paths.root.appendingPathComponent(".venv-evm/bin/python")
+    static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: python.path) }
+    /// `make test` sets this: a missing devnode is then a failure, not a skip.
+    static var isRequired: Bool { ProcessInfo.processInfo.environment["SYPHON_REQUIRE_DEVNODE"] == "1" }
+    /// Anvil's dev keys: 0 deploys and owns the mock; 1 is the executor's account.
+    static let deployerKey = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+    static let executorKey = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+    static let deployer = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+
+    let process = Process()
+    let port: Int
+    let contract: String
+    var url: String { "http://127.0.0.1:\(port)" }
+    var rpc: JSONRPCClient { JSONRPCClient(url: url) }
+
+    struct StartFailure: Error, CustomStringConvertible { let description: String }
+
+    init() throws {
+        process.executableURL = Self.python
+        process.arguments = [Self.fixtures.appendingPathComponent("evm-devnode.py").path, "--port", "0",
+                             "--deploy", Self.fixtures.appendingPathComponent("MockEntrypoint.json").path]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.standardError
+        try process.run()
+        var line = Data()
+        let deadline = Date().addingTimeInterval(60)
+        while !line.contains(UInt8(ascii: "\n")) && Date() < deadline && process.isRunning {
+            line += out.fileHandleForReading.availableData
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let portText = text.split(separator: ":").dropFirst().first?.split(separator: " ").first, let port = Int(portText),
+              let contract = text.split(separator: "contract=").last?.trimmingCharacters(in: .whitespacesAndNewlines) else {
+            process.terminate()
+            throw StartFailure(description: "devnode did not start: \(text)")
+        }
+        self.port = port
+        self.contract = contract
+    }
+
+    deinit {
+        if process.isRunning { process.terminate(); process.waitUntilExit() }
+    }
+
+    /// A transaction from a dev account, signed by the node (deploy/configure the mock).
+    func send(from: String = DevNode.deployer, to: String, data: [UInt8]) async throws {
+        let hash = try await rpc.request("eth_sendTransaction", [["from": from, "to": to, "data": HexString.encode(data)]]) as! String
+        let receipt = try await rpc.receipt(hash)
+        guard receipt?.succeeded == true else { throw StartFailure(description: "dev transaction failed") }
+    }
+
+    /// Makes the mock revert every swap with `reason` (empty: succeed) and verify() return `proofsValid`.
+    func configureMock(revertReason: String, proofsValid: Bool = true) async throws {
+        try await send(to: contract, data: try ABI.call("configure(string,bool)", [(.string, .string(revertReason)), (.bool, .bool(proofsValid))]))
+    }
+
+    /// Drops the connections of the listed methods ("*": all) without an answer, until cleared.
+    func setOutage(_ methods: [String]) async throws { _ = try await rpc.request("devnode_setOutage", [methods]) }
+
+    func swapCount() async throws -> Int {
+        let data = try await rpc.call(JSONRPCClient.callObject(from: nil, to: try EthereumAddress(contract), data: Keccak.selector("swapCount()")))
+        guard case .uint(let n)? = try ABI.decode([.uint(bits: 256)], from: data).first else { return -1 }
+        return Int(n)
+    }
+
+    /// Every swap the mock recorded, decoded from its SwapExecuted logs: (tx hash, order).
+    func swapLogs() async throws -> [(String, Entrypoint.SwapOrder)] {
+        let topic = HexString.encode(Keccak.hash256(Array("SwapExecuted(address,address,address,address,uint256,uint256,uint24,uint256,uint256,bytes)".utf8)))
+        let logs = try await rpc.request("eth_getLogs", [["address": contract, "fromBlock": "0x0", "toBlock": "latest", "topics": [topic]]]) as! [[String: Any]]
+        return try logs.map { log in
+            let data = HexString.decode(log["data"] as! String)!
+            // The event's data is exactly swap's argument tuple.
+            return ((log["transactionHash"] as! String).lowercased(), try Entrypoint.SwapOrder(calldata: Keccak.selector(Entrypoint.swapSignature) + data))
+        }
+    }
+
+    func nonce(_ address: String) async throws -> UInt64 { try await rpc.pendingNonce(try EthereumAddress(address)) }
 }

@@ -137,6 +137,21 @@ int cfhe_aes256_ctr_keystream(const uint8_t key[32], const uint8_t counter[16], 
 /// SHA-256 of data (the checksum of native key and ciphertext containers). Returns 1 on success.
 int cfhe_sha256(const uint8_t *data, size_t len, uint8_t out[32]);
 
+// MARK: - Ethereum signing primitives (nettle, libsecp256k1)
+//
+// Why here: like OpenSSL above, these are Debian C libraries and this is the only C target; the
+// finalizer needs Keccak-256 (OpenSSL 3.0 has none) and recoverable secp256k1 signatures.
+
+/// Keccak-256 (Ethereum's hash: Keccak padding 0x01, not FIPS SHA3-256's 0x06) of data.
+void cfhe_keccak256(const uint8_t *data, size_t len, uint8_t out[32]);
+/// Recoverable ECDSA signature of a 32-byte digest with a 32-byte secret key: RFC 6979 nonce, low S.
+/// signature = r ‖ s (big-endian), *recovery_id in 0...3. Returns 1 on success, 0 for an invalid key.
+int cfhe_secp256k1_sign(const uint8_t digest[32], const uint8_t secret[32], uint8_t signature[64], int *recovery_id);
+/// The uncompressed public key x ‖ y (64 bytes) of a secret key. Returns 1 on success.
+int cfhe_secp256k1_public_key(const uint8_t secret[32], uint8_t public_key[64]);
+/// The public key x ‖ y that signed digest with (signature, recovery_id). Returns 1 on success.
+int cfhe_secp256k1_recover(const uint8_t digest[32], const uint8_t signature[64], int recovery_id, uint8_t public_key[64]);
+
 #ifdef __cplusplus
 }
 #endif

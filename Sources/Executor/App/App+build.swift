@@ -12,6 +12,8 @@ struct ExecutorServices: Sendable {
     let metrics: ExecutorMetrics
     let worker: FHEWorker
     let scheduler: OrderScheduler
+    /// The on-chain finalizer (a service beside the scheduler) when a chain is configured.
+    let swapFinalizer: SwapFinalizer?
 
     init(configuration c: ExecutorConfiguration, logger: Logger,
          finalizer: (any TriggeredStrategyHandler)? = nil) throws {
@@ -23,8 +25,10 @@ struct ExecutorServices: Sendable {
                              logger: logger)
         metrics = ExecutorMetrics()
         worker = FHEWorker()
+        let database = self.database, metrics = self.metrics
+        swapFinalizer = c.chain.map { SwapFinalizer(database: database, chain: $0, metrics: metrics, logger: logger) }
         scheduler = OrderScheduler(database: database, keys: keys, oracle: oracle, worker: worker,
-                                   finalizer: finalizer ?? RecordOnlyFinalizer(logger: logger), metrics: metrics,
+                                   finalizer: finalizer ?? swapFinalizer ?? RecordOnlyFinalizer(logger: logger), metrics: metrics,
                                    interval: c.checkInterval, logger: logger,
                                    remote: c.engineMode == "remote" ? c.engineURL.map { RemoteEngine(url: $0, apiToken: c.apiToken) } : nil,
                                    streaming: c.streamPrices)
@@ -39,8 +43,10 @@ struct ExecutorServices: Sendable {
         StrategyController(database: database,
                            intake: StrategyIntake(keys: keys, feedMap: configuration.feedMap,
                                                   allowInsecureTestParameters: configuration.allowInsecureTestParameters),
-                           worker: worker, maxBodyBytes: configuration.maxBodyBytes).addRoutes(to: router)
-        HealthController(database: database, oracle: oracle, metrics: metrics, engineMode: configuration.engineMode)
+                           worker: worker, maxBodyBytes: configuration.maxBodyBytes,
+                           proofs: configuration.chain.map(ProofVerifier.init)).addRoutes(to: router)
+        HealthController(database: database, oracle: oracle, metrics: metrics, engineMode: configuration.engineMode,
+                         finalization: configuration.chain.map { $0.isDryRun ? "dry-run" : "live" } ?? "record-only")
             .addRoutes(to: router)
         return router
     }
@@ -51,6 +57,7 @@ struct ExecutorServices: Sendable {
         var app = Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "syphon-executor"),
                               logger: logger)
         if scheduling { app.addServices(scheduler) }
+        if scheduling, let swapFinalizer { app.addServices(swapFinalizer) }
         return app
     }
 }

@@ -22,6 +22,8 @@ struct ExecutorConfiguration: Sendable {
     var allowInsecureTestParameters = false
     /// PYTH_STREAM=1: prices from the Hermes SSE stream instead of one poll per tick.
     var streamPrices = false
+    /// The chain swaps are finalized on; nil = record triggered strategies only.
+    var chain: ChainConfiguration?
 
     /// Reads a `.env` file: KEY=VALUE lines, `#` comments, optional quotes, `export` prefix.
     static func readDotEnv(_ path: String) -> [String: String] {
@@ -79,6 +81,7 @@ struct ExecutorConfiguration: Sendable {
         if c.engineMode == "remote" && c.engineURL == nil { throw ConfigurationError("--engine remote needs FHE_ENGINE_URL") }
         c.allowInsecureTestParameters = value("ALLOW_INSECURE_TEST_PARAMETERS") == "1"
         c.streamPrices = value("PYTH_STREAM") == "1"
+        c.chain = try ChainConfiguration.load(value)
         return c
     }
 }

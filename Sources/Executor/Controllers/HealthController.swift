@@ -7,6 +7,8 @@ struct HealthController: Sendable {
     let oracle: PriceOracle
     let metrics: ExecutorMetrics
     let engineMode: String
+    /// record-only (no chain), dry-run (simulate only) or live.
+    let finalization: String
 
     func addRoutes(to router: Router<ExecutorRequestContext>) {
         router.get("/health") { _, _ in
@@ -15,7 +17,7 @@ struct HealthController: Sendable {
             var ages: [String: Any] = [:]
             for feed in feeds { ages[feed] = await oracle.age(feed: feed) ?? NSNull() }
             let body: [String: Any] = [
-                "status": healthy ? "ok" : "degraded", "database": healthy ? "ok" : "unavailable", "engine": engineMode,
+                "status": healthy ? "ok" : "degraded", "database": healthy ? "ok" : "unavailable", "engine": engineMode, "finalization": finalization,
                 "oracle": ["price_age_seconds": ages, "last_error": (await oracle.lastError).map { $0 as Any } ?? NSNull(),
                            "rejections": await oracle.rejections],
             ]

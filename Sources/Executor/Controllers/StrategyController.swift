@@ -8,6 +8,8 @@ struct StrategyController: Sendable {
     let intake: StrategyIntake
     let worker: FHEWorker
     let maxBodyBytes: Int
+    /// Set when a chain is configured: the swap must be buildable and its proof verified on chain.
+    var proofs: ProofVerifier?
 
     func addRoutes(to router: Router<ExecutorRequestContext>) {
         router.post("/createStrategy") { request, _ in try await create(request) }
@@ -39,37 +41,41 @@ struct StrategyController: Sendable {
         }
     }
 
-    /// Collects the body (413 beyond the limit), runs `work` on the FHE worker, answers 201 (or 200
-    /// when nothing new was stored) with `field`, or 400 with the intake's rejection.
-    func answer(_ request: Request, field: String,
-                _ work: @escaping @Sendable (UnsafeRawBufferPointer) throws -> (value: any Sendable, created: Bool)) async throws -> Response {
+    /// Collects the body (413 beyond the limit), validates it on the FHE worker with `validate`,
+    /// then `store`s it; answers 201 (or 200 when nothing new was stored) with `field`, 400 with
+    /// the intake's rejection, 503 when the chain could not be asked.
+    func answer<Validated: Sendable>(_ request: Request, field: String,
+                                     validate: @escaping @Sendable (UnsafeRawBufferPointer) throws -> Validated,
+                                     store: @Sendable (Validated) async throws -> (value: any Sendable, created: Bool)) async throws -> Response {
         var request = request
         let body: ByteBuffer
         do { body = try await request.collectBody(upTo: maxBodyBytes) } catch {
             return JSONResponse.error(.contentTooLarge, "request body exceeds \(maxBodyBytes) bytes")
         }
-        let outcome: Result<(value: any Sendable, created: Bool), any Error> = await Result {
-            try await worker.run { try body.withUnsafeReadableBytes(work) }
-        }
-        switch outcome {
-        case .success(let result): return JSONResponse.make(result.created ? .created : .ok, ["status": "success", field: result.value])
-        case .failure(let rejection as StrategyIntake.Rejection): return JSONResponse.error(.badRequest, rejection.description)
-        case .failure(let error): throw error
+        do {
+            let validated = try await worker.run { try body.withUnsafeReadableBytes(validate) }
+            let result = try await store(validated)
+            return JSONResponse.make(result.created ? .created : .ok, ["status": "success", field: result.value])
+        } catch let rejection as StrategyIntake.Rejection {
+            return JSONResponse.error(.badRequest, rejection.description)
+        } catch let unavailable as ProofVerifier.Unavailable {
+            return JSONResponse.error(.serviceUnavailable, unavailable.description)
         }
     }
 
     func create(_ request: Request) async throws -> Response {
-        let intake = self.intake, database = self.database
-        return try await answer(request, field: "strategy_id") { bytes in
-            let (id, created) = try database.createStrategy(try intake.validate(bytes, now: Date()))
+        let intake = self.intake, database = self.database, proofs = self.proofs
+        return try await answer(request, field: "strategy_id", validate: { try intake.validate($0, now: Date()) }) { new in
+            if let existing = try database.strategyID(payloadId: new.record.payloadId) { return (existing, false) }
+            try await proofs?.check(new.record)
+            let (id, created) = try database.createStrategy(new)
             return (id, created)
         }
     }
 
     func registerKey(_ request: Request) async throws -> Response {
         let intake = self.intake, database = self.database
-        return try await answer(request, field: "key_id") { bytes in
-            let key = try intake.register(bytes)
+        return try await answer(request, field: "key_id", validate: { try intake.register($0) }) { key in
             let known = try database.registeredKey(id: key.keyID) != nil
             try database.registerKey(id: key.keyID, parameterSet: key.parameterSet, data: key.data, clientKey: key.clientKey)
             return (key.keyID, !known)
@@ -86,6 +92,11 @@ struct StrategyController: Sendable {
         if let t = s.triggeredAt { d["triggered_at"] = Int(t.timeIntervalSince1970) }
         if let h = s.txHash { d["tx_hash"] = h }
         if let r = s.failureReason { d["failure_reason"] = r }
+        if let n = s.nonce { d["nonce"] = n }
+        if let g = s.gasUsed { d["gas_used"] = g }
+        if let b = s.blockNumber { d["block_number"] = b }
+        if let v = s.simulation { d["simulation"] = v }
+        if let e = s.lastError { d["last_error"] = e }
         if let e = s.expiresAt { d["expires_at"] = Int(e.timeIntervalSince1970) }
         return d
     }

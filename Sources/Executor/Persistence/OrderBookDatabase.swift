@@ -80,6 +80,22 @@ struct OrderBookDatabase: Sendable {
             // A registered (native) evaluation key may come with a client key held in custody.
             try db.alter(table: "serverKey") { t in t.add(column: "clientKeyId", .text).references("clientKey") }
         }
+        migrator.registerMigration("v3-chain-finalization") { db in
+            try db.alter(table: "strategy") { t in
+                t.add(column: "sender", .text) // the executor account that signed the swap
+                t.add(column: "nonce", .integer)
+                t.add(column: "gasLimit", .integer)
+                t.add(column: "gasUsed", .integer)
+                t.add(column: "blockNumber", .integer)
+                t.add(column: "submittedAt", .datetime)
+                t.add(column: "finalizedAt", .datetime)
+                t.add(column: "simulation", .text) // dry run: what the simulation said
+                t.add(column: "lastError", .text) // the last retryable problem (node down, tx rejected)
+                t.add(column: "sendAttempts", .integer).notNull().defaults(to: 0)
+            }
+            // The nonce lock, in the data itself: no two signed swaps of one account share a nonce.
+            try db.execute(sql: "CREATE UNIQUE INDEX strategy_sender_nonce ON strategy(sender, nonce) WHERE nonce IS NOT NULL")
+        }
         return migrator
     }
 }
@@ -116,6 +132,16 @@ struct StrategyRecord: Codable, Sendable, FetchableRecord, MutablePersistableRec
     var failureReason: String?
     var createdAt: Date
     var updatedAt: Date
+    var sender: String? = nil
+    var nonce: Int64? = nil
+    var gasLimit: Int64? = nil
+    var gasUsed: Int64? = nil
+    var blockNumber: Int64? = nil
+    var submittedAt: Date? = nil
+    var finalizedAt: Date? = nil
+    var simulation: String? = nil
+    var lastError: String? = nil
+    var sendAttempts: Int = 0
 
     enum Columns {
         static let id = Column(CodingKeys.id), status = Column(CodingKeys.status), userId = Column(CodingKeys.userId)
@@ -189,6 +215,10 @@ extension OrderBookDatabase {
         }
     }
 
+    func strategyID(payloadId: String) throws -> Int64? {
+        try writer.read { try Int64.fetchOne($0, sql: "SELECT id FROM strategy WHERE payloadId = ?", arguments: [payloadId]) }
+    }
+
     func strategy(id: Int64) throws -> StrategyRecord? { try writer.read { try StrategyRecord.fetchOne($0, key: id) } }
 
     func strategies(userId: String?, status: StrategyStatus?, limit: Int = 500) throws -> [StrategyRecord] {
@@ -232,16 +262,80 @@ extension OrderBookDatabase {
         }
     }
 
-    /// A strategy that cannot be evaluated (its stored material is unusable) → FAILED with the reason.
+    /// → FAILED with the reason (stored material unusable, a swap that cannot be built or whose
+    /// simulation reverts), only from one of the `from` states.
     func markFailed(_ id: Int64, reason: String, from: [StrategyStatus]) throws {
         try writer.write { db in
-            try db.execute(sql: "UPDATE strategy SET status = ?, failureReason = ?, updatedAt = ? WHERE id = ? AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ",")))",
-                           arguments: [StrategyStatus.failed, reason, Date(), id])
+            try db.execute(sql: "UPDATE strategy SET status = ?, failureReason = ?, finalizedAt = ?, updatedAt = ? WHERE id = ? AND status IN (\(from.map { "'\($0.rawValue)'" }.joined(separator: ",")))",
+                           arguments: [StrategyStatus.failed, reason, Date(), Date(), id])
         }
     }
 
-    func pendingStrategies() throws -> [StrategyRecord] {
-        try writer.read { try StrategyRecord.filter(StrategyRecord.Columns.status == StrategyStatus.pending).order(StrategyRecord.Columns.id).fetchAll($0) }
+    func pendingStrategies() throws -> [StrategyRecord] { try strategies(userId: nil, status: .pending, limit: Int.max) }
+
+    // MARK: On-chain finalization (each transition one transaction, guarded by the expected state)
+
+    /// Dry run: the simulation's verdict for a TRIGGERED strategy (it stays TRIGGERED).
+    func recordSimulation(_ id: Int64, _ verdict: String) throws {
+        try writer.write { db in
+            try db.execute(sql: "UPDATE strategy SET simulation = ?, updatedAt = ? WHERE id = ? AND status = ?",
+                           arguments: [verdict, Date(), id, StrategyStatus.triggered])
+        }
+    }
+
+    /// A retryable problem (node unreachable, …) noted on the strategy, state unchanged.
+    func recordRetryableError(_ id: Int64, _ message: String) throws {
+        try writer.write { db in
+            try db.execute(sql: "UPDATE strategy SET lastError = ?, updatedAt = ? WHERE id = ?", arguments: [message, Date(), id])
+        }
+    }
+
+    /// The next nonce this database has not used for `sender` (the node's pending count may be higher).
+    func nextNonce(sender: String) throws -> UInt64 {
+        try writer.read { db in
+            UInt64(try Int64.fetchOne(db, sql: "SELECT MAX(nonce) + 1 FROM strategy WHERE sender = ?", arguments: [sender]) ?? 0)
+        }
+    }
+
+    /// TRIGGERED → SUBMITTED with the signed transaction, its hash and nonce, persisted before the
+    /// broadcast so that a crash afterwards is reconciled by hash and never signs a second swap.
+    /// False when the strategy is not TRIGGERED any more.
+    func markSubmitted(_ id: Int64, sender: String, nonce: UInt64, gasLimit: UInt64, txHash: String, signed: [UInt8]) throws -> Bool {
+        try writer.write { db in
+            try db.execute(sql: """
+                UPDATE strategy SET status = ?, sender = ?, nonce = ?, gasLimit = ?, txHash = ?, signedTransaction = ?,
+                    submittedAt = ?, updatedAt = ?, sendAttempts = sendAttempts + 1, lastError = NULL
+                WHERE id = ? AND status = ?
+                """, arguments: [StrategyStatus.submitted, sender, Int64(nonce), Int64(gasLimit), txHash, Data(signed), Date(), Date(),
+                                 id, StrategyStatus.triggered])
+            return db.changesCount == 1
+        }
+    }
+
+    /// SUBMITTED → EXECUTED (receipt status 1) or FAILED (status 0), with the receipt's figures.
+    func recordReceipt(_ id: Int64, _ receipt: TransactionReceipt) throws {
+        try writer.write { db in
+            try db.execute(sql: """
+                UPDATE strategy SET status = ?, gasUsed = ?, blockNumber = ?, finalizedAt = ?, updatedAt = ?, failureReason = ?
+                WHERE id = ? AND status = ?
+                """, arguments: [receipt.succeeded ? StrategyStatus.executed : StrategyStatus.failed, Int64(receipt.gasUsed),
+                                 Int64(receipt.blockNumber), Date(), Date(),
+                                 receipt.succeeded ? nil : "swap transaction reverted on chain (receipt status 0)", id,
+                                 StrategyStatus.submitted])
+        }
+    }
+
+    /// SUBMITTED → TRIGGERED when the node rejected the signed transaction and does not know it
+    /// (its nonce is free or was taken by another transaction): it can never be mined, so the swap
+    /// is signed afresh on the next attempt.
+    func releaseSubmission(_ id: Int64, reason: String) throws {
+        try writer.write { db in
+            try db.execute(sql: """
+                UPDATE strategy SET status = ?, sender = NULL, nonce = NULL, gasLimit = NULL, txHash = NULL, signedTransaction = NULL,
+                    submittedAt = NULL, lastError = ?, updatedAt = ?
+                WHERE id = ? AND status = ?
+                """, arguments: [StrategyStatus.triggered, reason, Date(), id, StrategyStatus.submitted])
+        }
     }
 
     func serverKeyData(id: String) throws -> (parameterSet: String, data: Data)? {

@@ -1,0 +1,37 @@
+import Foundation
+
+/// At `createStrategy`, when a chain is configured: the strategy's swap must be buildable (zkp_data,
+/// token of asset_out, recipient) and, with a verifier, `verify(...)` must return true in a static
+/// call. A false or reverting proof is the client's fault (400); an unreachable node is ours (503).
+struct ProofVerifier: Sendable {
+    let chain: ChainConfiguration
+    let rpc: JSONRPCClient
+
+    /// The node could not be asked; the request may be retried.
+    struct Unavailable: Error, CustomStringConvertible { let description: String }
+
+    init(chain: ChainConfiguration) {
+        self.chain = chain
+        self.rpc = JSONRPCClient(url: chain.rpcURL)
+    }
+
+    func check(_ record: StrategyRecord) async throws {
+        let order: Entrypoint.SwapOrder
+        do { order = try chain.swapOrder(zkpData: record.zkpData, assetOut: record.assetOut, recipient: record.recipientAddress) } catch {
+            throw StrategyIntake.Rejection("\(error)")
+        }
+        guard let verifier = chain.verifier else { return }
+        let answer: [UInt8]
+        do {
+            answer = try await rpc.call(JSONRPCClient.callObject(from: nil, to: verifier, data: try order.authorization.verifyCalldata()))
+        } catch let e as JSONRPCError where e.isRevert {
+            throw StrategyIntake.Rejection("proof rejected: verify() reverted: \(e.revertReason)")
+        } catch {
+            throw Unavailable(description: "cannot verify the proof now (\(error)); retry later")
+        }
+        guard case .bool(let valid)? = try? ABI.decode([.bool], from: answer).first else {
+            throw StrategyIntake.Rejection("proof rejected: verify() did not return a bool")
+        }
+        guard valid else { throw StrategyIntake.Rejection("proof rejected: verify() returned false") }
+    }
+}
