@@ -9,10 +9,15 @@ SWIFT ?= swift
 BIN := .build/release/syphon-executor
 RUN_ARGS ?= serve
 
+# The loopback EVM devnode of the tests and the demo (py-evm through alysis), the reference signer
+# (eth-account) and the compiler of the mock Entrypoint (Vyper), in one venv from PyPI.
+EVM_VENV := .venv-evm
+EVM_PACKAGES := alysis==0.6.3 py-evm==0.12.1b1 eth-account==0.14.0 vyper==0.4.3
+
 FUZZ_RUNS ?= 1000000
 FUZZ_TARGETS := radix boolean clientkey serverkey hex
 
-.PHONY: all deps build run test bench fuzz clean
+.PHONY: all deps build run test bench fuzz devnode clean
 
 all: build
 
@@ -27,6 +32,16 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	else echo "Debian packages: all present"; fi
 
+## $(EVM_VENV): the devnode's Python environment (12 s from wheels; made once).
+$(EVM_VENV)/.installed:
+	python3 -m venv $(EVM_VENV)
+	$(EVM_VENV)/bin/pip install -q --disable-pip-version-check $(EVM_PACKAGES)
+	touch $@
+
+## devnode: a loopback EVM node on 127.0.0.1:8545 with the mock Entrypoint deployed (Ctrl-C stops it).
+devnode: $(EVM_VENV)/.installed
+	$(EVM_VENV)/bin/python Tests/Fixtures/chain/evm-devnode.py --port 8545 --deploy Tests/Fixtures/chain/MockEntrypoint.json
+
 ## build: release build of the syphon-executor binary.
 build: deps
 	$(SWIFT) build -c release --product syphon-executor
@@ -40,10 +55,11 @@ run: build
 	@echo "  curl -s -H 'Content-Type: application/json' -d @- http://127.0.0.1:5002/createStrategy"
 	$(BIN) $(RUN_ARGS)
 
-## test: every test target (Swift Testing); prints the summary line, fails on any failure.
-test: deps
+## test: every test target (Swift Testing); prints the summary line, fails on any failure. The
+## chain tests start their own devnodes (free loopback ports) and stop them.
+test: deps $(EVM_VENV)/.installed
 	@$(SWIFT) build --build-tests 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' || { echo "build failed"; exit 1; }
-	@set +e; $(SWIFT) test --skip-build --disable-xctest --no-parallel 2>&1 | tee .build/test.log | grep -E '^(✘|✔ Suite)' ; \
+	@set +e; SYPHON_REQUIRE_DEVNODE=1 $(SWIFT) test --skip-build --disable-xctest --no-parallel 2>&1 | tee .build/test.log | grep -E '^(✘|✔ Suite)' ; \
 	status=$${PIPESTATUS[0]}; \
 	grep -E 'Test run with' .build/test.log | tail -1; \
 	if grep -q '^✘' .build/test.log; then grep '^✘' .build/test.log | head -50; status=1; fi; \

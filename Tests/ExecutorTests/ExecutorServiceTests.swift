@@ -306,6 +306,79 @@ struct ExecutorLoopbackTests {
     }
 }
 
+/// The real binary against the devnode, killed with SIGKILL right after persisting SUBMITTED (before
+/// the broadcast) and then right after the broadcast (before the receipt is recorded).
+@Suite("Executor crash recovery on chain", .serialized, .enabled(if: DevNode.isAvailable || DevNode.isRequired))
+struct ExecutorChainRecoveryTests {
+    @Test("SIGKILL after SUBMITTED and after broadcast, restart: every strategy in its right state, exactly one swap each")
+    func crashAfterSubmitted() async throws {
+        let eth = FeedMap.defaults["ETH"]!
+        let node = try DevNode()
+        let dir = try ExecutorServiceTests.temporaryDirectory()
+        let dbURI = "sqlite:///" + dir.appendingPathComponent("strategies.db").path
+        let executor = try SigningKey(hex: DevNode.executorKey).address.checksummed
+        // 3 900.00 while the strategies are created; then 3 790.00 crosses both LIMIT_BUY_DIP bounds
+        // (3 800.00) but not the LIMIT_SELL_RALLY one (4 000.00).
+        try await ExecutorLoopbackTests.withHermes([eth: [.init(price: 390_000_000_000, conf: 1_000_000)]]) { standIn, hermesPort in
+            var env = FinalizerTests.environment(node)
+            env.merge(["KEYSTORE_KEY": String(repeating: "ef", count: 32), "PYTH_HERMES_URL": "http://127.0.0.1:\(hermesPort)",
+                       "CHECK_INTERVAL_SECONDS": "0.2", "DATABASE_URI": dbURI]) { $1 }
+            func start(fault: String?, waitUntilReady: Bool = true) throws -> RunningServer {
+                var e = env
+                if let fault { e["SYPHON_FAULT_INJECTION"] = fault }
+                return try RunningServer({ ["serve", "--bind", "127.0.0.1:\($0)", "--allow-insecure-test-parameters"] }, environment: e,
+                                         waitUntilReady: waitUntilReady)
+            }
+            func waitForDeath(_ server: RunningServer) async throws {
+                for _ in 0..<600 where server.process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+                #expect(!server.process.isRunning && server.process.terminationReason == .uncaughtSignal)
+            }
+            let db = try OrderBookDatabase.open(uri: dbURI)
+            func states() throws -> [String: StrategyStatus] {
+                Dictionary(uniqueKeysWithValues: try db.strategies(userId: nil, status: nil).map { ($0.payloadId, $0.status) })
+            }
+
+            // 1. Crash right after the first swap is signed and SUBMITTED, before it is sent.
+            var server = try start(fault: "crash-after-submit")
+            for (i, type) in ["LIMIT_BUY_DIP", "LIMIT_BUY_DIP", "LIMIT_SELL_RALLY"].enumerated() {
+                let body = Data(buffer: try ExecutorServiceTests.payload("x-\(i)", type: type, extra: [
+                    "zkp_data": FinalizerTests.zkp(nullifier: 100 + i), "recipient_address": FinalizerTests.recipient]))
+                #expect(try server.httpRequest("POST", "/createStrategy", body: body, headers: ["Content-Type": "application/json"]).0 == 201)
+            }
+            standIn.setPath(eth, [.init(price: 379_000_000_000, conf: 1_000_000)])
+            try await waitForDeath(server)
+            #expect(try states() == ["x-0": .submitted, "x-1": .triggered, "x-2": .pending])
+            let submitted = try #require(try db.strategies(userId: nil, status: .submitted).first)
+            #expect(submitted.txHash != nil && submitted.nonce == 0)
+            let (swaps, nonce) = (try await node.swapCount(), try await node.nonce(executor))
+            #expect(swaps == 0 && nonce == 0) // nothing reached the chain
+
+            // 2. Restart: the SUBMITTED swap is unknown to the node, so its stored bytes are sent;
+            //    crash right after that broadcast, before the receipt is recorded.
+            server = try start(fault: "crash-after-broadcast", waitUntilReady: false) // it dies on its first pass
+            try await waitForDeath(server)
+            #expect(try await node.swapLogs().map(\.0) == [submitted.txHash!]) // mined, same hash
+            #expect(try db.strategy(id: submitted.id!)?.status == .submitted)
+
+            // 3. Restart without faults: the first is reconciled by its hash, the second is sent.
+            server = try start(fault: nil)
+            for _ in 0..<300 where try states() != ["x-0": .executed, "x-1": .executed, "x-2": .pending] {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            kill(server.process.processIdentifier, SIGKILL)
+            server.process.waitUntilExit()
+            #expect(try states() == ["x-0": .executed, "x-1": .executed, "x-2": .pending])
+            let executed = try db.strategies(userId: nil, status: .executed)
+            let logs = try await node.swapLogs()
+            #expect(logs.count == 2) // exactly one swap per executed strategy
+            #expect(Set(logs.map(\.0)) == Set(executed.compactMap(\.txHash)))
+            #expect(Set(logs.map { Int($0.1.authorization.nullifier) }) == [100, 101])
+            #expect(executed.compactMap(\.nonce).sorted() == [0, 1])
+            #expect(try await node.nonce(executor) == 2)
+        }
+    }
+}
+
 @Suite("Executor with streamed prices", .serialized)
 struct ExecutorStreamingTests {
     @Test("PYTH_STREAM=1: the scheduler evaluates on streamed prices; a rejected streamed price evaluates nothing")

@@ -52,7 +52,8 @@ final class RunningServer {
     let port: Int
     let log = Pipe()
 
-    init(_ arguments: (Int) -> [String], environment: [String: String] = [:]) throws {
+    /// `waitUntilReady: false` for a process expected to die before it answers (fault injection).
+    init(_ arguments: (Int) -> [String], environment: [String: String] = [:], waitUntilReady: Bool = true) throws {
         port = Int.random(in: 20_000...60_000)
         process.executableURL = Paths.binary
         process.arguments = arguments(port)
@@ -60,6 +61,7 @@ final class RunningServer {
         process.standardOutput = log
         process.standardError = log
         try process.run()
+        if !waitUntilReady { return }
         // Wait until it accepts connections.
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
@@ -151,7 +153,8 @@ final class DevNode: @unchecked Sendable {
     }
 
     deinit {
-        if process.isRunning { process.terminate(); process.waitUntilExit() }
+        // The chain lives in memory only: nothing to shut down cleanly.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
     }
 
     /// A transaction from a dev account, signed by the node (deploy/configure the mock).

@@ -16,6 +16,7 @@ before announcing itself: `Listening on HOST:PORT chainId=N contract=0x...`.
 import argparse
 import ipaddress
 import json
+import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -124,6 +125,9 @@ def main():
     parser.add_argument("--balance-eth", type=int, default=10000)
     parser.add_argument("--deploy", help="contract JSON with a 'bytecode' field to deploy from dev account 0")
     args = parser.parse_args()
+    # A parent may start us with SIGTERM blocked or ignored (test runners do); stop on it anyway.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if not ipaddress.ip_address(args.host).is_loopback:
         sys.exit("refusing to listen on a non-loopback address")
     chain = DevChain(args.chain_id, args.balance_eth * 10**18)
