@@ -121,47 +121,19 @@ final class DevNode: @unchecked Sendable {
     static let executorKey = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
     static let deployer = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 
-    let process = Process()
-    let port: Int
-    let contract: String
-    var url: String { "http://127.0.0.1:\(port)" }
+    let node: LocalDevnode
+    var port: Int { node.port }
+    var contract: String { node.contract }
+    var url: String { node.url }
     var rpc: JSONRPCClient { JSONRPCClient(url: url) }
 
-    struct StartFailure: Error, CustomStringConvertible { let description: String }
-
-    init() throws {
-        process.executableURL = Self.python
-        process.arguments = [Self.fixtures.appendingPathComponent("evm-devnode.py").path, "--port", "0",
-                             "--deploy", Self.fixtures.appendingPathComponent("MockEntrypoint.json").path]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.standardError
-        try process.run()
-        var line = Data()
-        let deadline = Date().addingTimeInterval(60)
-        while !line.contains(UInt8(ascii: "\n")) && Date() < deadline && process.isRunning {
-            line += out.fileHandleForReading.availableData
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        guard let portText = text.split(separator: ":").dropFirst().first?.split(separator: " ").first, let port = Int(portText),
-              let contract = text.split(separator: "contract=").last?.trimmingCharacters(in: .whitespacesAndNewlines) else {
-            process.terminate()
-            throw StartFailure(description: "devnode did not start: \(text)")
-        }
-        self.port = port
-        self.contract = contract
-    }
-
-    deinit {
-        // The chain lives in memory only: nothing to shut down cleanly.
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-    }
+    init() throws { node = try LocalDevnode(.init(repository: Paths.root)) }
 
     /// A transaction from a dev account, signed by the node (deploy/configure the mock).
     func send(from: String = DevNode.deployer, to: String, data: [UInt8]) async throws {
         let hash = try await rpc.request("eth_sendTransaction", [["from": from, "to": to, "data": HexString.encode(data)]]) as! String
         let receipt = try await rpc.receipt(hash)
-        guard receipt?.succeeded == true else { throw StartFailure(description: "dev transaction failed") }
+        guard receipt?.succeeded == true else { throw LocalDevnode.StartFailure(description: "dev transaction failed") }
     }
 
     /// Makes the mock revert every swap with `reason` (empty: succeed) and verify() return `proofsValid`.

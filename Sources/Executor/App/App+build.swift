@@ -52,10 +52,12 @@ struct ExecutorServices: Sendable {
     }
 
     /// The HTTP app with the scheduler as a service beside it (graceful shutdown on SIGTERM/SIGINT).
-    func application(logger: Logger, scheduling: Bool = true) throws -> some ApplicationProtocol {
+    /// `onListening` receives the bound port (useful with port 0).
+    func application(logger: Logger, scheduling: Bool = true,
+                     onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let (host, port) = try BindAddress.parse(configuration.bind)
         var app = Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "syphon-executor"),
-                              logger: logger)
+                              onServerRunning: { await onListening($0.localAddress?.port ?? port) }, logger: logger)
         if scheduling { app.addServices(scheduler) }
         if scheduling, let swapFinalizer { app.addServices(swapFinalizer) }
         return app

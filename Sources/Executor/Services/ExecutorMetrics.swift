@@ -18,6 +18,12 @@ final class ExecutorMetrics: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// (batches, strategies evaluated, total seconds) so far.
+    var evaluationSummary: (batches: Int, strategies: Int, seconds: Double) {
+        lock.lock(); defer { lock.unlock() }
+        return (Int(latencyCount), Int(counters["syphon_evaluations_total"] ?? 0), latencySum)
+    }
+
     func render(statusCounts: [StrategyStatus: Int], oracleAges: [String: Int64]) -> String {
         lock.lock()
         defer { lock.unlock() }

@@ -1,0 +1,185 @@
+import ArgumentParser
+import AsyncHTTPClient
+import FHECore
+import Foundation
+import Logging
+import NIOCore
+
+/// `syphon-executor demo`: the whole pipeline in one process on loopback. The executor (REST API,
+/// order book on a temporary SQLite file, scheduler, finalizer), a local Hermes replaying ETH/USD
+/// and BTC/USD price paths, and — when the repository's Python devnode is installed — an EVM
+/// devnode with the mock Entrypoint. It generates keys, registers them, creates one strategy of
+/// each type through the API, and prints the order book as it changes until every strategy is final.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo", abstract: "Run the whole pipeline on loopback with a replayed price path.",
+        discussion: "Needs nothing but this binary; with `.venv-evm` and Tests/Fixtures/chain (make test or make devnode installs them) in --repository, swaps are mined on a local EVM; otherwise it runs dry.")
+
+    @Option(help: "Repository root holding .venv-evm and Tests/Fixtures/chain (default: the working directory).")
+    var repository = "."
+    @Flag(help: "Do not start the EVM devnode even when it is installed (dry run).") var noDevnode = false
+    @Option(help: "Seconds between two price steps.") var stepSeconds = 1.5
+    @Option(help: "Give up after this many seconds.") var timeout = 240.0
+
+    /// One strategy of the demo: its type, feed and bounds in dollars.
+    struct Plan {
+        let type: StrategyType, asset: String, upper: String?, lower: String?
+    }
+
+    static let plans = [
+        Plan(type: .limitBuyDip, asset: "ETH", upper: nil, lower: "3800.00"),
+        Plan(type: .limitSellRally, asset: "ETH", upper: "4000.00", lower: nil),
+        Plan(type: .bracketOrderLong, asset: "BTC", upper: "100000.00", lower: "90000.00"),
+        Plan(type: .bracketOrderShort, asset: "BTC", upper: "105000.00", lower: "95000.00"),
+        Plan(type: .limitOrder, asset: "ETH", upper: "4050.00", lower: "3500.00"),
+    ]
+    static let ethPath: [Int64] = [3900, 3870, 3840, 3810, 3790, 3830, 3900, 3960, 4010, 4060]
+    static let btcPath: [Int64] = [97000, 97600, 98400, 99300, 100200, 99800, 98500, 96900, 95800, 94900]
+    static let tokens = ["ETH": "0x000000000000000000000000000000000000E7E0", "BTC": "0x000000000000000000000000000000000000B7C0",
+                         "USDC": "0x000000000000000000000000000000000000C050"]
+
+    func run() async throws {
+        var logger = Logger(label: "syphon.demo")
+        logger.logLevel = .critical
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("syphon-demo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        // The price service, stepped by this command's clock (prices with exponent -8).
+        let eth = FeedMap.defaults["ETH"]!, btc = FeedMap.defaults["BTC"]!
+        func steps(_ dollars: [Int64]) -> [HermesStandIn.Step] { dollars.map { .init(price: $0 * 100_000_000, conf: 50_000_000) } }
+        let hermes = HermesStandIn(paths: [eth: steps(Self.ethPath), btc: steps(Self.btcPath)], slotInterval: .seconds(3600))
+        let hermesPort = LockedValue(0)
+        let hermesTask = Task { try await hermes.run { hermesPort.set($0) } }
+        defer { hermesTask.cancel() }
+        while hermesPort.get() == 0 { try await Task.sleep(for: .milliseconds(20)) }
+
+        var environment = [
+            "DATABASE_URI": directory.appendingPathComponent("strategies.db").path, "BIND": "127.0.0.1:0",
+            "PYTH_HERMES_URL": "http://127.0.0.1:\(hermesPort.get())", "CHECK_INTERVAL_SECONDS": "0.5",
+            "KEYSTORE_KEY": HexString.encode(try Self.randomBytes(32), prefix: false),
+            "TOKEN_ADDRESSES": Self.tokens.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+        ]
+        let devnodePaths = LocalDevnode.Paths(repository: URL(fileURLWithPath: repository))
+        var devnode: LocalDevnode?
+        if !noDevnode && devnodePaths.exist {
+            let node = try LocalDevnode(devnodePaths)
+            devnode = node
+            // Anvil's dev account 1: a public test key, funded on the devnode only.
+            environment.merge(["SEPOLIA_RPC_URL": node.url, "SYPHON_VAULT_CONTRACT_ADDRESS": node.contract,
+                               "EXECUTOR_PRIVATE_KEY": "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"]) { $1 }
+            print("chain    EVM devnode (py-evm) at \(node.url), mock Entrypoint \(node.contract): swaps are signed, sent and mined")
+        } else {
+            print("chain    DRY RUN: \(noDevnode ? "--no-devnode given" : "no devnode in \(devnodePaths.python.deletingLastPathComponent().deletingLastPathComponent().path) (make test or make devnode installs it)"); triggered swaps are recorded, not sent")
+        }
+        defer { devnode?.stop() }
+        print("oracle   local Hermes at 127.0.0.1:\(hermesPort.get()) replaying ETH/USD and BTC/USD, one step every \(stepSeconds) s")
+
+        let configuration = try ExecutorConfiguration.load(flags: [:], environment: environment, dotEnvPath: "/nonexistent")
+        let services = try ExecutorServices(configuration: configuration, logger: logger)
+        let port = LockedValue(0)
+        let app = try services.application(logger: logger) { port.set($0) }
+        let serverTask = Task { try await app.runService(gracefulShutdownSignals: []) }
+        defer { serverTask.cancel() }
+        while port.get() == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        let base = "http://127.0.0.1:\(port.get())"
+        print("executor \(base), order book \(directory.appendingPathComponent("strategies.db").path)\n")
+
+        // The user's side: keys once, then strategies with encrypted bounds.
+        let keygenStart = ContinuousClock.now
+        let randomness = try KeyGenerationRandomness()
+        let client = ClientKey.generate(parameters: .default, using: randomness.secret)
+        let (_, seeded) = SeededEvaluationKey.generate(for: client, randomness: randomness)
+        let keygenSeconds = (ContinuousClock.now - keygenStart).seconds
+        let evaluationKey = NativeFormat.encode(seeded)
+        let (keyStatus, keyAnswer) = try await Self.post(base + "/keys", evaluationKey + NativeFormat.encode(client), json: false)
+        guard keyStatus < 300, let keyID = keyAnswer["key_id"] as? String else { throw ValidationError("POST /keys failed: \(keyAnswer)") }
+        print(String(format: "keys     generated in %.2f s (parameters %@); evaluation key %.1f MB registered once as %@…",
+                     keygenSeconds, client.parameters.name, Double(evaluationKey.count) / 1e6, String(keyID.prefix(12))))
+
+        let rng = try CSPRNG()
+        var names: [Int64: String] = [:]
+        for (i, plan) in Self.plans.enumerated() {
+            let fields: [String: Any] = [
+                "user_id": "demo", "asset_in": "USDC", "asset_out": plan.asset, "amount": "250.00", "payload_id": "demo-\(i)",
+                "recipient_address": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+                "zkp_data": ["proof": "0x" + String(repeating: "ab", count: 64),
+                             "publicInputs": ["asset": Self.tokens["USDC"]!, "amount": "250000000", "nullifier": "\(1000 + i)",
+                                              "newCommitment": "\(7_000_000 + i)"]],
+            ]
+            let body = NativePayload.body(client: client, keyID: keyID, type: plan.type, upperCents: try plan.upper.map(parseCents),
+                                          lowerCents: try plan.lower.map(parseCents), fields: fields, rng: rng)
+            let bytes = try JSONSerialization.data(withJSONObject: body)
+            let (status, answer) = try await Self.post(base + "/createStrategy", [UInt8](bytes), json: true)
+            guard status == 201, let id = answer["strategy_id"] as? Int else { throw ValidationError("createStrategy failed: \(answer)") }
+            let bounds = [plan.lower.map { "≤ \($0)" }, plan.upper.map { "≥ \($0)" }].compactMap { $0 }.joined(separator: " or ")
+            names[Int64(id)] = "\(plan.asset)/USD \(bounds)"
+            print("strategy \(id) \(plan.type.rawValue): \(names[Int64(id)]!) (\(bytes.count) B request)")
+        }
+        print("")
+
+        // Replay the paths; print the book whenever it changes, until every strategy is final.
+        let live = configuration.chain.map { !$0.isDryRun } ?? false
+        func isFinal(_ s: StrategyRecord) -> Bool {
+            [.executed, .failed, .cancelled, .expired].contains(s.status) || (!live && s.status == .triggered)
+        }
+        let started = ContinuousClock.now
+        var lastStep = ContinuousClock.now, step = 0, lastTable = ""
+        while true {
+            let book = try services.database.strategies(userId: "demo", status: nil)
+            let table = Self.table(book, names: names)
+            if table != lastTable {
+                print(String(format: "t=%5.1f s  ETH/USD %@  BTC/USD %@", (ContinuousClock.now - started).seconds,
+                             Self.dollars(Self.ethPath[min(step, Self.ethPath.count - 1)]),
+                             Self.dollars(Self.btcPath[min(step, Self.btcPath.count - 1)])))
+                print(table)
+                lastTable = table
+            }
+            if book.allSatisfy(isFinal) { break }
+            if (ContinuousClock.now - started).seconds > timeout { print("timed out after \(Int(timeout)) s"); throw ExitCode.failure }
+            if (ContinuousClock.now - lastStep).seconds >= stepSeconds && step < Self.ethPath.count - 1 {
+                hermes.advance()
+                step += 1
+                lastStep = .now
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+
+        let summary = services.metrics.evaluationSummary
+        print(String(format: "\nevaluation: %d strategy evaluations in %d batches, %.1f ms per batch, %.1f ms per strategy (in-process FHE, %@)",
+                     summary.strategies, summary.batches, summary.seconds * 1000 / Double(max(summary.batches, 1)),
+                     summary.seconds * 1000 / Double(max(summary.strategies, 1)), client.parameters.name))
+        print(live ? "all strategies final: swaps mined on the devnode" : "all strategies final (dry run: nothing was sent)")
+    }
+
+    static func randomBytes(_ n: Int) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: n)
+        try CSPRNG().fillBytes(&bytes)
+        return bytes
+    }
+
+    static func dollars(_ d: Int64) -> String { String(format: "%9.2f", Double(d)) }
+
+    static func table(_ book: [StrategyRecord], names: [Int64: String]) -> String {
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        var lines = ["  " + pad("id", 4) + pad("type", 21) + pad("condition", 36) + pad("status", 11) + pad("trigger", 12) + "tx hash / note"]
+        for s in book {
+            let trigger = s.triggerPriceCents.map { String(format: "%.2f", Double($0) / 100) } ?? "-"
+            let note = s.txHash.map { String($0.prefix(18)) + "…" } ?? s.failureReason ?? s.simulation ?? s.lastError ?? ""
+            lines.append("  " + pad("\(s.id!)", 4) + pad(s.strategyType, 21) + pad(names[s.id!] ?? "", 36) + pad(s.status.rawValue, 11)
+                         + pad(trigger, 12) + note)
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// POSTs bytes and returns (status, JSON object).
+    static func post(_ url: String, _ body: [UInt8], json: Bool) async throws -> (Int, [String: Any]) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: json ? "application/json" : "application/octet-stream")
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(300))
+        let answer = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), (try? JSONSerialization.jsonObject(with: Data(buffer: answer))) as? [String: Any] ?? [:])
+    }
+}
