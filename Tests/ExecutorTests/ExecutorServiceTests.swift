@@ -96,6 +96,7 @@ struct ExecutorServiceTests {
             (try Self.payload("b3", extra: ["amount": "-3"]), .badRequest, "amount"),
             (try Self.payload("b4", removing: ["user_id"]), .badRequest, "user_id"),
             (try Self.payload("b5", extra: ["recipient_address": "0x123"]), .badRequest, "recipient_address"),
+            (try Self.payload("b5c", extra: ["recipient_address": "0xF39Fd6e51aad88F6F4ce6aB8827279cffFb92266"]), .badRequest, "EIP-55"),
             (try Self.payload("b6", extra: ["encrypted_upper_bound": "zz"]), .badRequest, "encrypted_upper_bound"),
             (try Self.payload("b7", extra: ["encrypted_upper_bound": String(ct.prefix(ct.count - 2))]), .badRequest, "encrypted_upper_bound"),
             (try Self.payload("b8", extra: ["server_key": "00ff"]), .badRequest, "server_key"),

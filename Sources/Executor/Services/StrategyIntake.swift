@@ -14,10 +14,6 @@ struct StrategyIntake: Sendable {
         init(_ description: String) { self.description = description }
     }
 
-    static func isAddress(_ s: String) -> Bool {
-        s.count == 42 && s.hasPrefix("0x") && s.dropFirst(2).allSatisfy(\.isHexDigit)
-    }
-
     /// A decimal amount without float loss: digits with an optional fraction.
     static func decimalAmount(_ fields: JSONFields) throws -> String {
         let text: String
@@ -140,7 +136,7 @@ struct StrategyIntake: Sendable {
         let assetIn = try required(fields, "asset_in"), assetOut = try required(fields, "asset_out")
         let amount = try Self.decimalAmount(fields)
         let recipient = try required(fields, "recipient_address")
-        guard Self.isAddress(recipient) else { throw Rejection("recipient_address must be a 0x-prefixed 20-byte hex address") }
+        do { _ = try EthereumAddress(recipient) } catch { throw Rejection("recipient_address: \(error)") }
         guard case .composite(let zkpRange)? = fields["zkp_data"], fields.body[zkpRange.lowerBound] == UInt8(ascii: "{") else {
             throw Rejection("zkp_data must be an object")
         }
