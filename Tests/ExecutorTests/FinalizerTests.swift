@@ -80,6 +80,9 @@ struct FinalizerTests {
             // The API shows the outcome.
             let read = ExecutorServiceTests.json(try await client.execute(uri: "/strategies/\(idA)", method: .get).body)
             #expect(read["status"] as? String == "EXECUTED" && read["tx_hash"] as? String == sA.txHash)
+            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            #expect(metrics.contains("syphon_transactions_total{result=\"executed\"} 1"))
+            #expect(metrics.contains("syphon_strategies{status=\"EXECUTED\"} 1"))
         }
     }
 

@@ -26,10 +26,8 @@ struct HealthController: Sendable {
         router.get("/metrics") { _, _ in
             var ages: [String: Int64] = [:]
             for feed in await oracle.feeds { if let a = await oracle.age(feed: feed) { ages[feed] = a } }
-            let text = metrics.render(statusCounts: (try? database.countsByStatus()) ?? [:], oracleAges: ages)
-                + (await oracle.rejections).sorted { $0.key < $1.key }
-                .map { "syphon_events_total{event=\"price_rejected\",reason=\"\($0.key)\"} \($0.value)" }.joined(separator: "\n")
-                + "\n"
+            let text = metrics.render(statusCounts: (try? database.countsByStatus()) ?? [:], oracleAges: ages,
+                                      rejections: await oracle.rejections)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
     }

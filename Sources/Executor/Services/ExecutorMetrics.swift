@@ -1,50 +1,54 @@
 import Foundation
+import Metrics
+import Prometheus
 
-/// Counters and gauges exposed on GET /metrics in the Prometheus text format.
-final class ExecutorMetrics: @unchecked Sendable {
-    private let lock = NSLock()
-    private var counters: [String: Double] = [:]
-    private var latencySum = 0.0, latencyCount = 0.0
+/// The executor's metrics, through swift-metrics into a Prometheus registry of its own (one per
+/// service instance, so tests never share counters); `GET /metrics` renders the registry.
+final class ExecutorMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let factory: PrometheusMetricsFactory
+    private let evaluations: Metrics.Counter
+    private let batchDuration: Metrics.Timer
+    private let totals = LockedValue((batches: 0, strategies: 0, seconds: 0.0))
 
-    func increment(_ name: String, _ labels: String = "", by value: Double = 1) {
-        lock.lock(); counters[name + labels, default: 0] += value; lock.unlock()
+    init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // One batch is tens of milliseconds to seconds.
+        factory.defaultDurationHistogramBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10].map { .milliseconds(Int64($0 * 1000)) }
+        self.factory = factory
+        evaluations = Metrics.Counter(label: "syphon_evaluations_total", factory: factory)
+        batchDuration = Metrics.Timer(label: "syphon_evaluation_batch_seconds", factory: factory)
+    }
+
+    /// An operational event (`tick_skipped_no_fresh_price`, `remote_engine_error`, …).
+    func event(_ name: String) { Metrics.Counter(label: "syphon_events_total", dimensions: [("event", name)], factory: factory).increment() }
+
+    /// A finalizer outcome (`executed`, `simulation_reverted`, `retry`, `dry_run`, …).
+    func transaction(_ result: String) {
+        Metrics.Counter(label: "syphon_transactions_total", dimensions: [("result", result)], factory: factory).increment()
     }
 
     func observeEvaluation(seconds: Double, strategies: Int) {
-        lock.lock()
-        latencySum += seconds
-        latencyCount += 1
-        counters["syphon_evaluations_total", default: 0] += Double(strategies)
-        lock.unlock()
+        evaluations.increment(by: strategies)
+        batchDuration.recordNanoseconds(Int64(seconds * 1e9))
+        totals.update { $0.batches += 1; $0.strategies += strategies; $0.seconds += seconds }
     }
 
     /// (batches, strategies evaluated, total seconds) so far.
-    var evaluationSummary: (batches: Int, strategies: Int, seconds: Double) {
-        lock.lock(); defer { lock.unlock() }
-        return (Int(latencyCount), Int(counters["syphon_evaluations_total"] ?? 0), latencySum)
-    }
+    var evaluationSummary: (batches: Int, strategies: Int, seconds: Double) { totals.get() }
 
-    func render(statusCounts: [StrategyStatus: Int], oracleAges: [String: Int64]) -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        var lines = ["# HELP syphon_strategies Strategies in the order book by status.", "# TYPE syphon_strategies gauge"]
+    /// The Prometheus text, with the gauges read at scrape time: strategies by status, price age
+    /// and price rejections per feed/reason.
+    func render(statusCounts: [StrategyStatus: Int], oracleAges: [String: Int64], rejections: [String: Int]) -> String {
         for status in StrategyStatus.allCases {
-            lines.append("syphon_strategies{status=\"\(status.rawValue)\"} \(statusCounts[status] ?? 0)")
+            Metrics.Gauge(label: "syphon_strategies", dimensions: [("status", status.rawValue)], factory: factory).record(statusCounts[status] ?? 0)
         }
-        lines += ["# HELP syphon_evaluations_total Strategy evaluations run.", "# TYPE syphon_evaluations_total counter",
-                  "syphon_evaluations_total \(Int(counters["syphon_evaluations_total"] ?? 0))",
-                  "# HELP syphon_evaluation_batch_seconds Time to evaluate one tick's batch.",
-                  "# TYPE syphon_evaluation_batch_seconds summary",
-                  "syphon_evaluation_batch_seconds_sum \(latencySum)", "syphon_evaluation_batch_seconds_count \(Int(latencyCount))",
-                  "# HELP syphon_oracle_price_age_seconds Age of the last accepted price per feed.",
-                  "# TYPE syphon_oracle_price_age_seconds gauge"]
-        for (feed, age) in oracleAges.sorted(by: { $0.key < $1.key }) {
-            lines.append("syphon_oracle_price_age_seconds{feed=\"\(feed)\"} \(age)")
+        for (feed, age) in oracleAges {
+            Metrics.Gauge(label: "syphon_oracle_price_age_seconds", dimensions: [("feed", feed)], factory: factory).record(age)
         }
-        lines += ["# HELP syphon_events_total Price rejections, ticks skipped, transactions by result.", "# TYPE syphon_events_total counter"]
-        for (key, value) in counters.sorted(by: { $0.key < $1.key }) where key.hasPrefix("syphon_events_total") {
-            lines.append("\(key) \(Int(value))")
+        for (reason, count) in rejections {
+            Metrics.Gauge(label: "syphon_oracle_price_rejections", dimensions: [("reason", reason)], factory: factory).record(count)
         }
-        return lines.joined(separator: "\n") + "\n"
+        return registry.emitToString()
     }
 }

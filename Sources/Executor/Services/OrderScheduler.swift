@@ -91,7 +91,7 @@ final class OrderScheduler: Service, Sendable {
         for (feed, strategies) in byFeed.sorted(by: { $0.key < $1.key }) {
             guard let price = accepted[feed] else {
                 report.skippedFeeds.append(feed)
-                metrics.increment("syphon_events_total", "{event=\"tick_skipped_no_fresh_price\"}")
+                metrics.event("tick_skipped_no_fresh_price")
                 continue
             }
             let (triggered, failed, evaluated) = try await evaluate(strategies, priceCents: price)
@@ -114,7 +114,7 @@ final class OrderScheduler: Service, Sendable {
                 if try await engine.isTriggered(s, priceCents: priceCents, keys: keys) { triggered.append(s.id!) }
                 evaluated += 1
             } catch {
-                metrics.increment("syphon_events_total", "{event=\"remote_engine_error\"}")
+                metrics.event("remote_engine_error")
                 logger.warning("remote evaluation failed; retried next tick", metadata: ["id": "\(s.id!)", "error": "\(error)"])
             }
         }

@@ -72,7 +72,7 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
         return true
     }
 
-    private func count(_ result: String) { metrics.increment("syphon_events_total", "{event=\"transaction\",result=\"\(result)\"}") }
+    private func count(_ result: String) { metrics.transaction(result) }
 
     /// An outage or other retryable problem: noted on the strategy, state unchanged.
     private func retryLater(_ s: StrategyRecord, _ error: any Error) {
