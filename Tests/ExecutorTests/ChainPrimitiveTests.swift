@@ -157,8 +157,10 @@ struct ChainPrimitiveTests {
                 Issue.record("signed transaction is not an RLP list")
             }
         }
-        let reference = try runPython(DevNode.fixtures.appendingPathComponent("sign-reference.py"),
-                                      stdin: try JSONSerialization.data(withJSONObject: requests)).split(separator: "\n").map(String.init)
+        let (status, output, errors) = try runProcess(DevNode.python, [DevNode.fixtures.appendingPathComponent("sign-reference.py").path],
+                                                      stdin: try JSONSerialization.data(withJSONObject: requests))
+        #expect(status == 0, "\(errors)")
+        let reference = output.split(separator: "\n").map(String.init)
         #expect(reference.count == 80)
         for (i, (theirs, ours)) in zip(reference, expected).enumerated() { #expect(theirs == ours, "transaction \(i / 2)") }
     }
@@ -166,7 +168,7 @@ struct ChainPrimitiveTests {
     @Test("The committed mock contract bytecode is what Vyper compiles from its source",
           .enabled(if: FileManager.default.isExecutableFile(atPath: Paths.root.appendingPathComponent(".venv-evm/bin/vyper").path)))
     func mockContractIsReproducible() throws {
-        let (status, output, _) = try runCommand(DevNode.fixtures.appendingPathComponent("compile-mock.sh"), [])
+        let (status, output, _) = try runProcess(DevNode.fixtures.appendingPathComponent("compile-mock.sh"), [])
         #expect(status == 0)
         let committed = try JSONSerialization.jsonObject(with: Data(contentsOf: DevNode.fixtures.appendingPathComponent("MockEntrypoint.json"))) as! [String: Any]
         let fresh = try JSONSerialization.jsonObject(with: Data(output.utf8)) as! [String: Any]
@@ -175,32 +177,3 @@ struct ChainPrimitiveTests {
     }
 }
 
-/// Runs a script with the devnode venv's Python; returns its stdout (fails the test on a non-zero exit).
-func runPython(_ script: URL, stdin: Data) throws -> String {
-    let process = Process()
-    process.executableURL = DevNode.python
-    process.arguments = [script.path]
-    let input = Pipe(), output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    try process.run()
-    input.fileHandleForWriting.write(stdin)
-    try input.fileHandleForWriting.close()
-    let out = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0)
-    return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-}
-
-func runCommand(_ executable: URL, _ arguments: [String]) throws -> (Int32, String, String) {
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-}

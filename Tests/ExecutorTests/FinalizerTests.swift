@@ -41,6 +41,15 @@ struct FinalizerTests {
         return (Int(response.status.code), ExecutorServiceTests.json(response.body))
     }
 
+    /// A strategy created through the API (201 expected) and moved to TRIGGERED at 3 790.00.
+    static func createTriggered(_ client: some TestClientProtocol, _ services: ExecutorServices, _ id: String, nullifier: Int) async throws -> Int64 {
+        let (status, body) = try await create(client, id, nullifier: nullifier)
+        #expect(status == 201)
+        let strategyID = Int64(body["strategy_id"] as! Int)
+        #expect(try services.database.markTriggered([strategyID], priceCents: 379_000, at: Date()) == [strategyID])
+        return strategyID
+    }
+
     /// The swap the strategy authorizes, as the test expects it on chain.
     static func expectedOrder(nullifier: Int) throws -> Entrypoint.SwapOrder {
         Entrypoint.SwapOrder(authorization: .init(proof: [0xde, 0xad, 0xbe, 0xef], asset: try EthereumAddress(asset), amount: 1_500_250_000,
@@ -91,11 +100,8 @@ struct FinalizerTests {
         let node = try DevNode()
         let services = try Self.services(node)
         try await services.application(logger: Logger(label: "test"), scheduling: false).test(.router) { client in
-            let (status, body) = try await Self.create(client, "chain-r", nullifier: 21)
-            #expect(status == 201)
-            let id = Int64(body["strategy_id"] as! Int)
             try await node.configureMock(revertReason: "pool paused")
-            _ = try services.database.markTriggered([id], priceCents: 379_000, at: Date())
+            let id = try await Self.createTriggered(client, services, "chain-r", nullifier: 21)
             await services.swapFinalizer!.settle()
             let s = try #require(try services.database.strategy(id: id))
             #expect(s.status == .failed)
@@ -111,10 +117,7 @@ struct FinalizerTests {
         let node = try DevNode()
         let services = try Self.services(node)
         try await services.application(logger: Logger(label: "test"), scheduling: false).test(.router) { client in
-            let (status, body) = try await Self.create(client, "chain-o", nullifier: 31)
-            #expect(status == 201)
-            let id = Int64(body["strategy_id"] as! Int)
-            _ = try services.database.markTriggered([id], priceCents: 379_000, at: Date())
+            let id = try await Self.createTriggered(client, services, "chain-o", nullifier: 31)
             let finalizer = services.swapFinalizer!
             try await node.setOutage(["eth_sendRawTransaction"])
             await finalizer.settle()
@@ -139,9 +142,7 @@ struct FinalizerTests {
         let node = try DevNode()
         let services = try Self.services(node, key: false)
         try await services.application(logger: Logger(label: "test"), scheduling: false).test(.router) { client in
-            let (_, body) = try await Self.create(client, "chain-d", nullifier: 41)
-            let id = Int64(body["strategy_id"] as! Int)
-            _ = try services.database.markTriggered([id], priceCents: 379_000, at: Date())
+            let id = try await Self.createTriggered(client, services, "chain-d", nullifier: 41)
             await services.swapFinalizer!.settle()
             let s = try #require(try services.database.strategy(id: id))
             #expect(s.status == .triggered && s.txHash == nil)
@@ -150,10 +151,8 @@ struct FinalizerTests {
             let health = ExecutorServiceTests.json(try await client.execute(uri: "/health", method: .get).body)
             #expect(health["finalization"] as? String == "dry-run")
             // A swap that would revert fails in a dry run as it would live.
-            let (_, second) = try await Self.create(client, "chain-d2", nullifier: 42)
-            let id2 = Int64(second["strategy_id"] as! Int)
             try await node.configureMock(revertReason: "slippage")
-            _ = try services.database.markTriggered([id2], priceCents: 379_000, at: Date())
+            let id2 = try await Self.createTriggered(client, services, "chain-d2", nullifier: 42)
             await services.swapFinalizer!.settle()
             #expect(try services.database.strategy(id: id2)?.failureReason == "simulation reverted: slippage")
             #expect(try services.database.strategy(id: id)?.status == .triggered) // simulated once, not again

@@ -33,14 +33,26 @@ struct Manifest: Decodable {
 /// Runs the real binary to completion; returns (status, stdout, stderr).
 @discardableResult
 func runBinary(_ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String, String) {
+    try runProcess(Paths.binary, arguments, environment: environment)
+}
+
+/// Runs a program to completion with `stdin` as its input; returns (status, stdout, stderr).
+@discardableResult
+func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil) throws
+    -> (Int32, String, String) {
     let process = Process()
-    process.executableURL = Paths.binary
+    process.executableURL = executable
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let out = Pipe(), err = Pipe()
+    let out = Pipe(), err = Pipe(), input = Pipe()
     process.standardOutput = out
     process.standardError = err
+    if stdin != nil { process.standardInput = input }
     try process.run()
+    if let stdin {
+        input.fileHandleForWriting.write(stdin)
+        try input.fileHandleForWriting.close()
+    }
     let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
