@@ -239,6 +239,35 @@ struct ExecutorLoopbackTests {
         #expect(stored.count == 200 && Set(stored.map(\.payloadId)).count == 200)
     }
 
+    @Test("Hermes unreachable: serve keeps running, evaluates nothing, and reports it on /health")
+    func oracleDown() async throws {
+        let dir = try ExecutorServiceTests.temporaryDirectory()
+        let env = ["KEYSTORE_KEY": String(repeating: "11", count: 32), "PYTH_HERMES_URL": "http://127.0.0.1:9",
+                   "CHECK_INTERVAL_SECONDS": "0.2", "DATABASE_URI": "sqlite:///" + dir.appendingPathComponent("strategies.db").path]
+        let server = try RunningServer({ ["serve", "--bind", "127.0.0.1:\($0)", "--allow-insecure-test-parameters"] }, environment: env)
+        func health() throws -> (Int, [String: Any]) {
+            let (status, data, _) = try server.httpRequest("GET", "/health")
+            return (status, try JSONSerialization.jsonObject(with: data) as! [String: Any])
+        }
+        let (_, idle) = try health()
+        #expect(idle["status"] as? String == "ok" && (idle["oracle"] as? [String: Any])?["status"] as? String == "idle")
+        let body = Data(buffer: try ExecutorServiceTests.payload("down-1", type: "LIMIT_BUY_DIP"))
+        #expect(try server.httpRequest("POST", "/createStrategy", body: body, headers: ["Content-Type": "application/json"]).0 == 201)
+        // A refused connection surfaces once the client's connect attempts time out (5 s).
+        var (status, report) = try health()
+        for _ in 0..<100 where (report["oracle"] as? [String: Any])?["status"] as? String != "unreachable" {
+            try await Task.sleep(for: .milliseconds(200))
+            (status, report) = try health()
+        }
+        let oracle = report["oracle"] as? [String: Any] ?? [:]
+        #expect(status == 200 && report["status"] as? String == "degraded" && report["database"] as? String == "ok")
+        #expect(oracle["status"] as? String == "unreachable")
+        #expect((oracle["last_error"] as? String)?.contains("unreachable") == true)
+        #expect(server.process.isRunning)
+        let (_, list, _) = try server.httpRequest("GET", "/strategies")
+        #expect(String(decoding: list, as: UTF8.self).contains("\"status\":\"PENDING\""))
+    }
+
     @Test("--engine remote: the scheduler evaluates through a running `engine`")
     func remoteEngine() async throws {
         let eth = FeedMap.defaults["ETH"]!
@@ -405,13 +434,17 @@ struct ExecutorStreamingTests {
         _ = try await services.scheduler.tick()
         try await Task.sleep(for: .milliseconds(300))
         // Low confidence on the stream: nothing is evaluated.
+        // (Waits are conditions, not fixed sleeps: the machine may be busy.)
         standIn.setPath(eth, [.init(price: 379_000_000_000, conf: 30_000_000_000)])
-        try await Task.sleep(for: .milliseconds(300))
+        for _ in 0..<200 where await services.oracle.rejections.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
         let skipped = try await services.scheduler.tick()
         #expect(skipped.evaluated == 0 && skipped.skippedFeeds == [eth])
         standIn.setPath(eth, [.init(price: 379_000_000_000, conf: 1_000_000)])
-        try await Task.sleep(for: .milliseconds(300))
-        let report = try await services.scheduler.tick()
+        var report = try await services.scheduler.tick()
+        for _ in 0..<100 where report.evaluated == 0 {
+            try await Task.sleep(for: .milliseconds(100))
+            report = try await services.scheduler.tick()
+        }
         #expect(report.evaluated >= 1)
         #expect(try services.database.strategies(userId: nil, status: nil).map(\.status) == [.triggered, .pending])
     }

@@ -14,11 +14,20 @@ struct HealthController: Sendable {
         router.get("/health") { _, _ in
             let healthy = database.isHealthy()
             let feeds = await oracle.feeds
-            var ages: [String: Any] = [:]
-            for feed in feeds { ages[feed] = await oracle.age(feed: feed) ?? NSNull() }
+            var ages: [String: Any] = [:], fresh = true
+            for feed in feeds {
+                let age = await oracle.age(feed: feed)
+                ages[feed] = age ?? NSNull()
+                if (age ?? .max) > oracle.priceGuard.maxAgeSeconds { fresh = false }
+            }
+            let lastError = await oracle.lastError
+            // idle: no pending strategy, nothing to price. The service stays up whatever the oracle
+            // does; it only evaluates nothing until prices are fresh again.
+            let oracleStatus = feeds.isEmpty ? "idle" : lastError != nil ? "unreachable" : fresh ? "ok" : "stale"
             let body: [String: Any] = [
-                "status": healthy ? "ok" : "degraded", "database": healthy ? "ok" : "unavailable", "engine": engineMode, "finalization": finalization,
-                "oracle": ["price_age_seconds": ages, "last_error": (await oracle.lastError).map { $0 as Any } ?? NSNull(),
+                "status": !healthy ? "unavailable" : ["ok", "idle"].contains(oracleStatus) ? "ok" : "degraded",
+                "database": healthy ? "ok" : "unavailable", "engine": engineMode, "finalization": finalization,
+                "oracle": ["status": oracleStatus, "price_age_seconds": ages, "last_error": lastError.map { $0 as Any } ?? NSNull(),
                            "rejections": await oracle.rejections],
             ]
             return JSONResponse.make(healthy ? .ok : .serviceUnavailable, body)
