@@ -86,6 +86,35 @@ struct ChainPrimitiveTests {
         #expect(ABI.revertReason([]) == "reverted without a reason")
     }
 
+    @Test("Untrusted chain bytes never trap: 20 000 mutated and random inputs to the ABI, RLP and swap decoders")
+    func decodersOnGarbage() throws {
+        var rng = SystemRandomNumberGenerator()
+        let order = try Entrypoint.SwapOrder(calldata: try ChainPrimitiveTests.sampleOrder().calldata())
+        let valid = try order.calldata(), validTx = try RLP.decode(Array(EthereumTransaction(
+            chainID: 1, nonce: 1, fees: .legacy(gasPrice: 1), gasLimit: 21000, to: .zero, data: [1, 2, 3]).signed(with: try SigningKey(hex: DevNode.executorKey)).raw))
+        for i in 0..<20_000 {
+            var bytes: [UInt8]
+            if i % 2 == 0 {
+                bytes = valid
+                for _ in 0..<Int.random(in: 1...4, using: &rng) { bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+                if i % 4 == 0 { bytes = Array(bytes.prefix(Int.random(in: 0...bytes.count, using: &rng))) }
+            } else {
+                bytes = (0..<Int.random(in: 0...400, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            }
+            _ = try? Entrypoint.SwapOrder(calldata: bytes)
+            _ = try? ABI.decode([.string, .bytes, .uint(bits: 24), .address, .bool], from: bytes)
+            _ = ABI.revertReason(bytes)
+            _ = try? RLP.decode(bytes)
+            _ = try? RLP.decode(validTx.encoded.map { $0 ^ (i % 7 == 0 ? UInt8.random(in: 0...255, using: &rng) : 0) })
+        }
+    }
+
+    static func sampleOrder() throws -> Entrypoint.SwapOrder {
+        Entrypoint.SwapOrder(authorization: .init(proof: [1, 2, 3], asset: try EthereumAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3"),
+                                                  amount: 5, nullifier: 6, newCommitment: 7),
+                             tokenOut: .zero, recipient: .zero, minAmountOut: 0, poolFee: 500)
+    }
+
     @Test("zkp_data: the original's shape parsed, each bad field named")
     func authorization() throws {
         let good = #"{"proof":"0x0102","publicInputs":{"asset":"0x5FbDB2315678afecb367f032d93F642f64180aa3","amount":"1500","nullifier":"0x2a","newCommitment":7}}"#

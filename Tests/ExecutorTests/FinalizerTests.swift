@@ -95,6 +95,25 @@ struct FinalizerTests {
         }
     }
 
+    @Test("TX_TYPE=1559: the swap goes out as a type-2 transaction with fees above the base fee, EXECUTED")
+    func dynamicFeeTransaction() async throws {
+        let node = try DevNode()
+        let dir = try ExecutorServiceTests.temporaryDirectory()
+        var env = Self.environment(node)
+        env["TX_TYPE"] = "1559"
+        let services = try ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir, extra: env), logger: Logger(label: "test"))
+        try await services.application(logger: Logger(label: "test"), scheduling: false).test(.router) { client in
+            let id = try await Self.createTriggered(client, services, "chain-1559", nullifier: 51)
+            await services.swapFinalizer!.settle()
+            let s = try #require(try services.database.strategy(id: id))
+            #expect(s.status == .executed)
+            #expect(s.signedTransaction?.first == 0x02)
+            let tx = try await node.rpc.request("eth_getTransactionByHash", [s.txHash!]) as! [String: Any]
+            #expect(tx["type"] as? String == "0x2")
+            #expect(try await node.swapLogs().map(\.0) == [s.txHash!])
+        }
+    }
+
     @Test("A reverting contract: FAILED with the decoded reason and no transaction sent")
     func revertFails() async throws {
         let node = try DevNode()

@@ -67,8 +67,9 @@ enum ABI {
             guard offset >= 0, offset <= data.count - 32 else { throw DecodingError.truncated }
             return data[offset..<offset + 32]
         }
+        // Offsets and lengths: anything above 2^56 cannot point inside the data (and must not trap on Int).
         func smallInt(_ word: ArraySlice<UInt8>) throws -> Int {
-            guard word.prefix(24).allSatisfy({ $0 == 0 }) else { throw DecodingError.badOffset }
+            guard word.prefix(25).allSatisfy({ $0 == 0 }) else { throw DecodingError.badOffset }
             return Int(BigUInt(Data(word)))
         }
         var values: [Value] = []

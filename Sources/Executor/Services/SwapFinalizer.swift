@@ -27,6 +27,9 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
     let maxSendAttempts = 5
     private var passRunning = false
     private var chainID: UInt64?
+    /// Passes in a row that hit a retryable problem (node down): the loop backs off, up to 30 s.
+    private var troubledPasses = 0
+    private var passHadRetry = false
 
     init(database: OrderBookDatabase, chain: ChainConfiguration, metrics: ExecutorMetrics, logger: Logger,
          pollInterval: Duration = .milliseconds(500)) {
@@ -50,7 +53,8 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
                                                     "sender": "\(chain.signingKey.map { "\($0.address)" } ?? "-")"])
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await settle()
-            try? await Task.sleep(for: pollInterval)
+            let backoff = pollInterval * (1 << min(troubledPasses, 6))
+            try? await Task.sleep(for: min(backoff, .seconds(30)))
         }
     }
 
@@ -59,7 +63,11 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
     func settle() async -> Bool {
         guard !passRunning else { return false }
         passRunning = true
-        defer { passRunning = false }
+        passHadRetry = false
+        defer {
+            passRunning = false
+            troubledPasses = passHadRetry ? troubledPasses + 1 : 0
+        }
         do {
             for s in try database.strategies(userId: nil, status: .submitted, limit: Int.max) { await reconcile(s) }
             for s in try database.strategies(userId: nil, status: .triggered, limit: Int.max)
@@ -77,6 +85,7 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
     /// An outage or other retryable problem: noted on the strategy, state unchanged.
     private func retryLater(_ s: StrategyRecord, _ error: any Error) {
         count("retry")
+        passHadRetry = true
         logger.warning("finalization deferred; retried on the next pass", metadata: ["id": "\(s.id!)", "error": "\(error)"])
         try? database.recordRetryableError(s.id!, "\(error)")
     }
