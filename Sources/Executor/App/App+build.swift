@@ -15,8 +15,7 @@ struct ExecutorServices: Sendable {
     /// The on-chain finalizer (a service beside the scheduler) when a chain is configured.
     let swapFinalizer: SwapFinalizer?
 
-    init(configuration c: ExecutorConfiguration, logger: Logger,
-         finalizer: (any TriggeredStrategyHandler)? = nil) throws {
+    init(configuration c: ExecutorConfiguration, logger: Logger) throws {
         configuration = c
         database = try OrderBookDatabase.open(uri: c.databaseURI)
         let keystore = try Keystore.load(environmentValue: c.keystoreKey, keyFile: c.keystoreKeyFile)
@@ -28,7 +27,7 @@ struct ExecutorServices: Sendable {
         let database = self.database, metrics = self.metrics
         swapFinalizer = c.chain.map { SwapFinalizer(database: database, chain: $0, metrics: metrics, logger: logger) }
         scheduler = OrderScheduler(database: database, keys: keys, oracle: oracle, worker: worker,
-                                   finalizer: finalizer ?? swapFinalizer ?? RecordOnlyFinalizer(logger: logger), metrics: metrics,
+                                   finalizer: swapFinalizer ?? RecordOnlyFinalizer(logger: logger), metrics: metrics,
                                    interval: c.checkInterval, logger: logger,
                                    remote: c.engineMode == "remote" ? c.engineURL.map { RemoteEngine(url: $0, apiToken: c.apiToken) } : nil,
                                    streaming: c.streamPrices)
