@@ -50,7 +50,7 @@ struct DemoCommand: AsyncParsableCommand {
         func steps(_ dollars: [Int64]) -> [HermesStandIn.Step] { dollars.map { .init(price: $0 * 100_000_000, conf: 50_000_000) } }
         let hermes = HermesStandIn(paths: [eth: steps(Self.ethPath), btc: steps(Self.btcPath)], slotInterval: .seconds(3600))
         let hermesPort = LockedValue(0)
-        let hermesTask = Task { try await hermes.run { hermesPort.set($0) } }
+        let hermesTask = Task { try await hermes.run(logLevel: .critical) { hermesPort.set($0) } }
         defer { hermesTask.cancel() }
         while hermesPort.get() == 0 { try await Task.sleep(for: .milliseconds(20)) }
 

@@ -265,9 +265,10 @@ final class HermesStandIn: Sendable {
     }
 
     /// Serves on 127.0.0.1:`port` (0 picks a free one) until cancelled; reports the bound port.
-    func run(port: Int = 0, onStarted: @escaping @Sendable (Int) async -> Void) async throws {
+    /// `logLevel`: the demo silences even the shutdown chatter of a cancelled server.
+    func run(port: Int = 0, logLevel: Logger.Level = .warning, onStarted: @escaping @Sendable (Int) async -> Void) async throws {
         var logger = Logger(label: "syphon.hermes-standin")
-        logger.logLevel = .warning
+        logger.logLevel = logLevel
         let app = Application(router: router(), configuration: .init(address: .hostname("127.0.0.1", port: port)),
                               onServerRunning: { channel in await onStarted(channel.localAddress?.port ?? port) }, logger: logger)
         try await app.runService(gracefulShutdownSignals: [])
