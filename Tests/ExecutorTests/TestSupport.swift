@@ -123,9 +123,10 @@ func hexOfFile(_ url: URL) throws -> String {
 /// The loopback EVM devnode (py-evm) with the mock Entrypoint deployed, on a free port; stopped
 /// on deinit. Needs the `.venv-evm` that `make test` installs.
 final class DevNode: @unchecked Sendable {
-    static let fixtures = Paths.root.appendingPathComponent("Tests/Fixtures/chain")
-    static let python = Paths.root.appendingPathComponent(".venv-evm/bin/python")
-    static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: python.path) }
+    static let paths = LocalDevnode.Paths(repository: Paths.root)
+    static var fixtures: URL { paths.script.deletingLastPathComponent() }
+    static var python: URL { paths.python }
+    static var isAvailable: Bool { paths.exist }
     /// `make test` sets this: a missing devnode is then a failure, not a skip.
     static var isRequired: Bool { ProcessInfo.processInfo.environment["SYPHON_REQUIRE_DEVNODE"] == "1" }
     /// Anvil's dev keys: 0 deploys and owns the mock; 1 is the executor's account.
@@ -139,7 +140,7 @@ final class DevNode: @unchecked Sendable {
     var url: String { node.url }
     var rpc: JSONRPCClient { JSONRPCClient(url: url) }
 
-    init() throws { node = try LocalDevnode(.init(repository: Paths.root)) }
+    init() throws { node = try LocalDevnode(Self.paths) }
 
     /// A transaction from a dev account, signed by the node (deploy/configure the mock).
     func send(from: String = DevNode.deployer, to: String, data: [UInt8]) async throws {

@@ -210,13 +210,10 @@ struct RegisterKeyCommand: AsyncParsableCommand {
     func run() async throws {
         var body = try KeyDirectory.read(key, KeyDirectory.evaluationKey)
         if custody { body.append(try KeyDirectory.read(key, KeyDirectory.clientKey)) }
-        var request = HTTPClientRequest(url: url.hasSuffix("/") ? url + "keys" : url + "/keys")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/octet-stream")
-        if let t = token ?? ProcessInfo.processInfo.environment["API_TOKEN"] { request.headers.add(name: "X-API-TOKEN", value: t) }
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(300))
-        print(String(buffer: try await response.body.collect(upTo: 1 << 20)))
-        if response.status.code >= 300 { throw ExitCode.failure }
+        let (status, answer) = try await ExecutorAPIClient.post(url.hasSuffix("/") ? url + "keys" : url + "/keys", body,
+                                                                 contentType: "application/octet-stream",
+                                                                 token: token ?? ProcessInfo.processInfo.environment["API_TOKEN"])
+        print(String(buffer: answer))
+        if status >= 300 { throw ExitCode.failure }
     }
 }

@@ -57,7 +57,6 @@ struct DemoCommand: AsyncParsableCommand {
         var environment = [
             "DATABASE_URI": directory.appendingPathComponent("strategies.db").path, "BIND": "127.0.0.1:0",
             "PYTH_HERMES_URL": "http://127.0.0.1:\(hermesPort.get())", "CHECK_INTERVAL_SECONDS": "0.5",
-            "KEYSTORE_KEY": HexString.encode(try Self.randomBytes(32), prefix: false),
             "TOKEN_ADDRESSES": Self.tokens.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
         ]
         let devnodePaths = LocalDevnode.Paths(repository: URL(fileURLWithPath: repository))
@@ -152,12 +151,6 @@ struct DemoCommand: AsyncParsableCommand {
         print(live ? "all strategies final: swaps mined on the devnode" : "all strategies final (dry run: nothing was sent)")
     }
 
-    static func randomBytes(_ n: Int) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: n)
-        try CSPRNG().fillBytes(&bytes)
-        return bytes
-    }
-
     static func dollars(_ d: Int64) -> String { String(format: "%9.2f", Double(d)) }
 
     static func table(_ book: [StrategyRecord], names: [Int64: String]) -> String {
@@ -174,12 +167,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     /// POSTs bytes and returns (status, JSON object).
     static func post(_ url: String, _ body: [UInt8], json: Bool) async throws -> (Int, [String: Any]) {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: json ? "application/json" : "application/octet-stream")
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(300))
-        let answer = try await response.body.collect(upTo: 1 << 20)
-        return (Int(response.status.code), (try? JSONSerialization.jsonObject(with: Data(buffer: answer))) as? [String: Any] ?? [:])
+        let (status, answer) = try await ExecutorAPIClient.post(url, body, contentType: json ? "application/json" : "application/octet-stream")
+        return (status, (try? JSONSerialization.jsonObject(with: Data(buffer: answer))) as? [String: Any] ?? [:])
     }
 }

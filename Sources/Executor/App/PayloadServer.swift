@@ -83,13 +83,7 @@ struct PayloadGenerator: Sendable {
     }
 
     func post(_ path: String, _ body: Data, contentType: String) async throws -> (Int, ByteBuffer) {
-        var request = HTTPClientRequest(url: orchestrator + path)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: contentType)
-        if let apiToken { request.headers.add(name: "X-API-TOKEN", value: apiToken) }
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(300))
-        return (Int(response.status.code), try await response.body.collect(upTo: 1 << 20))
+        try await ExecutorAPIClient.post(orchestrator + path, body, contentType: contentType, token: apiToken)
     }
 
     func generate(_ buffer: ByteBuffer) async throws -> Response {

@@ -4,7 +4,7 @@ import BigInt
 /// The Solidity contract ABI for the types the executor's calls use: static words (address,
 /// uintN, bool) and the dynamic `bytes` and `string`, with head/tail offsets.
 enum ABI {
-    indirect enum Kind: Equatable, Sendable {
+    enum Kind: Equatable, Sendable {
         case address, uint(bits: Int), bool, bytes, string
         var isDynamic: Bool { self == .bytes || self == .string }
     }
@@ -44,7 +44,7 @@ enum ABI {
             case (.address, .address(let a)): head += [UInt8](repeating: 0, count: 12) + a.bytes
             case (.uint(let bits), .uint(let v)): head += try word(v, bits: bits)
             case (.bool, .bool(let b)): head += try word(b ? 1 : 0)
-            case (.bytes, .bytes(let b)), (.string, .bytes(let b)):
+            case (.bytes, .bytes(let b)):
                 head += try word(BigUInt(headSize + tail.count))
                 tail += try word(BigUInt(b.count)) + padded(b)
             case (.string, .string(let s)):

@@ -38,12 +38,6 @@ struct TransactionReceipt: Sendable, Equatable {
     var succeeded: Bool
     var gasUsed: UInt64
     var blockNumber: UInt64
-    /// Each log: (emitting address, topics, data).
-    var logs: [(address: EthereumAddress, topics: [[UInt8]], data: [UInt8])]
-
-    static func == (a: Self, b: Self) -> Bool {
-        a.transactionHash == b.transactionHash && a.succeeded == b.succeeded && a.gasUsed == b.gasUsed && a.blockNumber == b.blockNumber
-    }
 }
 
 /// The Ethereum JSON-RPC calls the executor makes, over AsyncHTTPClient.
@@ -92,8 +86,6 @@ struct JSONRPCClient: Sendable {
         return v
     }
 
-    static func hexQuantity(_ v: BigUInt) -> String { "0x" + String(v, radix: 16) }
-
     static func small(_ value: Any, _ what: String) throws -> UInt64 {
         let v = try quantity(value, what)
         guard v.bitWidth <= 64 else { throw JSONRPCError.malformed("\(what) exceeds 64 bits") }
@@ -101,10 +93,9 @@ struct JSONRPCClient: Sendable {
     }
 
     /// A call object (`from` optional; calldata as `data`, which every node reads).
-    static func callObject(from: EthereumAddress?, to: EthereumAddress, data: [UInt8], gas: UInt64? = nil) -> [String: Any] {
+    static func callObject(from: EthereumAddress?, to: EthereumAddress, data: [UInt8]) -> [String: Any] {
         var call: [String: Any] = ["to": to.checksummed, "data": HexString.encode(data)]
         if let from { call["from"] = from.checksummed }
-        if let gas { call["gas"] = hexQuantity(BigUInt(gas)) }
         return call
     }
 
@@ -152,14 +143,8 @@ struct JSONRPCClient: Sendable {
         guard let r = result as? [String: Any], let status = r["status"], let gas = r["gasUsed"], let block = r["blockNumber"] else {
             throw JSONRPCError.malformed("receipt without status, gasUsed or blockNumber")
         }
-        var logs: [(EthereumAddress, [[UInt8]], [UInt8])] = []
-        for case let log as [String: Any] in r["logs"] as? [Any] ?? [] {
-            guard let address = (log["address"] as? String).flatMap({ try? EthereumAddress($0.lowercased()) }),
-                  let data = (log["data"] as? String).flatMap(HexString.decode) else { throw JSONRPCError.malformed("log") }
-            logs.append((address, (log["topics"] as? [String] ?? []).compactMap(HexString.decode), data))
-        }
         return TransactionReceipt(transactionHash: (r["transactionHash"] as? String ?? hash).lowercased(),
                                   succeeded: try Self.small(status, "status") == 1, gasUsed: try Self.small(gas, "gasUsed"),
-                                  blockNumber: try Self.small(block, "blockNumber"), logs: logs)
+                                  blockNumber: try Self.small(block, "blockNumber"))
     }
 }

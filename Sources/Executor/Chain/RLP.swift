@@ -1,7 +1,7 @@
 import BigInt
 
 /// Recursive Length Prefix, the serialization of Ethereum transactions.
-indirect enum RLP: Equatable, Sendable {
+enum RLP: Equatable, Sendable {
     case bytes([UInt8])
     case list([RLP])
 

@@ -24,7 +24,7 @@ struct Keystore: Sendable {
         }
         guard !fm.fileExists(atPath: keyFile) else { throw ConfigurationError("key file \(keyFile) does not hold a 32-byte key") }
         let key = SymmetricKey(size: .bits256)
-        let hex = key.withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() }
+        let hex = key.withUnsafeBytes { Hex.encode($0) }
         guard fm.createFile(atPath: keyFile, contents: Data((hex + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
             throw ConfigurationError("cannot create key file \(keyFile)")
         }

@@ -1,4 +1,5 @@
 import Crypto
+import FHECore
 import Foundation
 import GRDB
 
@@ -154,7 +155,7 @@ struct StrategyRecord: Codable, Sendable, FetchableRecord, MutablePersistableRec
 
 /// Content hash used as the primary key of stored blobs.
 func contentHash(_ bytes: some DataProtocol) -> String {
-    SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    Hex.encode(Array(SHA256.hash(data: bytes)))
 }
 
 extension OrderBookDatabase {

@@ -80,18 +80,16 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
         return true
     }
 
-    private func count(_ result: String) { metrics.transaction(result) }
-
     /// An outage or other retryable problem: noted on the strategy, state unchanged.
     private func retryLater(_ s: StrategyRecord, _ error: any Error) {
-        count("retry")
+        metrics.transaction("retry")
         passHadRetry = true
         logger.warning("finalization deferred; retried on the next pass", metadata: ["id": "\(s.id!)", "error": "\(error)"])
         try? database.recordRetryableError(s.id!, "\(error)")
     }
 
     private func fail(_ s: StrategyRecord, _ reason: String, result: String) {
-        count(result)
+        metrics.transaction(result)
         logger.warning("strategy FAILED", metadata: ["id": "\(s.id!)", "reason": "\(reason)"])
         try? database.markFailed(s.id!, reason: reason, from: [.triggered])
     }
@@ -115,7 +113,7 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
             return retryLater(s, error)
         }
         guard let key = chain.signingKey else {
-            count("dry_run")
+            metrics.transaction("dry_run")
             try? database.recordSimulation(s.id!, "dry run: swap simulated successfully, gas estimate \(estimate); not sent")
             return
         }
@@ -179,7 +177,7 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
                 if let receipt = try await rpc.receipt(hash) { return record(s, receipt) }
                 if try await rpc.knowsTransaction(hash) { return }
             } catch { return retryLater(s, error) }
-            count("rejected")
+            metrics.transaction("rejected")
             if s.sendAttempts >= maxSendAttempts {
                 try? database.releaseSubmission(s.id!, reason: "\(e)")
                 return fail(s, "the node rejected the swap \(s.sendAttempts) times: \(e)", result: "rejected_final")
@@ -208,7 +206,7 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
     private func record(_ s: StrategyRecord, _ receipt: TransactionReceipt) {
         do {
             try database.recordReceipt(s.id!, receipt)
-            count(receipt.succeeded ? "executed" : "reverted_on_chain")
+            metrics.transaction(receipt.succeeded ? "executed" : "reverted_on_chain")
             logger.info(receipt.succeeded ? "swap EXECUTED" : "swap reverted on chain; FAILED",
                         metadata: ["id": "\(s.id!)", "tx": "\(receipt.transactionHash)", "gasUsed": "\(receipt.gasUsed)",
                                    "block": "\(receipt.blockNumber)"])
