@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         // MARK: - Public API
@@ -57,6 +58,7 @@ let package = Package(
                 .product(name: "BigInt", package: "BigInt"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
             swiftSettings: optimisedSwift
         ),
@@ -77,7 +79,8 @@ let package = Package(
         .testTarget(
             name: "ExecutorTests",
             dependencies: ["Executor", "FHECore", .product(name: "HummingbirdTesting", package: "hummingbird"),
-                           .product(name: "BigInt", package: "BigInt")],
+                           .product(name: "BigInt", package: "BigInt"),
+                           .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: optimisedSwift
         ),
     ]

@@ -44,7 +44,7 @@ struct ClientFlowTests {
                 let evaluation = try Data(contentsOf: URL(fileURLWithPath: keys + "/evaluation.key"))
                 let clientKey = try Data(contentsOf: URL(fileURLWithPath: keys + "/client.key"))
                 // Without custody the key registers, but strategies need a client key to decide.
-                let bare = try await client.execute(uri: "/keys", method: .post, body: ByteBuffer(bytes: evaluation))
+                let bare = try await client.execute(uri: "/keys", method: .post, headers: [.contentType: "application/octet-stream"], body: ByteBuffer(bytes: evaluation))
                 #expect(bare.status == .created && ExecutorServiceTests.json(bare.body)["key_id"] as? String == keyID)
                 var sizes: [Int] = []
                 for (i, (type, upper, lower)) in [("LIMIT_BUY_DIP", "4000.00", "3800.00"), ("LIMIT_SELL_RALLY", "4000.00", "3800.00"),
@@ -56,12 +56,12 @@ struct ClientFlowTests {
                     #expect(s == 0, "\(e)")
                     sizes.append(body.utf8.count)
                     if i == 0 {
-                        let refused = try await client.execute(uri: "/createStrategy", method: .post, body: ByteBuffer(string: body))
+                        let refused = try await client.execute(uri: "/createStrategy", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
                         #expect(refused.status == .badRequest && String(buffer: refused.body).contains("custody"))
-                        let withCustody = try await client.execute(uri: "/keys", method: .post, body: ByteBuffer(bytes: evaluation + clientKey))
+                        let withCustody = try await client.execute(uri: "/keys", method: .post, headers: [.contentType: "application/octet-stream"], body: ByteBuffer(bytes: evaluation + clientKey))
                         #expect(withCustody.status == .ok)
                     }
-                    let created = try await client.execute(uri: "/createStrategy", method: .post, body: ByteBuffer(string: body))
+                    let created = try await client.execute(uri: "/createStrategy", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
                     #expect(created.status == .created, "\(String(buffer: created.body))")
                 }
                 print("native createStrategy bodies: \(sizes) bytes; evaluation key upload \(evaluation.count) bytes")
@@ -92,12 +92,12 @@ struct PayloadServerTests {
                     let input: [String: Any] = ["user_id": "bob", "strategy_type": type, "asset_in": "USDC", "asset_out": "ETH", "amount": 0.75,
                                                 "upper_bound": 4000.5, "lower_bound": 3800,
                                                 "recipient_address": "0x" + String(repeating: "3c", count: 20), "zkp_data": ["proof": "0x01"]]
-                    let r = try await client.execute(uri: "/generatePayload", method: .post,
+                    let r = try await client.execute(uri: "/generatePayload", method: .post, headers: [.contentType: "application/json"],
                                                      body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: input)))
                     #expect(r.status == .created, "\(String(buffer: r.body))")
                     #expect(ExecutorServiceTests.json(r.body)["strategy_id"] as? Int == i + 1)
                 }
-                let bad = try await client.execute(uri: "/generatePayload", method: .post, body: ByteBuffer(string: "{\"user_id\":\"bob\"}"))
+                let bad = try await client.execute(uri: "/generatePayload", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: "{\"user_id\":\"bob\"}"))
                 #expect(bad.status == .badRequest)
             }
         }

@@ -57,12 +57,12 @@ struct ExecutorServiceTests {
         let services = try ExecutorServices(configuration: try Self.configuration(dir), logger: Logger(label: "test"))
         let app = try services.application(logger: Logger(label: "test"), scheduling: false)
         try await app.test(.router) { client in
-            let first = try await client.execute(uri: "/createStrategy", method: .post, body: try Self.payload("p-1"))
+            let first = try await client.execute(uri: "/createStrategy", method: .post, headers: [.contentType: "application/json"], body: try Self.payload("p-1"))
             #expect(first.status == .created)
             #expect(Self.json(first.body)["strategy_id"] as? Int == 1 && Self.json(first.body)["status"] as? String == "success")
-            let again = try await client.execute(uri: "/createStrategy", method: .post, body: try Self.payload("p-1"))
+            let again = try await client.execute(uri: "/createStrategy", method: .post, headers: [.contentType: "application/json"], body: try Self.payload("p-1"))
             #expect(again.status == .ok && Self.json(again.body)["strategy_id"] as? Int == 1)
-            let second = try await client.execute(uri: "/createStrategy", method: .post,
+            let second = try await client.execute(uri: "/createStrategy", method: .post, headers: [.contentType: "application/json"],
                                                   body: try Self.payload("p-2", type: "LIMIT_BUY_DIP", removing: ["encrypted_upper_bound"]))
             #expect(second.status == .created && Self.json(second.body)["strategy_id"] as? Int == 2)
             let read = try await client.execute(uri: "/strategies/1", method: .get)
@@ -109,7 +109,7 @@ struct ExecutorServiceTests {
         ]
         try await app.test(.router) { client in
             for (body, status, fragment) in cases {
-                let r = try await client.execute(uri: "/createStrategy", method: .post, body: body)
+                let r = try await client.execute(uri: "/createStrategy", method: .post, headers: [.contentType: "application/json"], body: body)
                 #expect(r.status == status, "\(fragment): \(String(buffer: r.body).prefix(200))")
                 #expect((Self.json(r.body)["message"] as? String ?? "").contains(fragment), "\(String(buffer: r.body).prefix(200))")
             }
@@ -167,7 +167,7 @@ struct ExecutorServiceTests {
         try await app.test(.router) { client in
             for (id, type) in [("s-dip", "LIMIT_BUY_DIP"), ("s-rally", "LIMIT_SELL_RALLY"), ("s-bracket", "BRACKET_ORDER_SHORT")] {
                 let body = try Self.payload(id, type: type)
-                let response = try await client.execute(uri: "/createStrategy", method: .post, body: body)
+                let response = try await client.execute(uri: "/createStrategy", method: .post, headers: [.contentType: "application/json"], body: body)
                 #expect(response.status == .created)
             }
         }
@@ -223,7 +223,7 @@ struct ExecutorLoopbackTests {
                 for body in bodies {
                     group.addTask {
                         let start = ContinuousClock.now
-                        let r = try await client.execute(uri: "/createStrategy", method: .post, body: body)
+                        let r = try await client.execute(uri: "/createStrategy", method: .post, headers: [.contentType: "application/json"], body: body)
                         return ((ContinuousClock.now - start).seconds, r.status)
                     }
                 }
@@ -281,7 +281,7 @@ struct ExecutorLoopbackTests {
             try await app.test(.router) { client in
                 for (id, type) in [("r-dip", "LIMIT_BUY_DIP"), ("r-rally", "LIMIT_SELL_RALLY")] {
                     let body = try ExecutorServiceTests.payload(id, type: type)
-                    #expect(try await client.execute(uri: "/createStrategy", method: .post, body: body).status == .created)
+                    #expect(try await client.execute(uri: "/createStrategy", method: .post, headers: [.contentType: "application/json"], body: body).status == .created)
                 }
             }
             let report = try await services.scheduler.tick()
@@ -427,7 +427,7 @@ struct ExecutorStreamingTests {
         try await app.test(.router) { client in
             for (id, type) in [("st-dip", "LIMIT_BUY_DIP"), ("st-rally", "LIMIT_SELL_RALLY")] {
                 let body = try ExecutorServiceTests.payload(id, type: type)
-                #expect(try await client.execute(uri: "/createStrategy", method: .post, body: body).status == .created)
+                #expect(try await client.execute(uri: "/createStrategy", method: .post, headers: [.contentType: "application/json"], body: body).status == .created)
             }
         }
         // The first tick opens the stream (backfill from /latest arrives at once).

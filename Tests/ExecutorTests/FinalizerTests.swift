@@ -36,7 +36,7 @@ struct FinalizerTests {
     static func create(_ client: some TestClientProtocol, _ id: String, nullifier: Int, extra: [String: Any] = [:]) async throws -> (Int, [String: Any]) {
         var fields: [String: Any] = ["zkp_data": zkp(nullifier: nullifier), "recipient_address": recipient]
         fields.merge(extra) { $1 }
-        let response = try await client.execute(uri: "/createStrategy", method: .post,
+        let response = try await client.execute(uri: "/createStrategy", method: .post, headers: [.contentType: "application/json"],
                                                  body: try ExecutorServiceTests.payload(id, type: "LIMIT_BUY_DIP", extra: fields))
         return (Int(response.status.code), ExecutorServiceTests.json(response.body))
     }

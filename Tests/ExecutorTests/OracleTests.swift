@@ -58,14 +58,17 @@ struct OracleTests {
         }
     }
 
-    @Test("404 unknown id, 400 malformed: plain-text errors surfaced, nothing accepted")
+    @Test("An unknown id hides no other feed (v2 ignores it, legacy asks again without it); 400 malformed surfaced")
     func errors() async throws {
         try await Self.withStandIn { _, base in
             let client = Self.client(base)
             let unknown = String(repeating: "ab", count: 32)
-            await #expect(throws: HermesError.http(status: 404, body: "Price ids not found: 0x\(unknown)")) {
-                try await client.latest(ids: [Self.eth, unknown])
+            for endpoint in HermesEndpoint.allCases {
+                let quotes = try await Self.client(base, endpoint: endpoint).latest(ids: [Self.eth, unknown])
+                #expect(quotes.map(\.feedID) == [Self.eth], "\(endpoint)")
+                #expect(try await Self.client(base, endpoint: endpoint).latest(ids: [unknown]).isEmpty, "\(endpoint)")
             }
+            #expect(HermesClient.unknownIDs(inNotFound: "Price ids not found: 0x\(unknown), 0x\(Self.eth)") == [unknown, Self.eth])
             await #expect(throws: HermesError.http(status: 400, body: "Failed to deserialize query string. Error: Invalid string length")) {
                 try await client.latest(ids: ["abcd"])
             }

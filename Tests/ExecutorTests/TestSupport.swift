@@ -95,6 +95,11 @@ final class RunningServer {
         request.httpMethod = method
         request.httpBody = body
         request.timeoutInterval = 120
+        request.cachePolicy = .reloadIgnoringLocalCacheData // tests poll /health for progress
+        // The executor's POST routes take JSON (a test that means otherwise says so).
+        if method == "POST", !headers.keys.contains(where: { $0.lowercased() == "content-type" }) {
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
         for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var result: Result<(Int, Data, [AnyHashable: Any]), any Error> = .failure(URLError(.unknown))
@@ -109,6 +114,41 @@ final class RunningServer {
         return try result.get()
     }
 }
+
+extension RunningServer {
+    /// The server's /health document.
+    func health() throws -> [String: Any] {
+        let (_, data, _) = try httpRequest("GET", "/health")
+        return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    }
+
+    /// Ticks the scheduler has completed (from /health).
+    func ticks() throws -> Int { ((try health()["scheduler"] as? [String: Any])?["ticks"] as? Int) ?? 0 }
+
+    /// Waits until `condition` holds. Machines differ 3–4× in speed and CI may share its machine,
+    /// so there is no fixed budget: the wait fails only when the scheduler stops making progress
+    /// (no tick completed for `stall` seconds) or the server dies.
+    func waitForProgress(until condition: () throws -> Bool, stall: TimeInterval = 60) async throws {
+        var lastTicks = try ticks(), lastProgress = Date()
+        while try !condition() {
+            guard process.isRunning else { throw ProgressStalled(description: "the server exited") }
+            let now = try ticks()
+            if now != lastTicks { lastTicks = now; lastProgress = Date() }
+            guard Date().timeIntervalSince(lastProgress) < stall else {
+                throw ProgressStalled(description: "no scheduler tick for \(Int(stall)) s (at tick \(now))")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Waits for `count` more completed ticks.
+    func waitForTicks(_ count: Int) async throws {
+        let target = try ticks() + count
+        try await waitForProgress(until: { try ticks() >= target })
+    }
+}
+
+struct ProgressStalled: Error, CustomStringConvertible { let description: String }
 
 nonisolated(unsafe) private let hexCache = NSCache<NSURL, NSString>() // NSCache is thread-safe
 

@@ -1,5 +1,6 @@
 import FHECore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 
@@ -11,6 +12,7 @@ struct ExecutorServices: Sendable {
     let oracle: PriceOracle
     let metrics: ExecutorMetrics
     let worker: FHEWorker
+    let uploads: UploadSlots
     let scheduler: OrderScheduler
     /// The on-chain finalizer (a service beside the scheduler) when a chain is configured.
     let swapFinalizer: SwapFinalizer?
@@ -18,12 +20,22 @@ struct ExecutorServices: Sendable {
     init(configuration c: ExecutorConfiguration, logger: Logger) throws {
         configuration = c
         database = try OrderBookDatabase.open(uri: c.databaseURI)
-        let keystore = try Keystore.load(environmentValue: c.keystoreKey, keyFile: c.keystoreKeyFile)
-        keys = KeyRepository(database: database, keystore: keystore, allowInsecureTestParameters: c.allowInsecureTestParameters)
+        // A new master key only for an order book that holds no sealed key: a lost key is an
+        // error to fix (restore it), never a reason to start over and fail every strategy.
+        let sealed = try database.sealedClientKeys().count
+        let keystore = try Keystore.load(environmentValue: c.keystoreKey, keyFile: c.keystoreKeyFile, mayCreate: sealed == 0)
+        let custody = try KeyRepository.checkCustody(database: database, keystore: keystore)
+        if custody.unopenable > 0 {
+            logger.error("some sealed client keys do not open; their strategies wait (PENDING) and /health is degraded",
+                         metadata: ["unopenable": "\(custody.unopenable)", "opened": "\(custody.opened)"])
+        }
+        keys = KeyRepository(database: database, keystore: keystore,
+                             input: UntrustedInput(allowInsecureTestParameters: c.allowInsecureTestParameters))
         oracle = PriceOracle(client: HermesClient(configuration: c.hermes, logger: logger), priceGuard: c.priceGuard, feeds: [],
                              logger: logger)
         metrics = ExecutorMetrics()
         worker = FHEWorker()
+        uploads = UploadSlots(capacity: c.maxConcurrentLargeUploads, maximumWait: c.largeUploadWait)
         let database = self.database, metrics = self.metrics
         swapFinalizer = c.chain.map { SwapFinalizer(database: database, chain: $0, metrics: metrics, logger: logger) }
         scheduler = OrderScheduler(database: database, keys: keys, oracle: oracle, worker: worker,
@@ -35,16 +47,15 @@ struct ExecutorServices: Sendable {
 
     func router() -> Router<ExecutorRequestContext> {
         let router = Router(context: ExecutorRequestContext.self)
-        router.add(middleware: CORSMiddleware(allowOrigin: .all))
-        router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(perMinute: configuration.rateLimitPerMinute)))
-        router.add(middleware: APITokenMiddleware(token: configuration.apiToken, openPaths: ["/health"],
-                                                  unauthorizedBody: "{\"message\":\"missing or invalid API token\",\"status\":\"error\"}"))
-        StrategyController(database: database,
-                           intake: StrategyIntake(keys: keys, feedMap: configuration.feedMap,
-                                                  allowInsecureTestParameters: configuration.allowInsecureTestParameters),
-                           worker: worker, maxBodyBytes: configuration.maxBodyBytes,
+        router.addPolicyMiddleware(corsOrigins: configuration.corsAllowedOrigins, rateLimitPerMinute: configuration.rateLimitPerMinute,
+                                   access: configuration.access) {
+            JSONResponse.error(.unauthorized, "missing or invalid API token")
+        }
+        StrategyController(database: database, intake: StrategyIntake(keys: keys, feedMap: configuration.feedMap), worker: worker,
+                           maxBodyBytes: configuration.maxBodyBytes, uploads: uploads,
                            proofs: configuration.chain.map(ProofVerifier.init)).addRoutes(to: router)
-        HealthController(database: database, oracle: oracle, metrics: metrics, engineMode: configuration.engineMode,
+        HealthController(database: database, oracle: oracle, metrics: metrics, scheduler: scheduler, uploads: uploads,
+                         engineMode: configuration.engineMode,
                          finalization: configuration.chain.map { $0.isDryRun ? "dry-run" : "live" } ?? "record-only")
             .addRoutes(to: router)
         return router
@@ -60,5 +71,33 @@ struct ExecutorServices: Sendable {
         if scheduling { app.addServices(scheduler) }
         if scheduling, let swapFinalizer { app.addServices(swapFinalizer) }
         return app
+    }
+}
+
+extension Router where Context == ExecutorRequestContext {
+    /// The request policy every service of the binary applies, outermost first: CORS for the
+    /// configured browser origins only (none by default), the per-client rate limit, then the
+    /// caller's identity (401 at once, before any body is read). /health stays open.
+    func addPolicyMiddleware(corsOrigins: [String], rateLimitPerMinute: Int, access: AccessControl,
+                             unauthorized: @escaping @Sendable () -> Response) {
+        if !corsOrigins.isEmpty {
+            add(middleware: AllowedOriginsMiddleware(origins: Set(corsOrigins), cors: CORSMiddleware(
+                allowOrigin: .originBased, allowHeaders: [.accept, .authorization, .contentType, .origin, HTTPField.Name("X-API-TOKEN")!],
+                allowMethods: [.get, .post, .delete, .options])))
+        }
+        add(middleware: RateLimitMiddleware(limiter: RateLimiter(perMinute: rateLimitPerMinute)))
+        add(middleware: AccessMiddleware(access: access, openPaths: ["/health"], unauthorized: unauthorized))
+    }
+}
+
+/// CORS headers for configured origins only; other origins get none (the browser then refuses to
+/// hand the answer to their scripts).
+struct AllowedOriginsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let origins: Set<String>
+    let cors: CORSMiddleware<Context>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let origin = request.headers[.origin], origins.contains(origin) else { return try await next(request, context) }
+        return try await cors.handle(request, context: context, next: next)
     }
 }

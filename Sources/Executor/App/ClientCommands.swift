@@ -17,7 +17,7 @@ enum KeyDirectory {
     }
 
     static func clientKey(_ dir: String, insecure: Bool) throws -> ClientKey {
-        try read(dir, clientKey).withUnsafeBytes { try NativeFormat.decodeClientKey($0, allowInsecureTestParameters: insecure) }
+        try read(dir, clientKey).withUnsafeBytes { try UntrustedInput(allowInsecureTestParameters: insecure).clientKey($0, parameters: nil) }
     }
 
     static func keyID(_ dir: String) throws -> String { contentHash(try read(dir, evaluationKey)) }
@@ -105,18 +105,13 @@ struct DecryptCommand: AsyncParsableCommand {
 
     func run() async throws {
         let client = try KeyDirectory.clientKey(key, insecure: allowInsecureTestParameters)
-        var data = try Data(contentsOf: URL(fileURLWithPath: ciphertext))
-        if data.withUnsafeBytes(Hex.looksLikeHex) {
-            data = Data(try Hex.decode(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
-        }
-        let p = client.parameters
+        let data = try Data(contentsOf: URL(fileURLWithPath: ciphertext))
+        let input = UntrustedInput(allowInsecureTestParameters: allowInsecureTestParameters)
         let value: UInt64 = try data.withUnsafeBytes { bytes in
-            if NativeFormat.kind(of: bytes) != nil {
-                let (seeded, _) = try NativeFormat.decodeRadixCiphertext(bytes, allowInsecureTestParameters: allowInsecureTestParameters)
-                return client.decryptRadix(seeded.expand(parameters: p))
+            switch try input.ciphertext(bytes, parameters: client.parameters) {
+            case .priceBound(let bound): return client.decryptRadix(bound.ciphertext)
+            case .decision(let decision): return try client.decrypt(decision) ? 1 : 0
             }
-            if let radix = try? TfheRs05.decodeRadixCiphertext(bytes, parameters: p) { return client.decryptRadix(radix) }
-            return client.decrypt(try TfheRs05.decodeBooleanBlock(bytes, parameters: p)) ? 1 : 0
         }
         print(value)
     }
@@ -184,10 +179,10 @@ struct PayloadCommand: AsyncParsableCommand {
         case "native":
             break
         case "tfhe-rs-0.5":
-            let seeded = try KeyDirectory.read(key, KeyDirectory.evaluationKey).withUnsafeBytes {
-                try NativeFormat.decodeEvaluationKey($0, allowInsecureTestParameters: allowInsecureTestParameters)
+            let serverKey = try KeyDirectory.read(key, KeyDirectory.evaluationKey).withUnsafeBytes {
+                try UntrustedInput(allowInsecureTestParameters: allowInsecureTestParameters).serverKey($0).key
             }
-            body["server_key"] = Hex.encode(TfheRs05.encodeServerKey(seeded.expand()))
+            body["server_key"] = Hex.encode(TfheRs05.encodeServerKey(serverKey))
             body["encrypted_client_key"] = Hex.encode(TfheRs05.encodeRadixClientKey(client, blockCount: 16))
         default:
             throw ValidationError("--format must be native or tfhe-rs-0.5")

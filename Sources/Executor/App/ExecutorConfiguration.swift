@@ -6,14 +6,24 @@ import Foundation
 struct ExecutorConfiguration: Sendable {
     var bind = "127.0.0.1:5002"
     var databaseURI = "sqlite:///strategies.db"
+    /// API_TOKEN: the admin's token (also sent to a remote engine).
     var apiToken: String?
+    /// Who may call: API_TOKEN (admin) and API_TOKENS_FILE (`name token` lines).
+    var access: AccessControl
+    /// CORS_ALLOWED_ORIGINS (comma-separated): browser origins allowed to call; none by default.
+    var corsAllowedOrigins: [String] = []
     var checkInterval: Duration = .seconds(5)
     var hermes = HermesConfiguration()
     var priceGuard = PriceGuard()
     var feedMap: FeedMap
     var keystoreKey: String?
     var keystoreKeyFile: String
+    /// MAX_BODY_MIB: original-format createStrategy bodies (inline 110 MB keys as hex: ~210 MiB).
     var maxBodyBytes = 512 << 20
+    /// MAX_CONCURRENT_LARGE_UPLOADS: bodies above 64 KiB being received or processed at once.
+    var maxConcurrentLargeUploads = 2
+    /// LARGE_UPLOAD_WAIT_SECONDS: how long a large upload may wait for a slot before a 503.
+    var largeUploadWait: Duration = .seconds(30)
     /// Requests per minute per client address (429 with Retry-After beyond).
     var rateLimitPerMinute = 600
     /// `local` (in-process FHE) or `remote` (POST /evaluateStrategy to FHE_ENGINE_URL).
@@ -55,11 +65,15 @@ struct ExecutorConfiguration: Sendable {
         let database = value("DATABASE_URI") ?? "sqlite:///strategies.db"
         let databasePath = OrderBookDatabase.path(fromURI: database)
         let directory = databasePath == ":memory:" ? "." : (URL(fileURLWithPath: databasePath).deletingLastPathComponent().path)
-        var c = ExecutorConfiguration(feedMap: try FeedMap(overrides: value("PYTH_FEED_IDS")),
+        var c = ExecutorConfiguration(access: try AccessControl(adminToken: value("API_TOKEN"), tokensFile: value("API_TOKENS_FILE")),
+                                      feedMap: try FeedMap(overrides: value("PYTH_FEED_IDS")),
                                       keystoreKeyFile: value("KEYSTORE_KEY_FILE") ?? directory + "/keystore.key")
         c.databaseURI = database
         c.bind = value("BIND") ?? c.bind
+        try BindAddress.requireTokenBeyondLoopback(c.bind, c.access, service: "serve")
         c.apiToken = value("API_TOKEN")
+        c.corsAllowedOrigins = (value("CORS_ALLOWED_ORIGINS") ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         if let s = value("CHECK_INTERVAL_SECONDS") {
             guard let seconds = Double(s), seconds > 0 else { throw ConfigurationError("CHECK_INTERVAL_SECONDS must be a positive number") }
             c.checkInterval = .milliseconds(Int64(seconds * 1000))
@@ -71,6 +85,14 @@ struct ExecutorConfiguration: Sendable {
             guard let n = Int(mib), n > 0 else { throw ConfigurationError("MAX_BODY_MIB must be a positive integer") }
             c.maxBodyBytes = n << 20
         }
+        if let n = value("MAX_CONCURRENT_LARGE_UPLOADS") {
+            guard let slots = Int(n), slots > 0 else { throw ConfigurationError("MAX_CONCURRENT_LARGE_UPLOADS must be a positive integer") }
+            c.maxConcurrentLargeUploads = slots
+        }
+        if let t = value("LARGE_UPLOAD_WAIT_SECONDS") {
+            guard let seconds = Double(t), seconds >= 0 else { throw ConfigurationError("LARGE_UPLOAD_WAIT_SECONDS must be a number ≥ 0") }
+            c.largeUploadWait = .milliseconds(Int64(seconds * 1000))
+        }
         if let rate = value("RATE_LIMIT_PER_MINUTE") {
             guard let n = Int(rate), n > 0 else { throw ConfigurationError("RATE_LIMIT_PER_MINUTE must be a positive integer") }
             c.rateLimitPerMinute = n
@@ -79,6 +101,10 @@ struct ExecutorConfiguration: Sendable {
         guard ["local", "remote"].contains(c.engineMode) else { throw ConfigurationError("--engine must be local or remote") }
         c.engineURL = value("FHE_ENGINE_URL")
         if c.engineMode == "remote" && c.engineURL == nil { throw ConfigurationError("--engine remote needs FHE_ENGINE_URL") }
+        // Every request to the engine carries a client key.
+        if let url = c.engineURL, !SecretURL(url).isSafeForSecrets {
+            throw ConfigurationError("FHE_ENGINE_URL must be https:// or http:// on loopback: each request carries a client key")
+        }
         c.allowInsecureTestParameters = value("ALLOW_INSECURE_TEST_PARAMETERS") == "1"
         c.streamPrices = value("PYTH_STREAM") == "1"
         c.chain = try ChainConfiguration.load(value)

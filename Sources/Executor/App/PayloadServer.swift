@@ -23,10 +23,13 @@ struct PayloadServerCommand: AsyncParsableCommand {
         let env = ProcessInfo.processInfo.environment
         let candidates = ParameterSet.available(allowInsecureTestParameters: allowInsecureTestParameters)
         guard let parameters = candidates.first(where: { $0.name == params }) else { throw ValidationError("unknown --params '\(params)'") }
+        // Its callers authenticate with PAYLOAD_SERVER_TOKEN (API_TOKEN is what it presents to the executor).
+        let access = try AccessControl(adminToken: env["PAYLOAD_SERVER_TOKEN"], tokensFile: nil)
+        try BindAddress.requireTokenBeyondLoopback(bind, access, service: "payload-server")
         let generator = PayloadGenerator(keystore: URL(fileURLWithPath: keystore),
                                          orchestrator: orchestrator ?? env["ORCHESTRATOR_URL"] ?? "http://127.0.0.1:5002",
                                          apiToken: env["API_TOKEN"], parameters: parameters,
-                                         insecure: allowInsecureTestParameters, logger: Logger(label: "syphon.payload"))
+                                         insecure: allowInsecureTestParameters, access: access, logger: Logger(label: "syphon.payload"))
         let (host, port) = try BindAddress.parse(bind)
         try await Application(router: generator.router(), configuration: .init(address: .hostname(host, port: port))).runService()
     }
@@ -38,27 +41,36 @@ struct PayloadGenerator: Sendable {
     let apiToken: String?
     let parameters: ParameterSet
     let insecure: Bool
+    let access: AccessControl
     let logger: Logger
     let worker = FHEWorker()
+    let uploads = UploadSlots(capacity: 2)
     private let registration = LockedValue<Set<String>>([])
 
-    init(keystore: URL, orchestrator: String, apiToken: String?, parameters: ParameterSet, insecure: Bool, logger: Logger) {
+    init(keystore: URL, orchestrator: String, apiToken: String?, parameters: ParameterSet, insecure: Bool,
+         access: AccessControl = try! AccessControl(adminToken: nil, tokensFile: nil), logger: Logger) {
         self.keystore = keystore
         self.orchestrator = orchestrator.hasSuffix("/") ? String(orchestrator.dropLast()) : orchestrator
         self.apiToken = apiToken
         self.parameters = parameters
         self.insecure = insecure
+        self.access = access
         self.logger = logger
     }
 
-    func router() -> Router<BasicRequestContext> {
-        let router = Router()
-        router.get("/health") { _, _ in JSONResponse.make(.ok, ["status": "ok", "orchestrator": orchestrator]) }
-        router.post("/generatePayload") { request, _ in
-            var request = request
-            let body = try await request.collectBody(upTo: 1 << 20)
-            do { return try await generate(body) } catch let e as StrategyIntake.Rejection {
-                return JSONResponse.error(.badRequest, e.description)
+    func router() -> Router<ExecutorRequestContext> {
+        let router = Router(context: ExecutorRequestContext.self)
+        router.addPolicyMiddleware(corsOrigins: [], rateLimitPerMinute: 600, access: access) {
+            JSONResponse.error(.unauthorized, "missing or invalid token")
+        }
+        router.get("/health") { _, _ in JSONResponse.make(.ok, ["status": "ok", "orchestrator": SecretURL(orchestrator).redacted]) }
+        router.post("/generatePayload") { request, context in
+            do {
+                return try await context.withBody(request, policy: .json(limit: 1 << 20), slots: uploads) { try await generate($0) }
+            } catch let e as StrategyIntake.Rejection {
+                return JSONResponse.error(e.status, e.description)
+            } catch let refusal as BodyRefusal {
+                return JSONResponse.error(refusal.status, refusal.description)
             }
         }
         return router
@@ -111,7 +123,7 @@ struct PayloadGenerator: Sendable {
             return (userId, type, try bound("upper_bound", type.needsUpperBound), try bound("lower_bound", type.needsLowerBound), passthrough)
         }
         let (userId, type, upper, lower, fields) = input
-        let (client, keyID, dir) = try await worker.run { try userKeys(userId) }
+        let (client, keyID, dir) = try await worker.intake { try userKeys(userId) }
         if !registration.get().contains(keyID) {
             let keys = try Data(contentsOf: dir.appendingPathComponent(KeyDirectory.evaluationKey))
                 + (try Data(contentsOf: dir.appendingPathComponent(KeyDirectory.clientKey)))

@@ -5,8 +5,8 @@ import Foundation
 /// No RPC URL: strategies are recorded as TRIGGERED only. An RPC URL and an Entrypoint address
 /// without a private key: dry run (simulate and record). With a key: live.
 struct ChainConfiguration: Sendable {
-    /// SEPOLIA_RPC_URL (the original's name) or RPC_URL.
-    var rpcURL: String
+    /// SEPOLIA_RPC_URL (the original's name) or RPC_URL; shown redacted everywhere (it may hold an API key).
+    var rpcURL: SecretURL
     /// SYPHON_VAULT_CONTRACT_ADDRESS or ENTRYPOINT_CONTRACT_ADDRESS: where `swap` is called.
     var entrypoint: EthereumAddress
     /// VERIFIER_CONTRACT_ADDRESS (else the Entrypoint): where `verify` is called at creation;
@@ -40,7 +40,7 @@ struct ChainConfiguration: Sendable {
         func address(_ text: String, _ name: String) throws -> EthereumAddress {
             do { return try EthereumAddress(text) } catch { throw ConfigurationError("\(name): \(error)") }
         }
-        var c = ChainConfiguration(rpcURL: url, entrypoint: try address(entrypointText, "SYPHON_VAULT_CONTRACT_ADDRESS"), tokens: [:])
+        var c = ChainConfiguration(rpcURL: SecretURL(url), entrypoint: try address(entrypointText, "SYPHON_VAULT_CONTRACT_ADDRESS"), tokens: [:])
         c.verifier = value("VERIFY_PROOFS") == "0" ? nil
             : try value("VERIFIER_CONTRACT_ADDRESS").map { try address($0, "VERIFIER_CONTRACT_ADDRESS") } ?? c.entrypoint
         do {
@@ -74,11 +74,12 @@ struct ChainConfiguration: Sendable {
     }
 
     /// The swap a strategy authorizes: its zkp_data, the token of `asset_out`, its recipient.
-    func swapOrder(zkpData: String, assetOut: String, recipient: String) throws -> Entrypoint.SwapOrder {
+    func swapOrder(zkpData: String, assetOut: String, recipient: String?) throws -> Entrypoint.SwapOrder {
         let authorization = try Entrypoint.Authorization(zkpJSON: zkpData)
         guard let tokenOut = tokens[assetOut.uppercased()] else {
             throw Entrypoint.Authorization.Invalid(description: "no token address for asset_out \(assetOut) (TOKEN_ADDRESSES)")
         }
+        guard let recipient else { throw Entrypoint.Authorization.Invalid(description: "the strategy has no recipient_address") }
         let to: EthereumAddress
         do { to = try EthereumAddress(recipient) } catch { throw Entrypoint.Authorization.Invalid(description: "recipient_address: \(error)") }
         // The minimum output is left to the contract's own checks, as the original did (0).

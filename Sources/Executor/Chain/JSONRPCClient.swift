@@ -23,6 +23,15 @@ enum JSONRPCError: Error, CustomStringConvertible {
         return message
     }
 
+    /// The same error with every trace of the node's URL secrets removed.
+    func scrubbed(by url: SecretURL) -> JSONRPCError {
+        switch self {
+        case .unreachable(let why): .unreachable(url.scrub(why))
+        case .rpc(let code, let message, let data): .rpc(code: code, message: url.scrub(message), data: data)
+        case .malformed(let why): .malformed(url.scrub(why))
+        }
+    }
+
     var description: String {
         switch self {
         case .unreachable(let why): "node unreachable: \(why)"
@@ -40,23 +49,32 @@ struct TransactionReceipt: Sendable, Equatable {
     var blockNumber: UInt64
 }
 
-/// The Ethereum JSON-RPC calls the executor makes, over AsyncHTTPClient.
+/// The Ethereum JSON-RPC calls the executor makes, over AsyncHTTPClient. The node's URL may hold
+/// an API key: every error this client raises is scrubbed of it (see ``SecretURL``).
 struct JSONRPCClient: Sendable {
-    let url: String
+    let url: SecretURL
     var timeout: TimeAmount = .seconds(15)
     var http: HTTPClient = .shared
     private let ids = LockedValue(0)
 
-    init(url: String, timeout: TimeAmount = .seconds(15)) {
+    init(url: SecretURL, timeout: TimeAmount = .seconds(15)) {
         self.url = url
         self.timeout = timeout
     }
 
+    init(url: String, timeout: TimeAmount = .seconds(15)) { self.init(url: SecretURL(url), timeout: timeout) }
+
     /// One call; the `result` member of the answer (may be NSNull).
     func request(_ method: String, _ params: [Any]) async throws -> Any {
+        do { return try await requestUnscrubbed(method, params) } catch let error as JSONRPCError {
+            throw error.scrubbed(by: url)
+        }
+    }
+
+    private func requestUnscrubbed(_ method: String, _ params: [Any]) async throws -> Any {
         let id = ids.update { $0 += 1; return $0 }
         let body = try JSONSerialization.data(withJSONObject: ["jsonrpc": "2.0", "id": id, "method": method, "params": params])
-        var request = HTTPClientRequest(url: url)
+        var request = HTTPClientRequest(url: url.value)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(data: body))
@@ -65,7 +83,7 @@ struct JSONRPCClient: Sendable {
             let response = try await http.execute(request, timeout: timeout)
             answer = try await response.body.collect(upTo: 16 << 20)
             guard response.status == .ok else {
-                throw JSONRPCError.unreachable("HTTP \(response.status.code) from \(url): \(String(buffer: answer).prefix(200))")
+                throw JSONRPCError.unreachable("HTTP \(response.status.code) from \(url.redacted): \(String(buffer: answer).prefix(200))")
             }
         } catch let e as JSONRPCError { throw e } catch { throw JSONRPCError.unreachable("\(error)") }
         guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: answer), options: [.fragmentsAllowed]) as? [String: Any] else {

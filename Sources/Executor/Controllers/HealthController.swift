@@ -1,11 +1,14 @@
 import Foundation
 import Hummingbird
 
-/// GET /health (no auth): database, oracle freshness, engine mode. GET /metrics: Prometheus text.
+/// GET /health (no auth): database, oracle freshness, custody, scheduler progress, engine mode.
+/// GET /metrics: Prometheus text.
 struct HealthController: Sendable {
     let database: OrderBookDatabase
     let oracle: PriceOracle
     let metrics: ExecutorMetrics
+    let scheduler: OrderScheduler
+    let uploads: UploadSlots
     let engineMode: String
     /// record-only (no chain), dry-run (simulate only) or live.
     let finalization: String
@@ -24,11 +27,18 @@ struct HealthController: Sendable {
             // idle: no pending strategy, nothing to price. The service stays up whatever the oracle
             // does; it only evaluates nothing until prices are fresh again.
             let oracleStatus = feeds.isEmpty ? "idle" : lastError != nil ? "unreachable" : fresh ? "ok" : "stale"
+            let progress = scheduler.progress.get()
+            // A client key that does not open is the keystore's fault, not the strategy's: the
+            // strategy waits and the service says so.
+            let custodyOK = progress.unopenableCustody.isEmpty
             let body: [String: Any] = [
-                "status": !healthy ? "unavailable" : ["ok", "idle"].contains(oracleStatus) ? "ok" : "degraded",
+                "status": !healthy ? "unavailable" : ["ok", "idle"].contains(oracleStatus) && custodyOK ? "ok" : "degraded",
                 "database": healthy ? "ok" : "unavailable", "engine": engineMode, "finalization": finalization,
                 "oracle": ["status": oracleStatus, "price_age_seconds": ages, "last_error": lastError.map { $0 as Any } ?? NSNull(),
                            "rejections": await oracle.rejections],
+                "custody": ["status": custodyOK ? "ok" : "unopenable", "unopenable_strategies": progress.unopenableCustody.sorted()],
+                "scheduler": ["ticks": progress.ticks, "evaluated_price_cents": progress.evaluatedPrices],
+                "large_uploads": ["in_progress": uploads.inUse, "capacity": uploads.capacity],
             ]
             return JSONResponse.make(healthy ? .ok : .serviceUnavailable, body)
         }

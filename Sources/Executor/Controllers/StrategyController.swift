@@ -2,38 +2,49 @@ import FHECore
 import Foundation
 import Hummingbird
 
-/// The order-book API: create (original payload), read, list, cancel.
+/// The order-book API: create (native or original payload), register keys, read, list, cancel.
+/// Strategies and keys belong to the identity that created them; only the admin sees others'.
 struct StrategyController: Sendable {
     let database: OrderBookDatabase
     let intake: StrategyIntake
     let worker: FHEWorker
+    /// Original-format createStrategy bodies (inline keys) may be this large.
     let maxBodyBytes: Int
+    let uploads: UploadSlots
     /// Set when a chain is configured: the swap must be buildable and its proof verified on chain.
     var proofs: ProofVerifier?
 
+    /// Evaluation key plus client key: 28.5 MB for the default set; nothing legitimate is near 64 MiB.
+    static let keysBodyLimit = 64 << 20
+
     func addRoutes(to router: Router<ExecutorRequestContext>) {
-        router.post("/createStrategy") { request, _ in try await create(request) }
-        router.post("/keys") { request, _ in try await registerKey(request) }
+        router.post("/createStrategy") { request, context in try await create(request, context) }
+        router.post("/keys") { request, context in try await registerKey(request, context) }
         router.get("/strategies/:id") { _, context in
             guard let id = context.parameters.get("id", as: Int64.self) else { return JSONResponse.error(.badRequest, "id must be an integer") }
-            guard let s = try database.strategy(id: id) else { return JSONResponse.error(.notFound, "no strategy \(id)") }
+            guard let s = try database.strategy(id: id), Self.visible(s, to: context) else {
+                return JSONResponse.error(.notFound, "no strategy \(id)")
+            }
             return JSONResponse.make(.ok, Self.describe(s))
         }
-        router.get("/strategies") { request, _ in
+        router.get("/strategies") { request, context in
             let q = request.uri.queryParameters
             var status: StrategyStatus?
             if let raw = q["status"] {
                 guard let s = StrategyStatus(rawValue: String(raw).uppercased()) else {
-                    return JSONResponse.error(.badRequest, "unknown status '\(raw)'")
+                    return JSONResponse.error(.badRequest, "unknown status '\(raw.prefix(40))'")
                 }
                 status = s
             }
-            let list = try database.strategies(userId: q["user_id"].map(String.init), status: status)
+            let owner = (context.identity?.isAdmin ?? false) ? nil : context.identity?.name ?? "-"
+            let list = try database.strategies(userId: q["user_id"].map(String.init), status: status, owner: owner)
             return JSONResponse.make(.ok, ["strategies": list.map(Self.describe)])
         }
         router.delete("/strategies/:id") { _, context in
             guard let id = context.parameters.get("id", as: Int64.self) else { return JSONResponse.error(.badRequest, "id must be an integer") }
-            guard let s = try database.strategy(id: id) else { return JSONResponse.error(.notFound, "no strategy \(id)") }
+            guard let s = try database.strategy(id: id), Self.visible(s, to: context) else {
+                return JSONResponse.error(.notFound, "no strategy \(id)")
+            }
             guard try database.cancel(id: id) else {
                 return JSONResponse.error(.conflict, "strategy \(id) is \(s.status.rawValue) and can no longer be cancelled")
             }
@@ -41,53 +52,77 @@ struct StrategyController: Sendable {
         }
     }
 
-    /// Collects the body (413 beyond the limit), validates it on the FHE worker with `validate`,
-    /// then `store`s it; answers 201 (or 200 when nothing new was stored) with `field`, 400 with
-    /// the intake's rejection, 503 when the chain could not be asked.
-    func answer<Validated: Sendable>(_ request: Request, field: String,
-                                     validate: @escaping @Sendable (UnsafeRawBufferPointer) throws -> Validated,
-                                     store: @Sendable (Validated) async throws -> (value: any Sendable, created: Bool)) async throws -> Response {
-        var request = request
-        let body: ByteBuffer
-        do { body = try await request.collectBody(upTo: maxBodyBytes) } catch {
-            return JSONResponse.error(.contentTooLarge, "request body exceeds \(maxBodyBytes) bytes")
-        }
+    /// The owner and the admin see a strategy; for anyone else it does not exist.
+    static func visible(_ s: StrategyRecord, to context: ExecutorRequestContext) -> Bool {
+        guard let identity = context.identity else { return false }
+        return identity.isAdmin || s.owner == identity.name
+    }
+
+    /// Reads the body under `policy`, validates it on the intake lane of the FHE worker (never in
+    /// the scheduler's way), then `store`s it. Every refusal has its own status: 400 (the intake's
+    /// rejection), 403 (another identity's key), 409 (a conflict with the book), 413/415/503 (the
+    /// body), 503 (the chain could not be asked).
+    func answer<Validated: Sendable>(_ request: Request, _ context: ExecutorRequestContext, policy: BodyPolicy,
+                                     validate: @escaping @Sendable (UnsafeRawBufferPointer, Identity) throws -> Validated,
+                                     store: @Sendable (Validated, Identity) async throws -> Response) async throws -> Response {
+        let identity = context.identity ?? .local
         do {
-            let validated = try await worker.run { try body.withUnsafeReadableBytes(validate) }
-            let result = try await store(validated)
-            return JSONResponse.make(result.created ? .created : .ok, ["status": "success", field: result.value])
+            return try await context.withBody(request, policy: policy, slots: uploads) { body in
+                let validated = try await worker.intake { try body.withUnsafeReadableBytes { try validate($0, identity) } }
+                return try await store(validated, identity)
+            }
+        } catch let refusal as BodyRefusal {
+            var response = JSONResponse.error(refusal.status, refusal.description)
+            response.headers.append(contentsOf: refusal.headers)
+            return response
         } catch let rejection as StrategyIntake.Rejection {
-            return JSONResponse.error(.badRequest, rejection.description)
+            return JSONResponse.error(rejection.status, rejection.description)
+        } catch let conflict as OrderBookConflict {
+            let status: HTTPResponse.Status = switch conflict {
+            case .seedReused: .badRequest
+            case .keyOwnedByAnotherIdentity: .forbidden
+            case .differentCustodyKey: .conflict
+            }
+            return JSONResponse.error(status, conflict.description)
         } catch let unavailable as ProofVerifier.Unavailable {
             return JSONResponse.error(.serviceUnavailable, unavailable.description)
         }
     }
 
-    func create(_ request: Request) async throws -> Response {
+    func create(_ request: Request, _ context: ExecutorRequestContext) async throws -> Response {
         let intake = self.intake, database = self.database, proofs = self.proofs
-        return try await answer(request, field: "strategy_id", validate: { try intake.validate($0, now: Date()) }) { new in
-            if let existing = try database.strategyID(payloadId: new.record.payloadId) { return (existing, false) }
+        return try await answer(request, context, policy: .json(limit: maxBodyBytes, largeAbove: StrategyIntake.nativeBodyLimit),
+                                validate: { try intake.validate($0, owner: $1, now: Date()) }) { new, _ in
+            if let existing = try database.strategyID(payloadId: new.record.payloadId) {
+                return JSONResponse.make(.ok, ["status": "success", "strategy_id": existing])
+            }
             try await proofs?.check(new.record)
             let (id, created) = try database.createStrategy(new)
-            return (id, created)
+            return JSONResponse.make(created ? .created : .ok, ["status": "success", "strategy_id": id])
         }
     }
 
-    func registerKey(_ request: Request) async throws -> Response {
+    func registerKey(_ request: Request, _ context: ExecutorRequestContext) async throws -> Response {
         let intake = self.intake, database = self.database
-        return try await answer(request, field: "key_id", validate: { try intake.register($0) }) { key in
-            let known = try database.registeredKey(id: key.keyID) != nil
-            try database.registerKey(id: key.keyID, parameterSet: key.parameterSet, data: key.data, clientKey: key.clientKey)
-            return (key.keyID, !known)
+        let policy = BodyPolicy(contentType: "application/octet-stream", limit: Self.keysBodyLimit, largeAbove: StrategyIntake.nativeBodyLimit)
+        return try await answer(request, context, policy: policy, validate: { body, _ in try intake.register(body) }) { key, identity in
+            let outcome = try database.registerKey(id: key.keyID, parameterSet: key.parameterSet, data: key.data, owner: identity,
+                                                   clientKey: key.clientKey)
+            let custody = try database.registeredKey(id: key.keyID)?.clientKeyId != nil
+            return JSONResponse.make(outcome == .created ? .created : .ok, [
+                "status": "success", "key_id": key.keyID,
+                "custody": outcome == .custodyAttached ? "attached" : custody ? "held" : "none",
+            ])
         }
     }
 
     static func describe(_ s: StrategyRecord) -> [String: Any] {
         var d: [String: Any] = [
             "id": s.id ?? 0, "payload_id": s.payloadId, "user_id": s.userId, "strategy_type": s.strategyType,
-            "asset_in": s.assetIn, "asset_out": s.assetOut, "amount": s.amount, "recipient_address": s.recipientAddress,
+            "asset_in": s.assetIn, "asset_out": s.assetOut, "amount": s.amount,
             "price_feed_id": s.priceFeedId, "status": s.status.rawValue, "created_at": Int(s.createdAt.timeIntervalSince1970),
         ]
+        if let r = s.recipientAddress { d["recipient_address"] = r }
         if let p = s.triggerPriceCents { d["trigger_price_cents"] = p }
         if let t = s.triggeredAt { d["triggered_at"] = Int(t.timeIntervalSince1970) }
         if let h = s.txHash { d["tx_hash"] = h }

@@ -9,45 +9,49 @@ import Logging
 struct EngineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engine", abstract: "Serve POST /evaluateStrategy as a drop-in for the original Rust engine.",
-        discussion: "Set API_TOKEN to require X-API-TOKEN or Authorization: Bearer on every request but /health.")
+        discussion: """
+            Listens on loopback by default; binding elsewhere needs API_TOKEN (or API_TOKENS_FILE), required then as \
+            X-API-TOKEN or Authorization: Bearer on every request but /health. CORS_ALLOWED_ORIGINS (comma-separated) \
+            lets browsers of those origins call it; RATE_LIMIT_PER_MINUTE (600) and MAX_CONCURRENT_LARGE_UPLOADS (2) bound \
+            what one client and all clients may send.
+            """)
 
-    @Option(help: "Address to listen on, HOST:PORT.") var bind = "0.0.0.0:5001"
+    @Option(help: "Address to listen on, HOST:PORT.") var bind = "127.0.0.1:5001"
     @Option(help: "Decoded server keys kept in memory (about 79 MB each for tfhe-rs 0.5 keys).") var keyCache = 2
     @Option(help: "Largest request body in MiB (a legacy request is about 210 MiB).") var maxBodyMib = 512
     @Flag(help: "Accept the insecure parameters of the genuine tfhe-rs test vectors (tests only).")
     var allowInsecureTestParameters = false
 
     func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        let access = try AccessControl(adminToken: env["API_TOKEN"], tokensFile: env["API_TOKENS_FILE"])
+        try BindAddress.requireTokenBeyondLoopback(bind, access, service: "engine")
         let (host, port) = try BindAddress.parse(bind)
         var logger = Logger(label: "syphon.engine")
         logger.logLevel = .info
+        let rate = try env["RATE_LIMIT_PER_MINUTE"].map { text -> Int in
+            guard let n = Int(text), n > 0 else { throw ConfigurationError("RATE_LIMIT_PER_MINUTE must be a positive integer") }
+            return n
+        } ?? 600
+        let uploads = try env["MAX_CONCURRENT_LARGE_UPLOADS"].map { text -> Int in
+            guard let n = Int(text), n > 0 else { throw ConfigurationError("MAX_CONCURRENT_LARGE_UPLOADS must be a positive integer") }
+            return n
+        } ?? 2
         let controller = EngineController(
-            evaluator: LegacyEvaluator(allowInsecureTestParameters: allowInsecureTestParameters,
+            evaluator: LegacyEvaluator(input: UntrustedInput(allowInsecureTestParameters: allowInsecureTestParameters),
                                        cache: ServerKeyCache(capacity: keyCache)),
-            worker: FHEWorker(), maxBodyBytes: maxBodyMib << 20, logger: logger)
-        let router = Router()
-        router.add(middleware: CORSMiddleware(allowOrigin: .all, allowHeaders: [.accept, .authorization, .contentType, .origin,
-                                                                              HTTPField.Name("X-API-TOKEN")!],
-                                              allowMethods: [.get, .post, .options]))
-        router.add(middleware: APITokenMiddleware(token: ProcessInfo.processInfo.environment["API_TOKEN"],
-                                                  openPaths: ["/health"],
-                                                  unauthorizedBody: "{\"is_triggered\":false,\"error\":\"unauthorized\"}"))
+            worker: FHEWorker(), maxBodyBytes: maxBodyMib << 20, uploads: UploadSlots(capacity: uploads), logger: logger)
+        // Tokens and the upload cap as `serve` (the engine holds no book; its answers are its state).
+        let router = Router(context: ExecutorRequestContext.self)
+        router.addPolicyMiddleware(corsOrigins: (env["CORS_ALLOWED_ORIGINS"] ?? "").split(separator: ",")
+                                       .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
+                                   rateLimitPerMinute: rate, access: access) {
+            EngineController.json(.unauthorized, "{\"is_triggered\":false,\"error\":\"unauthorized\"}")
+        }
         controller.addRoutes(to: router)
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "syphon-executor"),
                               logger: logger)
         logger.info("engine listening", metadata: ["address": "\(host):\(port)"])
         try await app.runService()
-    }
-}
-
-enum BindAddress {
-    /// "HOST:PORT" (or ":PORT", or "PORT") → (host, port).
-    static func parse(_ text: String) throws -> (String, Int) {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        let host = parts.count > 1 ? String(parts.dropLast().joined(separator: ":")) : "0.0.0.0"
-        guard let port = Int(parts.last ?? ""), (0...65535).contains(port) else {
-            throw ValidationError("--bind expects HOST:PORT, got '\(text)'")
-        }
-        return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 }

@@ -5,15 +5,20 @@ import Hummingbird
 import Logging
 
 /// `POST /evaluateStrategy` and `GET /health`, answering exactly like the original Rust engine:
-/// 200 `{"is_triggered":bool}`; a bad request is 400 `{"is_triggered":false,"error":…}`.
+/// 200 `{"is_triggered":bool}`; a bad request is 400 `{"is_triggered":false,"error":…}` (413, 415
+/// and 503 for bodies that are too large, of the wrong type, or beyond the upload cap).
 struct EngineController: Sendable {
     let evaluator: LegacyEvaluator
     let worker: FHEWorker
     let maxBodyBytes: Int
+    let uploads: UploadSlots
     let logger: Logger
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
-        router.post("/evaluateStrategy") { request, _ in try await evaluate(request) }
+    /// Requests above this are large uploads (every genuine one is: the server key alone is 219 MB of hex).
+    static let largeAbove = 64 << 10
+
+    func addRoutes(to router: Router<ExecutorRequestContext>) {
+        router.post("/evaluateStrategy") { request, context in try await evaluate(request, context) }
         router.get("/health") { _, _ in
             Self.json(.ok, "{\"status\":\"ok\",\"mode\":\"engine\",\"cached_server_keys\":\(evaluator.cache.count)}")
         }
@@ -28,19 +33,14 @@ struct EngineController: Sendable {
         return json(status, "{\"is_triggered\":false,\"error\":\"\(escaped)\"}")
     }
 
-    func evaluate(_ request: Request) async throws -> Response {
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: maxBodyBytes)
-        } catch {
-            return Self.failure(.contentTooLarge, "request body exceeds \(maxBodyBytes) bytes")
-        }
+    func evaluate(_ request: Request, _ context: ExecutorRequestContext) async throws -> Response {
         let start = ContinuousClock.now
-        let evaluator = self.evaluator
+        let evaluator = self.evaluator, worker = self.worker
         let outcome: Result<Bool, any Error> = await Result {
-            try await worker.run {
-                try body.withUnsafeReadableBytes { bytes in try Self.decide(bytes, evaluator: evaluator) }
+            try await context.withBody(request, policy: .json(limit: maxBodyBytes, largeAbove: Self.largeAbove), slots: uploads) { body in
+                try await worker.evaluate {
+                    try body.withUnsafeReadableBytes { bytes in try Self.decide(bytes, evaluator: evaluator) }
+                }
             }
         }
         switch outcome {
@@ -48,6 +48,10 @@ struct EngineController: Sendable {
             logger.info("evaluateStrategy answered", metadata: ["is_triggered": "\(triggered)",
                                                                "elapsed": "\(ContinuousClock.now - start)"])
             return Self.json(.ok, "{\"is_triggered\":\(triggered)}")
+        case .failure(let refusal as BodyRefusal):
+            var response = Self.failure(refusal.status, refusal.description)
+            response.headers.append(contentsOf: refusal.headers)
+            return response
         case .failure(let error as LegacyRequestError):
             logger.notice("evaluateStrategy rejected", metadata: ["reason": "\(error)"])
             return Self.failure(.badRequest, error.description)
@@ -84,7 +88,7 @@ struct EngineController: Sendable {
         let result = try evaluator.evaluate(strategy, upper: try fields.rawString("encrypted_upper_bound"),
                                             lower: try fields.rawString("encrypted_lower_bound"),
                                             serverKey: serverKey, priceCents: price)
-        return try evaluator.decrypt(result, clientKey: clientKeyBytes, parameters: serverKey.parameters)
+        return try evaluator.decrypt(result, clientKey: clientKeyBytes, serverKey: serverKey)
     }
 }
 

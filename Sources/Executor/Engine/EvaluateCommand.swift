@@ -37,7 +37,8 @@ struct EvaluateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let evaluator = LegacyEvaluator(allowInsecureTestParameters: allowInsecureTestParameters, cache: ServerKeyCache(capacity: 0))
+        let evaluator = LegacyEvaluator(input: UntrustedInput(allowInsecureTestParameters: allowInsecureTestParameters),
+                                        cache: ServerKeyCache(capacity: 0))
         let key = try Self.read(serverKey).withUnsafeBytes { try evaluator.serverKey($0) }
         let p = key.parameters
         let result: EncryptedBoolean
@@ -45,7 +46,7 @@ struct EvaluateCommand: AsyncParsableCommand {
             guard let comparison = ComparisonOperator(rawValue: op) else {
                 throw ValidationError("unknown --op '\(op)'; expected ge, le, gt, lt or eq")
             }
-            let ct = try Self.read(ciphertext!).withUnsafeBytes { try TfheRs05.decodeRadixCiphertext($0, parameters: p) }
+            let ct = try Self.read(ciphertext!).withUnsafeBytes { try evaluator.bound($0, field: "--ciphertext", parameters: p)! }
             result = try ComparisonEngine(serverKey: key).compare(ct, comparison, priceCents)
         } else {
             guard let type = StrategyType(rawValue: strategy!) else { throw LegacyRequestError.unknownStrategy(strategy!) }
@@ -59,7 +60,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         }
         try Hex.encode(TfheRs05.encodeBooleanBlock(result, parameters: p)).write(toFile: out, atomically: true, encoding: .utf8)
         if let clientKey {
-            let decision = try Self.read(clientKey).withUnsafeBytes { try evaluator.decrypt(result, clientKey: $0, parameters: p) }
+            let decision = try Self.read(clientKey).withUnsafeBytes { try evaluator.decrypt(result, clientKey: $0, serverKey: key) }
             print(decision ? "true" : "false")
         }
     }

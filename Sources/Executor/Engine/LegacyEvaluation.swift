@@ -3,9 +3,10 @@ import FHECore
 import Foundation
 
 /// Evaluation in the original engine's terms: tfhe-rs 0.5 server key, bounds and client key as
-/// raw bincode or hex bytes. Shared by `engine` (HTTP) and `evaluate` (files).
+/// raw bincode or hex bytes, each through FHECore's ``UntrustedInput``. Shared by `engine` (HTTP)
+/// and `evaluate` (files).
 struct LegacyEvaluator: Sendable {
-    let allowInsecureTestParameters: Bool
+    let input: UntrustedInput
     let cache: ServerKeyCache
 
     /// The server key for these bytes: from the cache when the same bytes (by SHA-256) were seen,
@@ -13,8 +14,7 @@ struct LegacyEvaluator: Sendable {
     func serverKey(_ bytes: UnsafeRawBufferPointer) throws -> ServerKey {
         let digest = Self.digest(bytes)
         if let key = cache.get(digest) { return key }
-        let parameters = try TfheRs05.detectServerKeyParameters(bytes, allowInsecureTestParameters: allowInsecureTestParameters)
-        let key = try TfheRs05.decodeServerKey(bytes, parameters: parameters)
+        let key = try input.serverKey(bytes).key
         cache.put(digest, key)
         return key
     }
@@ -37,10 +37,11 @@ struct LegacyEvaluator: Sendable {
         return outer.finalize()
     }
 
+    /// A bound: exactly 16 fresh blocks under the key's parameters.
     func bound(_ bytes: UnsafeRawBufferPointer?, field: String, parameters: ParameterSet) throws -> RadixCiphertext? {
         guard let bytes else { return nil }
         do {
-            return try TfheRs05.decodeRadixCiphertext(bytes, parameters: parameters)
+            return try input.priceBound(bytes, parameters: parameters, field: field).ciphertext
         } catch let error as FHECoreError {
             throw LegacyRequestError.invalidField(field, error.description)
         }
@@ -62,11 +63,11 @@ struct LegacyEvaluator: Sendable {
         }
     }
 
-    /// Decrypts only the final result block with the client key (never the bounds).
-    func decrypt(_ result: EncryptedBoolean, clientKey bytes: UnsafeRawBufferPointer, parameters: ParameterSet) throws -> Bool {
+    /// Decrypts only the final result block (never the bounds) with the client key, which must be
+    /// the one that generated the server key; a decision that is neither 0 nor 1 is an error.
+    func decrypt(_ result: EncryptedBoolean, clientKey bytes: UnsafeRawBufferPointer, serverKey: ServerKey) throws -> Bool {
         do {
-            let (client, _) = try TfheRs05.decodeRadixClientKey(bytes, parameters: parameters)
-            return client.decrypt(result)
+            return try input.clientKey(bytes, belongingTo: serverKey).decrypt(result)
         } catch let error as FHECoreError {
             throw LegacyRequestError.invalidField("encrypted_client_key", error.description)
         }

@@ -64,15 +64,37 @@ final class HermesClient: Sendable {
     /// Query string `ids[]=a&ids[]=b` (bracket syntax is required by Hermes).
     static func idsQuery(_ ids: [String]) -> String { ids.map { "ids%5B%5D=\($0)" }.joined(separator: "&") }
 
+    /// v2 drops ids it does not know instead of failing the whole request (one feed Hermes lacks
+    /// must never hide the others' prices); the legacy endpoint has no such flag (see `latest`).
     func path(for ids: [String]) -> String {
         switch configuration.endpoint {
-        case .v2: "/v2/updates/price/latest?\(Self.idsQuery(ids))&parsed=true"
+        case .v2: "/v2/updates/price/latest?\(Self.idsQuery(ids))&parsed=true&ignore_invalid_price_ids=true"
         case .legacy: "/api/latest_price_feeds?\(Self.idsQuery(ids))"
         }
     }
 
-    /// The latest quotes for `ids`, in the order Hermes returns them.
+    /// The ids a 404 "Price ids not found: 0x…, 0x…" names.
+    static func unknownIDs(inNotFound body: String) -> Set<String> {
+        guard let list = body.split(separator: ":", maxSplits: 1).last, body.hasPrefix("Price ids not found") else { return [] }
+        return Set(list.split(separator: ",").compactMap { FeedMap.normalize($0.trimmingCharacters(in: .whitespaces)) })
+    }
+
+    /// The latest quotes for `ids`, in the order Hermes returns them. When Hermes answers 404 for ids
+    /// it does not know (the legacy endpoint always; v2 if the flag is ignored), it is asked once more
+    /// for the others: those feeds then simply have no quote.
     func latest(ids: [String]) async throws -> [PriceQuote] {
+        do {
+            return try await latestOnce(ids: ids)
+        } catch HermesError.http(status: 404, let body) {
+            let unknown = Self.unknownIDs(inNotFound: body)
+            let known = ids.filter { !unknown.contains($0) }
+            guard !unknown.isEmpty, known.count < ids.count else { throw HermesError.http(status: 404, body: body) }
+            logger.warning("Hermes does not know some configured feeds; polling the others", metadata: ["unknown": "\(unknown.sorted())"])
+            return known.isEmpty ? [] : try await latestOnce(ids: known)
+        }
+    }
+
+    private func latestOnce(ids: [String]) async throws -> [PriceQuote] {
         if let until = backoffUntil.get(), until > Date() {
             throw HermesError.rateLimited(retryAfterSeconds: Int(until.timeIntervalSinceNow.rounded(.up)))
         }

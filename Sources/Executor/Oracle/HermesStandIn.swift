@@ -31,6 +31,8 @@ final class HermesStandIn: Sendable {
         var dropStreamAfterEvents: Int?
         /// Send `event:error\ndata:Error receiving update: …` before each data event.
         var inBandErrors = false
+        /// Report this publish time instead of the clock's (any Int64 a hostile Hermes could send).
+        var publishTimeOverride: Int64?
     }
 
     private struct State {
@@ -137,14 +139,14 @@ final class HermesStandIn: Sendable {
     private func accumulatorBlob(_ id: String, _ step: Step, slot: UInt64, publishTime: Int64) -> [UInt8] {
         func be<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.bigEndian) { Array($0) } }
         let idBytes = stride(from: 0, to: 64, by: 2).map { UInt8(id[id.index(id.startIndex, offsetBy: $0)..<id.index(id.startIndex, offsetBy: $0 + 2)], radix: 16)! }
-        let message = [UInt8(0)] + idBytes + be(step.price) + be(step.conf) + be(step.expo) + be(publishTime) + be(publishTime - 1)
+        let message = [UInt8(0)] + idBytes + be(step.price) + be(step.conf) + be(step.expo) + be(publishTime) + be(publishTime &- 1)
             + be(step.price) + be(step.conf)
         let payload = Array("AUWV".utf8) + [0] + be(slot) + be(UInt32(10_000)) + [UInt8](repeating: 0, count: 20)
         let emitter = stride(from: 0, to: 64, by: 2).map { i -> UInt8 in
             let e = "e101faedac5851e32b9b23b5f9411a8c2bac4aae3ed4dd7b811dd1a72ea4aa71"
             return UInt8(e[e.index(e.startIndex, offsetBy: i)..<e.index(e.startIndex, offsetBy: i + 2)], radix: 16)!
         }
-        let vaa = [UInt8(1)] + be(UInt32(0)) + [0] + be(UInt32(publishTime)) + be(UInt32(0)) + be(UInt16(26)) + emitter
+        let vaa = [UInt8(1)] + be(UInt32(0)) + [0] + be(UInt32(truncatingIfNeeded: publishTime)) + be(UInt32(0)) + be(UInt16(26)) + emitter
             + be(slot) + [1] + payload
         return Array("PNAU".utf8) + [1, 0, 0, 0] + be(UInt16(vaa.count)) + vaa + [1] + be(UInt16(message.count)) + message + [0]
     }
@@ -153,14 +155,17 @@ final class HermesStandIn: Sendable {
         base64 ? Data(bytes).base64EncodedString() : bytes.map { String(format: "%02x", $0) }.joined()
     }
 
+    /// The publish time every answer reports now.
+    private var publishTime: Int64 { faults.publishTimeOverride ?? Int64(Date().timeIntervalSince1970) - faults.staleBySeconds }
+
     func v2Body(ids: [String], parsed: Bool, base64: Bool) -> String {
-        let now = Int64(Date().timeIntervalSince1970) - faults.staleBySeconds
+        let now = publishTime
         var blobs: [String] = [], feeds: [String] = []
         for id in ids {
             guard let (step, slot) = current(id) else { continue }
             blobs.append("\"" + blobString(accumulatorBlob(id, step, slot: slot, publishTime: now), base64: base64) + "\"")
             feeds.append("{\"id\":\"\(id)\",\"price\":\(priceJSON(step, publishTime: now)),\"ema_price\":\(priceJSON(step, publishTime: now)),"
-                         + "\"metadata\":{\"slot\":\(slot),\"proof_available_time\":\(now + 1),\"prev_publish_time\":\(now - 1)}}")
+                         + "\"metadata\":{\"slot\":\(slot),\"proof_available_time\":\(now &+ 1),\"prev_publish_time\":\(now &- 1)}}")
         }
         var body = "{\"binary\":{\"encoding\":\"\(base64 ? "base64" : "hex")\",\"data\":[\(blobs.joined(separator: ","))]}"
         if parsed { body += ",\"parsed\":[\(feeds.joined(separator: ","))]" }
@@ -168,12 +173,12 @@ final class HermesStandIn: Sendable {
     }
 
     func legacyBody(ids: [String], verbose: Bool, binary: Bool) -> String {
-        let now = Int64(Date().timeIntervalSince1970) - faults.staleBySeconds
+        let now = publishTime
         let feeds = ids.compactMap { id -> String? in
             guard let (step, slot) = current(id) else { return nil }
             var feed = "{\"id\":\"\(id)\",\"price\":\(priceJSON(step, publishTime: now)),\"ema_price\":\(priceJSON(step, publishTime: now))"
             if verbose {
-                feed += ",\"metadata\":{\"slot\":\(slot),\"emitter_chain\":26,\"price_service_receive_time\":\(now + 1),\"prev_publish_time\":\(now - 1)}"
+                feed += ",\"metadata\":{\"slot\":\(slot),\"emitter_chain\":26,\"price_service_receive_time\":\(now &+ 1),\"prev_publish_time\":\(now &- 1)}"
             }
             if binary { feed += ",\"vaa\":\"\(blobString(accumulatorBlob(id, step, slot: slot, publishTime: now), base64: true))\"" }
             return feed + "}"

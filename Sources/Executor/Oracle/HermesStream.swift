@@ -55,7 +55,7 @@ struct HermesStream: Sendable {
     /// One connection; returns whether any price event arrived.
     func connectOnce(_ deliver: @escaping @Sendable (Event) async -> Void) async throws -> Bool {
         guard let base = client.configuration.baseURLs.first else { throw HermesError.unreachable("no base URL") }
-        var request = HTTPClientRequest(url: base + "/v2/updates/price/stream?" + HermesClient.idsQuery(ids) + "&parsed=true")
+        var request = HTTPClientRequest(url: base + "/v2/updates/price/stream?" + HermesClient.idsQuery(ids) + "&parsed=true&ignore_invalid_price_ids=true")
         request.headers.add(name: "Accept", value: "text/event-stream")
         if let key = client.configuration.apiKey, !key.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
         let response = try await HTTPClient.shared.execute(request, timeout: .hours(25))

@@ -82,7 +82,7 @@ actor PriceOracle {
 
     /// Seconds since the publish time of the last accepted price of a feed.
     func age(feed: String, now: Int64 = Int64(Date().timeIntervalSince1970)) -> Int64? {
-        accepted[feed].map { now - $0.quote.publishTime }
+        accepted[feed].map { $0.quote.age(now: now) }
     }
 
     private func reject(_ rejection: PriceRejection) {

@@ -31,6 +31,14 @@ struct PriceQuote: Equatable, Sendable {
         return UInt32(value)
     }
 
+    /// Seconds from the publish time to `now`, saturated: any Int64 Hermes (or whoever answers in
+    /// its place) sends is a stale or future price, never an overflow.
+    func age(now: Int64) -> Int64 {
+        let (age, overflow) = now.subtractingReportingOverflow(publishTime)
+        guard overflow else { return age }
+        return publishTime < 0 ? .max : .min
+    }
+
     /// conf / price (the exponents cancel).
     var relativeConfidence: Double { price > 0 ? Double(conf) / Double(price) : .infinity }
 
@@ -81,9 +89,9 @@ struct PriceGuard: Sendable {
     var futureToleranceSeconds: Int64 = 2
 
     func accept(_ quote: PriceQuote, now: Int64) throws -> UInt32 {
-        let age = now - quote.publishTime
+        let age = quote.age(now: now)
         if age > maxAgeSeconds { throw PriceRejection.stale(feedID: quote.feedID, ageSeconds: age) }
-        if -age > futureToleranceSeconds { throw PriceRejection.fromTheFuture(feedID: quote.feedID, aheadSeconds: -age) }
+        if age < -futureToleranceSeconds { throw PriceRejection.fromTheFuture(feedID: quote.feedID, aheadSeconds: age == .min ? .max : -age) }
         if quote.relativeConfidence > maxConfidenceRatio {
             throw PriceRejection.lowConfidence(feedID: quote.feedID, ratio: quote.relativeConfidence)
         }
@@ -127,16 +135,26 @@ struct FeedMap: Sendable {
     }
 
     /// A strategy's feed: its explicit price_feed_id, else the feed of the pair's non-stable asset.
+    /// Only configured feeds are accepted: a well-formed id Hermes does not know would be a price
+    /// that never comes (and, before per-feed handling, one that hid every other feed's).
     func feed(explicit: String?, assetIn: String, assetOut: String) throws -> String {
         if let explicit {
-            guard let id = Self.normalize(explicit) else { throw OracleConfigurationError("price_feed_id '\(explicit)' is not 64 hex digits") }
+            guard let id = Self.normalize(explicit) else { throw OracleConfigurationError("price_feed_id '\(explicit.prefix(80))' is not 64 hex digits") }
+            guard Set(ids.values).contains(id) else {
+                throw OracleConfigurationError("price_feed_id \(id) is not a feed this executor is configured for; known: \(known)")
+            }
             return id
         }
         let a = assetIn.uppercased(), b = assetOut.uppercased()
         let volatile = Self.stablecoins.contains(a) ? b : a
-        guard let id = ids[volatile] else { throw OracleConfigurationError("no price feed known for asset '\(volatile)'") }
+        guard let id = ids[volatile] else {
+            throw OracleConfigurationError("no price feed known for asset '\(volatile.prefix(40))'; known: \(known)")
+        }
         return id
     }
+
+    /// The configured feeds, `SYMBOL=id`, for error messages.
+    var known: String { ids.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") }
 }
 
 struct OracleConfigurationError: Error, CustomStringConvertible {

@@ -97,6 +97,50 @@ struct OrderBookDatabase: Sendable {
             // The nonce lock, in the data itself: no two signed swaps of one account share a nonce.
             try db.execute(sql: "CREATE UNIQUE INDEX strategy_sender_nonce ON strategy(sender, nonce) WHERE nonce IS NOT NULL")
         }
+        migrator.registerMigration("v4-identities-custody-seeds") { db in
+            // Who registered a key, who created a strategy (NULL: before identities existed; the
+            // admin's alone).
+            try db.alter(table: "serverKey") { t in t.add(column: "owner", .text) }
+            // How a client key is sealed: 1 = AES-GCM without associated data (before v4), 2 = bound to
+            // its id as associated data. Version-1 blobs are resealed at start-up.
+            try db.alter(table: "clientKey") { t in t.add(column: "sealing", .integer).notNull().defaults(to: 1) }
+            // recipientAddress becomes optional (the original generator sends none; a swap without one
+            // fails at settlement, as it did there): SQLite changes a column's nullability by rebuilding.
+            let columns = """
+                id, payloadId, userId, strategyType, assetIn, assetOut, amount, recipientAddress, zkpData, upperBoundId, \
+                lowerBoundId, serverKeyId, clientKeyId, priceFeedId, expiresAt, status, triggerPriceCents, triggeredAt, txHash, \
+                signedTransaction, failureReason, createdAt, updatedAt, sender, nonce, gasLimit, gasUsed, blockNumber, submittedAt, \
+                finalizedAt, simulation, lastError, sendAttempts
+                """
+            try db.execute(sql: """
+                CREATE TABLE strategy_v4 ("id" INTEGER PRIMARY KEY AUTOINCREMENT, "payloadId" TEXT NOT NULL UNIQUE,
+                    "userId" TEXT NOT NULL, "strategyType" TEXT NOT NULL, "assetIn" TEXT NOT NULL, "assetOut" TEXT NOT NULL,
+                    "amount" TEXT NOT NULL, "recipientAddress" TEXT, "zkpData" TEXT NOT NULL,
+                    "upperBoundId" TEXT REFERENCES "ciphertext"("id"), "lowerBoundId" TEXT REFERENCES "ciphertext"("id"),
+                    "serverKeyId" TEXT NOT NULL REFERENCES "serverKey"("id"), "clientKeyId" TEXT NOT NULL REFERENCES "clientKey"("id"),
+                    "priceFeedId" TEXT NOT NULL, "expiresAt" DATETIME, "status" TEXT NOT NULL, "triggerPriceCents" INTEGER,
+                    "triggeredAt" DATETIME, "txHash" TEXT, "signedTransaction" BLOB, "failureReason" TEXT,
+                    "createdAt" DATETIME NOT NULL, "updatedAt" DATETIME NOT NULL, "sender" TEXT, "nonce" INTEGER, "gasLimit" INTEGER,
+                    "gasUsed" INTEGER, "blockNumber" INTEGER, "submittedAt" DATETIME, "finalizedAt" DATETIME, "simulation" TEXT,
+                    "lastError" TEXT, "sendAttempts" INTEGER NOT NULL DEFAULT 0, "owner" TEXT);
+                INSERT INTO strategy_v4 (\(columns)) SELECT \(columns) FROM strategy;
+                DROP TABLE strategy;
+                ALTER TABLE strategy_v4 RENAME TO strategy;
+                CREATE INDEX "strategy_on_userId" ON "strategy"("userId");
+                CREATE INDEX "strategy_on_priceFeedId" ON "strategy"("priceFeedId");
+                CREATE INDEX "strategy_on_status" ON "strategy"("status");
+                CREATE INDEX "strategy_on_owner" ON "strategy"("owner");
+                CREATE UNIQUE INDEX strategy_sender_nonce ON strategy(sender, nonce) WHERE nonce IS NOT NULL;
+                """)
+            // Every native bound's public mask seed, once per key: a second bound with the same seed
+            // under the same key would reveal the difference of the two prices.
+            try db.create(table: "boundSeed") { t in
+                t.column("keyId", .text).notNull().references("serverKey")
+                t.column("seed", .blob).notNull()
+                t.column("strategyId", .integer).notNull().references("strategy")
+                t.primaryKey(["keyId", "seed"])
+            }
+        }
         return migrator
     }
 }
@@ -117,7 +161,8 @@ struct StrategyRecord: Codable, Sendable, FetchableRecord, MutablePersistableRec
     var assetIn: String
     var assetOut: String
     var amount: String
-    var recipientAddress: String
+    /// The swap's recipient; nil when the payload had none (the original generator sends none).
+    var recipientAddress: String?
     var zkpData: String
     var upperBoundId: String?
     var lowerBoundId: String?
@@ -143,9 +188,12 @@ struct StrategyRecord: Codable, Sendable, FetchableRecord, MutablePersistableRec
     var simulation: String? = nil
     var lastError: String? = nil
     var sendAttempts: Int = 0
+    /// The identity that created the strategy (nil: created before identities existed).
+    var owner: String? = nil
 
     enum Columns {
         static let id = Column(CodingKeys.id), status = Column(CodingKeys.status), userId = Column(CodingKeys.userId)
+        static let owner = Column(CodingKeys.owner)
         static let payloadId = Column(CodingKeys.payloadId), priceFeedId = Column(CodingKeys.priceFeedId)
         static let expiresAt = Column(CodingKeys.expiresAt)
     }
@@ -158,61 +206,125 @@ func contentHash(_ bytes: some DataProtocol) -> String {
     Hex.encode(Array(SHA256.hash(data: bytes)))
 }
 
+/// A write the order book refused because of what is already in it.
+enum OrderBookConflict: Error, Equatable, CustomStringConvertible {
+    /// A native bound's public seed was already used under the same key.
+    case seedReused
+    /// The evaluation key was registered by another identity.
+    case keyOwnedByAnotherIdentity
+    /// The evaluation key already has a different client key in custody.
+    case differentCustodyKey
+
+    var description: String {
+        switch self {
+        case .seedReused:
+            "a bound's seed was already used under this key: two bounds with one seed reveal the difference of their prices; "
+                + "encrypt the bound again"
+        case .keyOwnedByAnotherIdentity: "this key was registered by another identity"
+        case .differentCustodyKey: "this key already has a different client key in custody; it is never replaced"
+        }
+    }
+}
+
 extension OrderBookDatabase {
     /// Everything a new strategy needs, already validated.
     struct NewStrategy: Sendable {
         var record: StrategyRecord
         /// `data` is nil for a registered key (stored by POST /keys).
         var serverKey: (id: String, parameterSet: String, data: Data?)
+        /// `sealed` (bound to the id) is nil for a registered key's custody client key.
         var clientKey: (id: String, sealed: Data?)
         var bounds: [(id: String, data: Data)]
+        /// The public seeds of native bounds, unique per key.
+        var seeds: [[UInt8]] = []
     }
 
     /// Stores a strategy with its blobs in one transaction. A known payload id returns the existing
-    /// strategy's id instead (idempotent); `created` says which.
+    /// strategy's id instead (idempotent); `created` says which. Throws ``OrderBookConflict/seedReused``
+    /// when a bound's seed was seen under the same key.
     func createStrategy(_ new: NewStrategy) throws -> (id: Int64, created: Bool) {
         try writer.write { db in
             if let existing = try StrategyRecord.filter(StrategyRecord.Columns.payloadId == new.record.payloadId).fetchOne(db) {
                 return (existing.id!, false)
+            }
+            for seed in new.seeds {
+                let used = try Bool.fetchOne(db, sql: "SELECT 1 FROM boundSeed WHERE keyId = ? AND seed = ?",
+                                             arguments: [new.serverKey.id, Data(seed)]) ?? false
+                if used { throw OrderBookConflict.seedReused }
             }
             if let data = new.serverKey.data {
                 try db.execute(sql: "INSERT OR IGNORE INTO serverKey (id, format, parameterSet, data, createdAt) VALUES (?, ?, ?, ?, ?)",
                                arguments: [new.serverKey.id, "tfhe-rs-0.5", new.serverKey.parameterSet, data, Date()])
             }
             if let sealed = new.clientKey.sealed {
-                try db.execute(sql: "INSERT OR IGNORE INTO clientKey (id, sealed, createdAt) VALUES (?, ?, ?)",
-                               arguments: [new.clientKey.id, sealed, Date()])
+                try db.execute(sql: "INSERT OR IGNORE INTO clientKey (id, sealed, createdAt, sealing) VALUES (?, ?, ?, ?)",
+                               arguments: [new.clientKey.id, sealed, Date(), Keystore.Sealing.boundToKeyID.rawValue])
             }
             for bound in new.bounds {
                 try db.execute(sql: "INSERT OR IGNORE INTO ciphertext (id, data) VALUES (?, ?)", arguments: [bound.id, bound.data])
             }
             var record = new.record
             try record.insert(db)
+            for seed in new.seeds {
+                try db.execute(sql: "INSERT INTO boundSeed (keyId, seed, strategyId) VALUES (?, ?, ?)",
+                               arguments: [new.serverKey.id, Data(seed), record.id!])
+            }
             return (record.id!, true)
         }
     }
 
-    /// Stores a registered evaluation key (and its custody client key) once; returns its id.
-    func registerKey(id: String, parameterSet: String, data: Data, clientKey: (id: String, sealed: Data)?) throws {
+    /// What registering a key did.
+    enum KeyRegistration: String, Sendable {
+        /// A new key (with its custody client key, if one was given).
+        case created
+        /// A known key got the custody client key it did not have.
+        case custodyAttached = "attached"
+        /// Nothing new: the same key, and the same custody key or none.
+        case unchanged
+    }
+
+    /// Registers an evaluation key for `owner`, with its custody client key (already checked to
+    /// belong to it, sealed to its id), in one transaction. A key of another identity is refused;
+    /// a custody key is attached once and never replaced.
+    func registerKey(id: String, parameterSet: String, data: Data, owner: Identity,
+                     clientKey: (id: String, sealed: Data)?) throws -> KeyRegistration {
         try writer.write { db in
-            if let clientKey {
-                try db.execute(sql: "INSERT OR IGNORE INTO clientKey (id, sealed, createdAt) VALUES (?, ?, ?)",
-                               arguments: [clientKey.id, clientKey.sealed, Date()])
+            let existing = try Row.fetchOne(db, sql: "SELECT owner, clientKeyId FROM serverKey WHERE id = ? AND format = 'native-v1'",
+                                            arguments: [id])
+            if let existing {
+                let registeredBy: String? = existing["owner"]
+                guard registeredBy == owner.name || (registeredBy == nil && owner.isAdmin) else {
+                    throw OrderBookConflict.keyOwnedByAnotherIdentity
+                }
             }
-            try db.execute(sql: "INSERT OR IGNORE INTO serverKey (id, format, parameterSet, data, createdAt, clientKeyId) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [id, "native-v1", parameterSet, data, Date(), clientKey?.id])
             if let clientKey {
-                try db.execute(sql: "UPDATE serverKey SET clientKeyId = ? WHERE id = ? AND clientKeyId IS NULL",
-                               arguments: [clientKey.id, id])
+                try db.execute(sql: "INSERT OR IGNORE INTO clientKey (id, sealed, createdAt, sealing) VALUES (?, ?, ?, ?)",
+                               arguments: [clientKey.id, clientKey.sealed, Date(), Keystore.Sealing.boundToKeyID.rawValue])
+            }
+            guard let existing else {
+                try db.execute(sql: """
+                    INSERT INTO serverKey (id, format, parameterSet, data, createdAt, clientKeyId, owner) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [id, "native-v1", parameterSet, data, Date(), clientKey?.id, owner.name])
+                return .created
+            }
+            let custody: String? = existing["clientKeyId"]
+            switch (custody, clientKey) {
+            case (_, nil): return .unchanged
+            case (nil, let offered?):
+                try db.execute(sql: "UPDATE serverKey SET clientKeyId = ? WHERE id = ?", arguments: [offered.id, id])
+                return .custodyAttached
+            case (let held?, let offered?):
+                guard held == offered.id else { throw OrderBookConflict.differentCustodyKey }
+                return .unchanged
             }
         }
     }
 
-    /// A registered key: (parameter set name, custody client key id).
-    func registeredKey(id: String) throws -> (parameterSet: String, clientKeyId: String?)? {
+    /// A registered (native) key: its parameter set, custody client key and owner.
+    func registeredKey(id: String) throws -> (parameterSet: String, clientKeyId: String?, owner: String?)? {
         try writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT parameterSet, clientKeyId FROM serverKey WHERE id = ? AND format = 'native-v1'",
-                             arguments: [id]).map { ($0["parameterSet"], $0["clientKeyId"]) }
+            try Row.fetchOne(db, sql: "SELECT parameterSet, clientKeyId, owner FROM serverKey WHERE id = ? AND format = 'native-v1'",
+                             arguments: [id]).map { ($0["parameterSet"], $0["clientKeyId"], $0["owner"]) }
         }
     }
 
@@ -222,16 +334,19 @@ extension OrderBookDatabase {
 
     func strategy(id: Int64) throws -> StrategyRecord? { try writer.read { try StrategyRecord.fetchOne($0, key: id) } }
 
-    func strategies(userId: String?, status: StrategyStatus?, limit: Int = 500) throws -> [StrategyRecord] {
+    /// Strategies by user id and status; `owner` limits them to one identity's (nil: everyone's).
+    func strategies(userId: String?, status: StrategyStatus?, owner: String? = nil, limit: Int = 500) throws -> [StrategyRecord] {
         try writer.read { db in
             var request = StrategyRecord.all()
+            if let owner { request = request.filter(StrategyRecord.Columns.owner == owner) }
             if let userId { request = request.filter(StrategyRecord.Columns.userId == userId) }
             if let status { request = request.filter(StrategyRecord.Columns.status == status) }
             return try request.order(StrategyRecord.Columns.id).limit(limit).fetchAll(db)
         }
     }
 
-    /// PENDING → CANCELLED; false when the strategy is not pending any more.
+    /// PENDING → CANCELLED; false when the strategy is not pending any more. (Ownership is checked by
+    /// the caller before.)
     func cancel(id: Int64) throws -> Bool {
         try writer.write { db in
             try db.execute(sql: "UPDATE strategy SET status = ?, updatedAt = ? WHERE id = ? AND status = ?",
@@ -345,8 +460,29 @@ extension OrderBookDatabase {
         }
     }
 
-    func sealedClientKey(id: String) throws -> Data? {
-        try writer.read { try Data.fetchOne($0, sql: "SELECT sealed FROM clientKey WHERE id = ?", arguments: [id]) }
+    func sealedClientKey(id: String) throws -> (sealed: Data, sealing: Keystore.Sealing)? {
+        try writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT sealed, sealing FROM clientKey WHERE id = ?", arguments: [id]).map {
+                ($0["sealed"], Keystore.Sealing(rawValue: $0["sealing"]) ?? .unbound)
+            }
+        }
+    }
+
+    /// Every sealed client key (start-up check of the keystore key).
+    func sealedClientKeys() throws -> [(id: String, sealed: Data, sealing: Keystore.Sealing)] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, sealed, sealing FROM clientKey ORDER BY id").map {
+                ($0["id"], $0["sealed"], Keystore.Sealing(rawValue: $0["sealing"]) ?? .unbound)
+            }
+        }
+    }
+
+    /// Replaces an unbound (version 1) sealed blob by one bound to its id.
+    func resealClientKey(id: String, sealed: Data) throws {
+        try writer.write { db in
+            try db.execute(sql: "UPDATE clientKey SET sealed = ?, sealing = ? WHERE id = ? AND sealing = ?",
+                           arguments: [sealed, Keystore.Sealing.boundToKeyID.rawValue, id, Keystore.Sealing.unbound.rawValue])
+        }
     }
 
     func ciphertext(id: String) throws -> Data? {

@@ -1,21 +1,50 @@
 import FHECore
 import Foundation
 
-/// Decoded evaluation keys by content id, loaded from the order book on first use and kept (a few
-/// at a time: a tfhe-rs 0.5 key is ~79 MB decoded). Client keys are unsealed per use, never cached.
+/// Keys and bounds of the order book, decoded through FHECore's ``UntrustedInput`` (the order book
+/// is outside the process: whatever is read back is validated again). Decoded evaluation keys are
+/// kept by content id, a few at a time (a tfhe-rs 0.5 key is ~79 MB decoded); client keys are
+/// unsealed per use, never cached.
 final class KeyRepository: @unchecked Sendable {
     let database: OrderBookDatabase
     let keystore: Keystore
-    let allowInsecureTestParameters: Bool
+    let input: UntrustedInput
     private let lock = NSLock()
     private var serverKeys: [(id: String, key: ServerKey)] = []
+    /// (client key id, evaluation key id) pairs already checked to belong together (the check reads
+    /// k·N keyswitch rows; once per pair and process is enough).
+    private var checkedPairs: Set<[String]> = []
     let capacity: Int
 
-    init(database: OrderBookDatabase, keystore: Keystore, allowInsecureTestParameters: Bool, capacity: Int = 4) {
+    init(database: OrderBookDatabase, keystore: Keystore, input: UntrustedInput, capacity: Int = 4) {
         self.database = database
         self.keystore = keystore
-        self.allowInsecureTestParameters = allowInsecureTestParameters
+        self.input = input
         self.capacity = capacity
+    }
+
+    /// Opens the keystore against the order book before anything runs: every sealed client key must
+    /// open (version-1 blobs are resealed bound to their ids on the way). When sealed keys exist and
+    /// none opens, the master key is the wrong one: refuse to start rather than fail every strategy.
+    /// Returns (opened, unopenable).
+    @discardableResult
+    static func checkCustody(database: OrderBookDatabase, keystore: Keystore) throws -> (opened: Int, unopenable: Int) {
+        var opened = 0, unopenable = 0
+        for blob in try database.sealedClientKeys() {
+            do {
+                var plaintext = try keystore.open(blob.sealed, keyID: blob.id, sealing: blob.sealing)
+                defer { plaintext.resetBytes(in: 0..<plaintext.count) }
+                if blob.sealing == .unbound { try database.resealClientKey(id: blob.id, sealed: try keystore.seal(plaintext, keyID: blob.id)) }
+                opened += 1
+            } catch is Keystore.UnsealFailure {
+                unopenable += 1
+            }
+        }
+        if opened == 0 && unopenable > 0 {
+            throw ConfigurationError("the keystore key opens none of the \(unopenable) client keys sealed in the order book: "
+                                     + "it is not the key that sealed them (check KEYSTORE_KEY / KEYSTORE_KEY_FILE)")
+        }
+        return (opened, unopenable)
     }
 
     func remember(_ id: String, _ key: ServerKey) {
@@ -33,43 +62,35 @@ final class KeyRepository: @unchecked Sendable {
     }
 
     func serverKey(id: String) throws -> ServerKey {
-        lock.lock()
-        if let hit = serverKeys.first(where: { $0.id == id }) { lock.unlock(); return hit.key }
-        lock.unlock()
+        if let hit = cachedServerKey(id: id) { return hit }
         guard let (_, data) = try database.serverKeyData(id: id) else { throw StoredMaterialError("server key \(id.prefix(12))… is missing") }
-        let key = try data.withUnsafeBytes { bytes in
-            if NativeFormat.kind(of: bytes) != nil {
-                return try NativeFormat.decodeEvaluationKey(bytes, allowInsecureTestParameters: allowInsecureTestParameters).expand()
-            }
-            let p = try TfheRs05.detectServerKeyParameters(bytes, allowInsecureTestParameters: allowInsecureTestParameters)
-            return try TfheRs05.decodeServerKey(bytes, parameters: p)
-        }
+        let key = try data.withUnsafeBytes { try input.serverKey($0).key }
         remember(id, key)
         return key
     }
 
-    func clientKey(id: String, parameters: ParameterSet) throws -> ClientKey {
-        guard let sealed = try database.sealedClientKey(id: id) else { throw StoredMaterialError("client key \(id.prefix(12))… is missing") }
-        var bytes = try keystore.open(sealed)
-        defer { bytes.resetBytes(in: 0..<bytes.count) }
-        return try bytes.withUnsafeBytes { raw in
-            if NativeFormat.kind(of: raw) != nil {
-                return try NativeFormat.decodeClientKey(raw, allowInsecureTestParameters: allowInsecureTestParameters)
-            }
-            return try TfheRs05.decodeRadixClientKey(raw, parameters: parameters).key
+    /// The custody client key of a strategy, checked (once per process) to belong to its evaluation
+    /// key. Throws ``Keystore/UnsealFailure`` (retryable) when it does not open.
+    func clientKey(id: String, serverKeyID: String, serverKey: ServerKey) throws -> ClientKey {
+        guard let (sealed, sealing) = try database.sealedClientKey(id: id) else {
+            throw StoredMaterialError("client key \(id.prefix(12))… is missing")
         }
+        var bytes = try keystore.open(sealed, keyID: id, sealing: sealing)
+        defer { bytes.resetBytes(in: 0..<bytes.count) }
+        let pair = [id, serverKeyID]
+        let checked = lock.withLock { checkedPairs.contains(pair) }
+        let key = try bytes.withUnsafeBytes { raw in
+            checked ? try input.clientKey(raw, parameters: serverKey.parameters) : try input.clientKey(raw, belongingTo: serverKey)
+        }
+        if !checked { _ = lock.withLock { checkedPairs.insert(pair) } }
+        return key
     }
 
-    func ciphertext(id: String?, parameters: ParameterSet) throws -> RadixCiphertext? {
+    /// A stored price bound, validated again (exactly 16 fresh blocks under the key's parameters).
+    func bound(id: String?, parameters: ParameterSet, field: String) throws -> RadixCiphertext? {
         guard let id else { return nil }
         guard let data = try database.ciphertext(id: id) else { throw StoredMaterialError("ciphertext \(id.prefix(12))… is missing") }
-        return try data.withUnsafeBytes { raw in
-            if NativeFormat.kind(of: raw) != nil {
-                return try NativeFormat.decodeRadixCiphertext(raw, allowInsecureTestParameters: allowInsecureTestParameters).0
-                    .expand(parameters: parameters)
-            }
-            return try TfheRs05.decodeRadixCiphertext(raw, parameters: parameters)
-        }
+        return try data.withUnsafeBytes { try input.priceBound($0, parameters: parameters, field: field).ciphertext }
     }
 }
 

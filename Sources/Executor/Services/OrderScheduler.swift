@@ -19,8 +19,10 @@ struct RecordOnlyFinalizer: TriggeredStrategyHandler {
 /// Every interval: expire due strategies, take one fresh price per feed (one oracle request for
 /// all feeds), evaluate all pending strategies of a feed in one batch through the FHE façade,
 /// move the triggered ones to TRIGGERED in one transaction and hand them to the finalizer. Ticks
-/// never overlap (one loop); a strategy whose stored material fails is marked FAILED and never
-/// blocks the others; nothing is evaluated on a rejected or stale price.
+/// never overlap (one loop); nothing is evaluated on a rejected or stale price. A strategy whose
+/// stored material is unusable (a bound of the wrong shape, a missing blob) is marked FAILED and
+/// never blocks the others; one whose client key does not open, or whose decision decrypts to
+/// neither 0 nor 1, is not triggered, keeps waiting (PENDING, with the reason) and is counted.
 final class OrderScheduler: Service, Sendable {
     let database: OrderBookDatabase
     let keys: KeyRepository
@@ -35,6 +37,18 @@ final class OrderScheduler: Service, Sendable {
     let remote: RemoteEngine?
     /// Prices from the SSE stream (PYTH_STREAM=1) instead of one poll per tick.
     let streaming: Bool
+
+    /// What the scheduler has done, for /health and for anyone waiting on its progress (tests wait
+    /// on this, never on a clock).
+    struct Progress: Sendable {
+        /// Ticks completed since start.
+        var ticks = 0
+        /// The price each feed was last evaluated at (cents).
+        var evaluatedPrices: [String: UInt32] = [:]
+        /// Pending strategies whose custody client key did not open at their last evaluation.
+        var unopenableCustody: Set<Int64> = []
+    }
+    let progress = LockedValue(Progress())
 
     init(database: OrderBookDatabase, keys: KeyRepository, oracle: PriceOracle, worker: FHEWorker,
          finalizer: any TriggeredStrategyHandler, metrics: ExecutorMetrics, interval: Duration, logger: Logger,
@@ -69,6 +83,13 @@ final class OrderScheduler: Service, Sendable {
 
     @discardableResult
     func tick(now: Date = Date()) async throws -> TickReport {
+        let report = try await evaluateDue(now: now)
+        progress.update { $0.ticks += 1 }
+        metrics.event("tick")
+        return report
+    }
+
+    private func evaluateDue(now: Date) async throws -> TickReport {
         var report = TickReport()
         let expired = try database.expire(now: now)
         if expired > 0 { logger.info("strategies expired", metadata: ["count": "\(expired)"]) }
@@ -95,6 +116,7 @@ final class OrderScheduler: Service, Sendable {
                 continue
             }
             let (triggered, failed, evaluated) = try await evaluate(strategies, priceCents: price)
+            progress.update { $0.evaluatedPrices[feed] = price }
             report.evaluated += evaluated
             report.failed += failed
             let moved = try database.markTriggered(triggered, priceCents: price, at: now)
@@ -122,21 +144,25 @@ final class OrderScheduler: Service, Sendable {
         return (triggered, [], evaluated)
     }
 
-    /// One batch per feed on the FHE worker; returns (triggered, failed, evaluated count).
+    /// One batch per feed on the FHE worker's evaluation lane; returns (triggered, failed, evaluated count).
     func evaluate(_ strategies: [StrategyRecord], priceCents: UInt32) async throws -> ([Int64], [Int64], Int) {
         if let remote { return await evaluateRemotely(strategies, priceCents: priceCents, engine: remote) }
-        let keys = self.keys, memo = self.memo, database = self.database, logger = self.logger
+        let keys = self.keys, memo = self.memo, database = self.database, logger = self.logger, metrics = self.metrics
+        let progress = self.progress
         let started = ContinuousClock.now
-        let result = try await worker.run { () -> ([Int64], [Int64], Int) in
-            var requests: [EvaluationRequest] = [], owners: [(Int64, String, ParameterSet)] = [], failed: [Int64] = []
+        let result = try await worker.evaluate { () -> ([Int64], [Int64], Int) in
+            var requests: [EvaluationRequest] = [], owners: [StrategyRecord] = [], failed: [Int64] = []
             for s in strategies {
                 do {
+                    guard let type = StrategyType(rawValue: s.strategyType) else {
+                        throw StoredMaterialError("unknown strategy type '\(s.strategyType.prefix(40))'")
+                    }
                     let key = try keys.serverKey(id: s.serverKeyId)
-                    let type = StrategyType(rawValue: s.strategyType)!
-                    requests.append(EvaluationRequest(serverKey: key, strategy: type,
-                                                      upper: try keys.ciphertext(id: s.upperBoundId, parameters: key.parameters),
-                                                      lower: try keys.ciphertext(id: s.lowerBoundId, parameters: key.parameters)))
-                    owners.append((s.id!, s.clientKeyId, key.parameters))
+                    requests.append(EvaluationRequest(
+                        serverKey: key, strategy: type,
+                        upper: try keys.bound(id: s.upperBoundId, parameters: key.parameters, field: "stored upper bound"),
+                        lower: try keys.bound(id: s.lowerBoundId, parameters: key.parameters, field: "stored lower bound")))
+                    owners.append(s)
                 } catch {
                     logger.error("strategy cannot be evaluated; marked FAILED", metadata: ["id": "\(s.id!)", "error": "\(error)"])
                     try? database.markFailed(s.id!, reason: "stored material unusable: \(error)", from: [.pending])
@@ -145,12 +171,31 @@ final class OrderScheduler: Service, Sendable {
             }
             let results = try ComparisonEngine.evaluateBatch(requests, priceCents: UInt64(priceCents), memo: memo)
             var triggered: [Int64] = []
-            for (result, (id, clientKeyId, parameters)) in zip(results, owners) {
+            for (result, (s, request)) in zip(results, zip(owners, requests)) {
+                let id = s.id!
+                let client: ClientKey
                 do {
-                    if try keys.clientKey(id: clientKeyId, parameters: parameters).decrypt(result) { triggered.append(id) }
+                    client = try keys.clientKey(id: s.clientKeyId, serverKeyID: s.serverKeyId, serverKey: request.serverKey)
+                    progress.update { _ = $0.unopenableCustody.remove(id) }
+                } catch let sealed as Keystore.UnsealFailure {
+                    // The keystore, not the strategy, is at fault: it waits for the right key.
+                    progress.update { _ = $0.unopenableCustody.insert(id) }
+                    metrics.event("custody_key_unopenable")
+                    logger.error("client key does not open; strategy stays PENDING", metadata: ["id": "\(id)", "error": "\(sealed)"])
+                    try? database.recordRetryableError(id, "\(sealed)")
+                    continue
                 } catch {
                     try? database.markFailed(id, reason: "client key unusable: \(error)", from: [.pending])
                     failed.append(id)
+                    continue
+                }
+                do {
+                    if try client.decrypt(result) { triggered.append(id) }
+                } catch {
+                    // Never a trigger: a decision is 0 or 1, anything else is an error.
+                    metrics.event("undecidable_decision")
+                    logger.error("decision is neither 0 nor 1; not triggered", metadata: ["id": "\(id)", "error": "\(error)"])
+                    try? database.recordRetryableError(id, "\(error)")
                 }
             }
             return (triggered, failed, requests.count)

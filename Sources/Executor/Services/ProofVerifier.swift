@@ -1,8 +1,10 @@
 import Foundation
 
-/// At `createStrategy`, when a chain is configured: the strategy's swap must be buildable (zkp_data,
-/// token of asset_out, recipient) and, with a verifier, `verify(...)` must return true in a static
-/// call. A false or reverting proof is the client's fault (400); an unreachable node is ours (503).
+/// At `createStrategy`, when a chain is configured and proofs are verified (the original checked
+/// the swap there and nowhere else before settlement): the strategy's swap must be buildable
+/// (zkp_data, token of asset_out, recipient) and `verify(...)` must return true in a static call.
+/// A false or reverting proof is the client's fault (400); an unreachable node is ours (503).
+/// Without a verifier nothing is checked here; an unbuildable swap fails at settlement.
 struct ProofVerifier: Sendable {
     let chain: ChainConfiguration
     let rpc: JSONRPCClient
@@ -16,11 +18,11 @@ struct ProofVerifier: Sendable {
     }
 
     func check(_ record: StrategyRecord) async throws {
+        guard let verifier = chain.verifier else { return }
         let order: Entrypoint.SwapOrder
         do { order = try chain.swapOrder(zkpData: record.zkpData, assetOut: record.assetOut, recipient: record.recipientAddress) } catch {
             throw StrategyIntake.Rejection("\(error)")
         }
-        guard let verifier = chain.verifier else { return }
         let answer: [UInt8]
         do {
             answer = try await rpc.call(JSONRPCClient.callObject(from: nil, to: verifier, data: try order.authorization.verifyCalldata()))

@@ -18,8 +18,8 @@ struct RemoteEngine: Sendable {
         guard let (_, serverKey) = try keys.database.serverKeyData(id: s.serverKeyId) else {
             throw StoredMaterialError("server key missing")
         }
-        guard let sealed = try keys.database.sealedClientKey(id: s.clientKeyId) else { throw StoredMaterialError("client key missing") }
-        var clientKey = try keys.keystore.open(sealed)
+        guard let (sealed, sealing) = try keys.database.sealedClientKey(id: s.clientKeyId) else { throw StoredMaterialError("client key missing") }
+        var clientKey = try keys.keystore.open(sealed, keyID: s.clientKeyId, sealing: sealing)
         defer { clientKey.resetBytes(in: 0..<clientKey.count) }
         func hexField(_ name: String, _ data: Data?) -> String { "\"\(name)\": " + (data.map { "\"\(Hex.encode($0))\"" } ?? "null") }
         let body = "{\"strategy_type\": \"\(s.strategyType)\", "

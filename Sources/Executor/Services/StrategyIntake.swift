@@ -1,20 +1,32 @@
 import FHECore
 import Foundation
+import HTTPTypes
 
-/// Validates an original-format `/createStrategy` payload completely before anything is stored:
-/// every field, the tfhe-rs 0.5 server key (decoded in full), the bounds the strategy type needs
-/// (decoded against that key's parameters) and the client key (decoded, then sealed).
+/// Validates `/createStrategy` payloads — native (`key_id` + seeded bounds) and the original form
+/// (tfhe-rs 0.5 keys and bounds inline) — and `POST /keys` bodies completely before anything is
+/// stored. Every key and bound goes through FHECore's ``UntrustedInput``; a native key is usable
+/// only by the identity that registered it.
 struct StrategyIntake: Sendable {
     let keys: KeyRepository
     let feedMap: FeedMap
-    let allowInsecureTestParameters: Bool
 
+    var input: UntrustedInput { keys.input }
+
+    /// A native createStrategy body is a key id and two bounds of ~0.5 KB: nothing bigger is one.
+    static let nativeBodyLimit = 64 << 10
+
+    /// Why a request is refused; the status is deliberate (400 unless said otherwise).
     struct Rejection: Error, CustomStringConvertible {
         let description: String
-        init(_ description: String) { self.description = description }
+        let status: HTTPResponse.Status
+        init(_ description: String, status: HTTPResponse.Status = .badRequest) {
+            self.description = description
+            self.status = status
+        }
     }
 
-    /// A decimal amount without float loss: digits with an optional fraction.
+    /// An amount as exact decimal text: digits with an optional fraction, or a JSON number with an
+    /// exponent (the original generator sends an f64), expanded without float loss.
     static func decimalAmount(_ fields: JSONFields) throws -> String {
         let text: String
         switch fields["amount"] {
@@ -22,13 +34,11 @@ struct StrategyIntake: Sendable {
         case .string(let r)?: text = String(decoding: fields.slice(r), as: UTF8.self).trimmingCharacters(in: .whitespaces)
         default: throw Rejection("amount must be a decimal string or number")
         }
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
-              text.count <= 80 else {
-            throw Rejection("amount must be a non-negative decimal like \"1.5\" (got \(text.prefix(40)))")
+        guard let decimal = DecimalText(text) else {
+            throw Rejection("amount must be a non-negative decimal like \"1.5\" of at most 80 digits (got \(text.prefix(40)))")
         }
-        guard text.contains(where: { $0 != "0" && $0 != "." }) else { throw Rejection("amount must be positive") }
-        return text
+        guard decimal.isPositive else { throw Rejection("amount must be positive") }
+        return decimal.text
     }
 
     func required(_ fields: JSONFields, _ key: String) throws -> String {
@@ -39,14 +49,35 @@ struct StrategyIntake: Sendable {
     /// Hex field → bytes, naming the field in errors.
     func hexBytes(_ fields: JSONFields, _ key: String) throws -> Data {
         guard let raw = try? fields.rawString(key) else { throw Rejection("field '\(key)' must be a hex string") }
-        do { return Data(try Hex.decode(raw, field: key)) } catch let e as FHECoreError { throw Rejection("invalid \(key): \(e)") }
+        do { return Data(try Hex.decode(raw, field: key)) } catch { throw Rejection("invalid \(key): \(error)") }
+    }
+
+    /// `zkp_data`: a JSON object, or — as the original generator sends it — a string holding one.
+    /// Its swap fields are checked where the original checked them: at creation when a chain is
+    /// configured and `verify()` runs, otherwise at settlement.
+    static func zkpData(_ fields: JSONFields) throws -> String {
+        let text: String
+        switch fields["zkp_data"] {
+        case .composite(let r)? where fields.body[r.lowerBound] == UInt8(ascii: "{"):
+            return String(decoding: fields.slice(r), as: UTF8.self)
+        case .string?, .escapedString?:
+            text = (try? fields.string("zkp_data")) ?? ""
+        default:
+            throw Rejection("zkp_data must be a JSON object (or a string holding one)")
+        }
+        // The inner document is scanned like a body (depth-limited) before anything parses it.
+        let isObject = Data(text.utf8).withUnsafeBytes { (try? JSONFields($0)) != nil }
+        guard isObject else { throw Rejection("zkp_data must be a JSON object (or a string holding one)") }
+        return text
     }
 
     /// The fields every strategy has, validated; the key material differs between the two forms.
     struct Common {
-        var payloadId, userId, assetIn, assetOut, amount, recipient, zkp, feed: String
+        var payloadId, userId, assetIn, assetOut, amount, zkp, feed: String
+        var recipient: String?
         var type: StrategyType
         var expiresAt: Date?
+        var owner: Identity
 
         func record(serverKeyId: String, clientKeyId: String, boundIds: [String: String], now: Date) -> StrategyRecord {
             StrategyRecord(
@@ -54,79 +85,98 @@ struct StrategyIntake: Sendable {
                 amount: amount, recipientAddress: recipient, zkpData: zkp, upperBoundId: boundIds["encrypted_upper_bound"],
                 lowerBoundId: boundIds["encrypted_lower_bound"], serverKeyId: serverKeyId, clientKeyId: clientKeyId, priceFeedId: feed,
                 expiresAt: expiresAt, status: .pending, triggerPriceCents: nil, triggeredAt: nil, txHash: nil, signedTransaction: nil,
-                failureReason: nil, createdAt: now, updatedAt: now)
+                failureReason: nil, createdAt: now, updatedAt: now, owner: owner.name)
         }
     }
 
-    /// The bounds the strategy type needs, each decoded to a radix ciphertext by `decode` (which
-    /// must also check it against the key) and stored under its content hash.
-    func bounds(_ fields: JSONFields, _ type: StrategyType, serverKey: ServerKey,
-                decode: (Data, String) throws -> RadixCiphertext) throws -> (blobs: [(id: String, data: Data)], ids: [String: String]) {
-        var blobs: [(id: String, data: Data)] = [], ids: [String: String] = [:]
+    /// The bounds the strategy type needs, each decoded through ``UntrustedInput`` (16 fresh blocks
+    /// under `parameters`, in the form's own format) and stored under its content hash.
+    func bounds(_ fields: JSONFields, _ type: StrategyType, parameters: ParameterSet, format: UntrustedInput.Format) throws
+        -> (blobs: [(id: String, data: Data)], ids: [String: String], seeds: [[UInt8]]) {
+        var blobs: [(id: String, data: Data)] = [], ids: [String: String] = [:], seeds: [[UInt8]] = []
         for (field, needed) in [("encrypted_upper_bound", type.needsUpperBound), ("encrypted_lower_bound", type.needsLowerBound)] where needed {
             let bytes = try hexBytes(fields, field)
-            do { try ComparisonEngine(serverKey: serverKey).validate(try decode(bytes, field), field: field) } catch {
+            let bound: UntrustedInput.PriceBound
+            do { bound = try bytes.withUnsafeBytes { try input.priceBound($0, parameters: parameters, field: field) } } catch {
                 throw Rejection("invalid \(field): \(error)")
+            }
+            guard bound.format == format else {
+                throw Rejection("invalid \(field): a \(format.rawValue) strategy takes \(format.rawValue) bounds, not \(bound.format.rawValue)")
+            }
+            if let seed = bound.seed {
+                guard !seeds.contains(seed) else {
+                    throw Rejection("the two bounds share one seed: that reveals the difference of their prices; encrypt each bound afresh")
+                }
+                seeds.append(seed)
             }
             let id = contentHash(bytes)
             blobs.append((id, bytes))
             ids[field] = id
         }
-        return (blobs, ids)
+        return (blobs, ids, seeds)
     }
 
-    /// The native form: `key_id` of a registered evaluation key (with a client key in custody) and
-    /// seeded native bounds.
+    /// The native form: `key_id` of an evaluation key this identity registered (with a client key
+    /// in custody) and seeded native bounds.
     func validateNative(_ fields: JSONFields, _ common: Common, now: Date) throws -> OrderBookDatabase.NewStrategy {
+        guard fields.body.count <= Self.nativeBodyLimit else {
+            throw Rejection("a native createStrategy body is at most \(Self.nativeBodyLimit) bytes", status: .contentTooLarge)
+        }
         let keyID = try required(fields, "key_id")
         guard let registered = try keys.database.registeredKey(id: keyID) else {
             throw Rejection("unknown key_id \(keyID.prefix(16))…: register the evaluation key first (POST /keys)")
+        }
+        guard registered.owner == common.owner.name || (registered.owner == nil && common.owner.isAdmin) else {
+            throw Rejection("key_id \(keyID.prefix(16))… belongs to another identity", status: .forbidden)
         }
         guard let clientKeyId = registered.clientKeyId else {
             throw Rejection("key_id \(keyID.prefix(16))… has no client key in custody (register it with --custody); "
                             + "threshold decryption is not configured on this server")
         }
         let serverKey = try keys.serverKey(id: keyID)
-        let (blobs, ids) = try bounds(fields, common.type, serverKey: serverKey) { bytes, field in
-            let (seeded, p) = try bytes.withUnsafeBytes {
-                try NativeFormat.decodeRadixCiphertext($0, allowInsecureTestParameters: allowInsecureTestParameters)
-            }
-            guard p == serverKey.parameters else {
-                throw FHECoreError.parameterMismatch(field: field, expected: serverKey.parameters.name, found: p.name)
-            }
-            return seeded.expand(parameters: p)
-        }
+        let (blobs, ids, seeds) = try bounds(fields, common.type, parameters: serverKey.parameters, format: .native)
         return .init(record: common.record(serverKeyId: keyID, clientKeyId: clientKeyId, boundIds: ids, now: now),
-                     serverKey: (keyID, registered.parameterSet, nil), clientKey: (clientKeyId, nil), bounds: blobs)
+                     serverKey: (keyID, registered.parameterSet, nil), clientKey: (clientKeyId, nil), bounds: blobs, seeds: seeds)
     }
 
-    /// POST /keys: one evaluation-key container, optionally followed by its client-key container.
-    func register(_ body: UnsafeRawBufferPointer) throws -> (keyID: String, parameterSet: String, data: Data,
-                                                            clientKey: (id: String, sealed: Data)?) {
-        guard NativeFormat.kind(of: body) != nil else { throw Rejection("body must be native key containers (keygen output)") }
-        guard let first = NativeFormat.containerLength(body), first <= body.count else {
-            throw Rejection("truncated evaluation key container")
+    /// A checked `POST /keys` body, ready to store.
+    struct Registration: Sendable {
+        let keyID: String
+        let parameterSet: String
+        let data: Data
+        /// The custody client key (checked to belong to the key), sealed to its id.
+        let clientKey: (id: String, sealed: Data)?
+    }
+
+    /// POST /keys: one native evaluation-key container, optionally followed by its client-key
+    /// container, which must have generated it.
+    func register(_ body: UnsafeRawBufferPointer) throws -> Registration {
+        guard NativeFormat.kind(of: body) == .evaluationKey, let first = NativeFormat.containerLength(body), first <= body.count else {
+            throw Rejection("body must be a native evaluation key container (keygen output), optionally followed by its client key")
         }
         let evaluationBytes = UnsafeRawBufferPointer(rebasing: body[0..<first])
-        let seeded: SeededEvaluationKey
-        do { seeded = try NativeFormat.decodeEvaluationKey(evaluationBytes, allowInsecureTestParameters: allowInsecureTestParameters) } catch {
-            throw Rejection("invalid evaluation key: \(error)")
-        }
+        let serverKey: ServerKey
+        do { serverKey = try input.serverKey(evaluationBytes).key } catch { throw Rejection("invalid evaluation key: \(error)") }
         let keyID = contentHash(evaluationBytes)
-        if keys.cachedServerKey(id: keyID) == nil { keys.remember(keyID, seeded.expand()) }
+        if keys.cachedServerKey(id: keyID) == nil { keys.remember(keyID, serverKey) }
         var custody: (id: String, sealed: Data)?
         if first < body.count {
             let clientBytes = UnsafeRawBufferPointer(rebasing: body[first...])
             do {
-                let client = try NativeFormat.decodeClientKey(clientBytes, allowInsecureTestParameters: allowInsecureTestParameters)
-                guard client.parameters == seeded.parameters else { throw Rejection("client key parameters differ from the evaluation key's") }
-            } catch let r as Rejection { throw r } catch { throw Rejection("invalid client key: \(error)") }
-            custody = (contentHash(clientBytes), try keys.keystore.seal(Data(clientBytes)))
+                _ = try input.clientKey(clientBytes, belongingTo: serverKey)
+            } catch let mismatch as FHECoreError {
+                if case .keyPairMismatch = mismatch, try keys.database.registeredKey(id: keyID)?.clientKeyId != nil {
+                    throw Rejection(OrderBookConflict.differentCustodyKey.description, status: .conflict)
+                }
+                throw Rejection("invalid client key: \(mismatch)")
+            }
+            let id = contentHash(clientBytes)
+            custody = (id, try keys.keystore.seal(clientBytes, keyID: id))
         }
-        return (keyID, seeded.parameters.name, Data(evaluationBytes), custody)
+        return Registration(keyID: keyID, parameterSet: serverKey.parameters.name, data: Data(evaluationBytes), clientKey: custody)
     }
 
-    func validate(_ body: UnsafeRawBufferPointer, now: Date) throws -> OrderBookDatabase.NewStrategy {
+    func validate(_ body: UnsafeRawBufferPointer, owner: Identity, now: Date) throws -> OrderBookDatabase.NewStrategy {
         let fields: JSONFields
         do { fields = try JSONFields(body) } catch { throw Rejection("\(error)") }
         let payloadId = try required(fields, "payload_id")
@@ -135,56 +185,95 @@ struct StrategyIntake: Sendable {
         guard let type = StrategyType(rawValue: typeName) else { throw Rejection(LegacyRequestError.unknownStrategy(typeName).description) }
         let assetIn = try required(fields, "asset_in"), assetOut = try required(fields, "asset_out")
         let amount = try Self.decimalAmount(fields)
-        let recipient = try required(fields, "recipient_address")
-        do { _ = try EthereumAddress(recipient) } catch { throw Rejection("recipient_address: \(error)") }
-        guard case .composite(let zkpRange)? = fields["zkp_data"], fields.body[zkpRange.lowerBound] == UInt8(ascii: "{") else {
-            throw Rejection("zkp_data must be an object")
+        var recipient: String?
+        if fields.isPresent("recipient_address") {
+            let text = try required(fields, "recipient_address")
+            do { _ = try EthereumAddress(text) } catch { throw Rejection("recipient_address: \(error)") }
+            recipient = text
         }
-        let zkp = String(decoding: fields.slice(zkpRange), as: UTF8.self)
+        let zkp = try Self.zkpData(fields)
         let feed: String
         do { feed = try feedMap.feed(explicit: try? fields.string("price_feed_id"), assetIn: assetIn, assetOut: assetOut) } catch {
             throw Rejection("\(error)")
         }
         var expiresAt: Date?
         if fields.isPresent("expires_at") {
-            guard let seconds = try? fields.unsignedInteger("expires_at"), seconds > UInt64(now.timeIntervalSince1970) else {
+            guard let seconds = try? fields.unsignedInteger("expires_at"), seconds > UInt64(now.timeIntervalSince1970),
+                  seconds < 1 << 40 else {
                 throw Rejection("expires_at must be a future Unix time in seconds")
             }
             expiresAt = Date(timeIntervalSince1970: TimeInterval(seconds))
         }
-        let common = Common(payloadId: payloadId, userId: userId, assetIn: assetIn, assetOut: assetOut, amount: amount,
-                            recipient: recipient, zkp: zkp, feed: feed, type: type, expiresAt: expiresAt)
+        let common = Common(payloadId: payloadId, userId: userId, assetIn: assetIn, assetOut: assetOut, amount: amount, zkp: zkp,
+                            feed: feed, recipient: recipient, type: type, expiresAt: expiresAt, owner: owner)
         if fields.isPresent("key_id") { return try validateNative(fields, common, now: now) }
 
-        // The server key: decoded in full (every field validated), kept decoded for the scheduler.
+        // The original form: its server key decoded in full (every field validated), kept decoded
+        // for the scheduler; its client key checked to belong to it, then sealed.
         let serverKeyBytes = try hexBytes(fields, "server_key")
         let serverKeyId = contentHash(serverKeyBytes)
         let serverKey: ServerKey
         if let known = keys.cachedServerKey(id: serverKeyId) {
             serverKey = known // the same bytes were validated before
         } else {
-            do {
-                serverKey = try serverKeyBytes.withUnsafeBytes { bytes in
-                    let p = try TfheRs05.detectServerKeyParameters(bytes, allowInsecureTestParameters: allowInsecureTestParameters)
-                    return try TfheRs05.decodeServerKey(bytes, parameters: p)
-                }
-            } catch { throw Rejection("invalid server_key: \(error)") }
+            let decoded: (key: ServerKey, format: UntrustedInput.Format)
+            do { decoded = try serverKeyBytes.withUnsafeBytes { try input.serverKey($0) } } catch {
+                throw Rejection("invalid server_key: \(error)")
+            }
+            guard decoded.format == .tfheRs05 else {
+                throw Rejection("invalid server_key: expected a tfhe-rs 0.5 ServerKey (register native keys with POST /keys)")
+            }
+            serverKey = decoded.key
         }
-        let p = serverKey.parameters
-
-        let (blobs, ids) = try bounds(fields, type, serverKey: serverKey) { bytes, _ in
-            try bytes.withUnsafeBytes { try TfheRs05.decodeRadixCiphertext($0, parameters: p) }
-        }
+        let (blobs, ids, _) = try bounds(fields, type, parameters: serverKey.parameters, format: .tfheRs05)
         var clientKeyBytes = try hexBytes(fields, "encrypted_client_key")
         defer { clientKeyBytes.resetBytes(in: 0..<clientKeyBytes.count) }
-        do { _ = try clientKeyBytes.withUnsafeBytes { try TfheRs05.decodeRadixClientKey($0, parameters: p) } } catch {
+        do { _ = try clientKeyBytes.withUnsafeBytes { try input.clientKey($0, belongingTo: serverKey) } } catch {
             throw Rejection("invalid encrypted_client_key: \(error)")
         }
         let clientKeyId = contentHash(clientKeyBytes)
-        let sealed = try keys.keystore.seal(clientKeyBytes)
+        let sealed = try keys.keystore.seal(clientKeyBytes, keyID: clientKeyId)
         keys.remember(serverKeyId, serverKey)
 
         return .init(record: common.record(serverKeyId: serverKeyId, clientKeyId: clientKeyId, boundIds: ids, now: now),
-                     serverKey: (serverKeyId, p.name, serverKeyBytes), clientKey: (clientKeyId, sealed), bounds: blobs)
+                     serverKey: (serverKeyId, serverKey.parameters.name, serverKeyBytes), clientKey: (clientKeyId, sealed), bounds: blobs)
+    }
+}
+
+/// A non-negative decimal number as exact text, from JSON number syntax (`1500.0`, `1e-7`,
+/// `2.5E3`) or a decimal string: the exponent, if any, is applied to the digits, never through a
+/// binary float.
+struct DecimalText: Equatable {
+    /// Digits with an optional fraction, no exponent (e.g. "0.0000001", "2500").
+    let text: String
+    var isPositive: Bool { text.contains { $0 != "0" && $0 != "." } }
+
+    static let maxLength = 80
+
+    init?(_ raw: String) {
+        guard !raw.isEmpty, raw.utf8.count <= Self.maxLength else { return nil }
+        let lowered = raw.lowercased()
+        let parts = lowered.split(separator: "e", maxSplits: 1, omittingEmptySubsequences: false)
+        let mantissa = parts[0]
+        let pieces = mantissa.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(pieces.count), pieces.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }) else {
+            return nil
+        }
+        guard parts.count == 2 else { text = String(mantissa); return }
+        var exponentText = Substring(parts[1])
+        if exponentText.first == "+" { exponentText = exponentText.dropFirst() }
+        guard let exponent = Int(exponentText), abs(exponent) <= Self.maxLength else { return nil }
+        // Shift the decimal point of the digit string by the exponent.
+        let integer = String(pieces[0]), fraction = pieces.count == 2 ? String(pieces[1]) : ""
+        let digits = integer + fraction
+        let point = integer.count + exponent
+        var result: String
+        if point <= 0 { result = "0." + String(repeating: "0", count: -point) + digits }
+        else if point >= digits.count { result = digits + String(repeating: "0", count: point - digits.count) }
+        else { result = String(digits.prefix(point)) + "." + String(digits.dropFirst(point)) }
+        // Leading zeros of the integer part carry nothing.
+        while result.count > 1, result.hasPrefix("0"), !result.hasPrefix("0.") { result.removeFirst() }
+        guard result.utf8.count <= Self.maxLength else { return nil }
+        text = result
     }
 }

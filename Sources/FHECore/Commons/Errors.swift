@@ -12,6 +12,13 @@ public enum FHECoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedFormat(String)
     /// A required operand (a bound the strategy type needs) is missing.
     case missingOperand(String)
+    /// Well-formed input of a shape the caller does not accept (a bound that is not 16 blocks).
+    case shapeMismatch(field: String, expected: String, found: String)
+    /// A decision decrypted to a block value other than 0 or 1: the wrong client key, a corrupted
+    /// ciphertext or a failed bootstrap. Never an answer.
+    case undecidableDecision(value: Int)
+    /// A client key that did not generate the evaluation key it is presented with.
+    case keyPairMismatch(String)
 
     public var description: String {
         switch self {
@@ -21,6 +28,10 @@ public enum FHECoreError: Error, Equatable, Sendable, CustomStringConvertible {
             "parameter mismatch in \(field): expected \(expected), found \(found)"
         case .unsupportedFormat(let what): "unsupported format: \(what)"
         case .missingOperand(let what): "missing \(what)"
+        case .shapeMismatch(let field, let expected, let found): "\(field): expected \(expected), found \(found)"
+        case .undecidableDecision(let value):
+            "the decision decrypted to block value \(value), not 0 or 1 (wrong client key or corrupted ciphertext)"
+        case .keyPairMismatch(let what): what
         }
     }
 }

@@ -11,19 +11,19 @@ public final class ComparisonEngine: Sendable {
 
     public var parameters: ParameterSet { serverKey.parameters }
 
-    /// Checks that a radix ciphertext belongs to this key's parameter set and has clean blocks.
+    /// Radix widths the comparison compiler accepts: 1 block up to the 32 blocks that hold any u64
+    /// scalar. `CircuitShapeTests` checks every one of them against every scalar width; a price
+    /// bound from outside is always exactly 16 (``UntrustedInput``).
+    public static let supportedBlockCounts = 1...32
+
+    /// Checks that a radix ciphertext belongs to this key's parameter set, has a shape the compiler
+    /// accepts and clean blocks.
     public func validate(_ x: RadixCiphertext, field: String) throws {
-        for (b, block) in x.blocks.enumerated() {
-            guard block.ciphertext.dimension == parameters.bigLweDimension else {
-                throw FHECoreError.parameterMismatch(field: "\(field) block \(b) LWE dimension",
-                                                     expected: "\(parameters.bigLweDimension)",
-                                                     found: "\(block.ciphertext.dimension)")
-            }
-            guard block.degree < parameters.messageModulus.value, block.noiseLevel <= 1 else {
-                throw FHECoreError.malformed(field: "\(field) block \(b)", offset: 0,
-                                             reason: "degree \(block.degree) / noise level \(block.noiseLevel): not a fresh block")
-            }
+        guard Self.supportedBlockCounts.contains(x.blocks.count) else {
+            throw FHECoreError.shapeMismatch(field: "\(field) block count", expected: "1 to \(Self.supportedBlockCounts.upperBound) blocks",
+                                             found: "\(x.blocks.count) blocks")
         }
+        try x.checkFresh(parameters: parameters, field: field)
     }
 
     /// Bootstraps `x op scalar` would cost (the plaintext decides the circuit).

@@ -85,7 +85,13 @@ extension ClientKey {
         return width >= 64 ? value : value & ((UInt64(1) << UInt64(width)) - 1)
     }
 
-    public func decrypt(_ boolean: EncryptedBoolean) -> Bool {
-        decryptBlock(boolean.block.ciphertext) % parameters.messageModulus.value != 0
+    /// A decision: block value 0 is false, 1 is true. Any other value means the wrong key, a
+    /// corrupted ciphertext or a failed bootstrap, and is an error — never a trigger.
+    public func decrypt(_ boolean: EncryptedBoolean) throws -> Bool {
+        switch decryptBlock(boolean.block.ciphertext) {
+        case 0: return false
+        case 1: return true
+        case let value: throw FHECoreError.undecidableDecision(value: value)
+        }
     }
 }

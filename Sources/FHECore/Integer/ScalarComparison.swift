@@ -138,23 +138,50 @@ struct ComparisonCompiler {
         return WeightedSign(node: circuit.addNode(input, table), signs: Set(domain.map { $0.signum() }), weight: weight)
     }
 
+    /// How level-1 terms are reduced: a tree whose leaves are terms and whose inner nodes are
+    /// reductions of up to `fanIn` children, least significant first.
+    indirect enum Reduction {
+        case term(SignTerm)
+        case group([Reduction])
+    }
+
+    static let fanIn = 4
+
+    /// Plans the reductions that leave at most `capacity` subtrees for the final node, with the
+    /// fewest bootstraps (each full group removes fanIn − 1 subtrees) and the shallowest tree: while
+    /// one pass cannot finish, every subtree is grouped by four; the finishing pass groups only the
+    /// least significant subtrees it must (its last group may be smaller). Any number of terms
+    /// works; up to capacity·fanIn terms it is a single level.
+    static func plan(_ terms: [SignTerm], capacity: Int) -> [Reduction] {
+        precondition(capacity >= 1)
+        var trees = terms.map(Reduction.term)
+        while trees.count > capacity {
+            let needed = (trees.count - capacity + fanIn - 2) / (fanIn - 1)
+            let groups = needed <= capacity ? needed : trees.count / fanIn
+            var next: [Reduction] = [], index = 0
+            for _ in 0..<groups {
+                let members = Array(trees[index..<min(index + fanIn, trees.count)])
+                next.append(members.count == 1 ? members[0] : .group(members))
+                index += members.count
+            }
+            trees = next + trees[index...]
+        }
+        return trees
+    }
+
+    /// Emits the bootstraps of a planned subtree; its output carries `weight`.
+    mutating func emit(_ tree: Reduction, weight: Int) -> WeightedSign {
+        switch tree {
+        case .term(let term): return weigh(term, weight: weight)
+        case .group(let members):
+            return reduce(members.enumerated().map { emit($0.element, weight: 1 << $0.offset) }, weight: weight)
+        }
+    }
+
     /// Level 1 and the intermediate reductions: leaves at most `capacity` weighted signs (weights
     /// 1, 2, 4, … by significance) for the final node.
     mutating func reduceToFinal(_ terms: [SignTerm], capacity: Int) -> [WeightedSign] {
-        let fanIn = 4
-        let groups = terms.count > capacity ? (terms.count - capacity + fanIn - 2) / (fanIn - 1) : 0
-        var finals: [WeightedSign] = []
-        var index = 0
-        for _ in 0..<groups {
-            let members = terms[index..<min(index + fanIn, terms.count)]
-            let children = members.enumerated().map { weigh($0.element, weight: 1 << $0.offset) }
-            finals.append(reduce(children, weight: 1 << finals.count))
-            index += members.count
-        }
-        while index < terms.count {
-            finals.append(weigh(terms[index], weight: 1 << finals.count))
-            index += 1
-        }
+        let finals = Self.plan(terms, capacity: capacity).enumerated().map { emit($0.element, weight: 1 << $0.offset) }
         precondition(finals.count <= capacity)
         return finals
     }

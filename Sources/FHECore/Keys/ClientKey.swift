@@ -47,5 +47,29 @@ public final class ClientKey: @unchecked Sendable, CustomStringConvertible {
     /// The block value of a ciphertext in [0, 2·p·q) (carries and padding bit included).
     public func decryptBlock(_ ct: LweCiphertext) -> Int { parameters.decode(phase(of: ct)) }
 
+    /// Whether `serverKey` was generated from this key. Every level-1 keyswitch row encrypts, under
+    /// the small key, a big-key coefficient times the first gadget value (2^(32−β) in the 32-bit
+    /// rows), with noise far below half of it; a stranger's key decodes each row to its coefficient
+    /// with probability 2^−β, so all k·N rows agree only for the right key. Constant time in the
+    /// key bits (no early exit, no branch on them).
+    public func belongs(to serverKey: ServerKey) -> Bool {
+        guard serverKey.parameters == parameters else { return false }
+        let ksk = serverKey.keyswitchKey
+        let n = ksk.outputDimension.value, shift = UInt32(32 - ksk.baseLog.value)
+        var mismatches: UInt64 = 0
+        lweSecretKey.withCoefficients { small in
+            bigLweSecretKey.withCoefficients { big in
+                for i in 0..<ksk.inputDimension.value {
+                    let row = ksk.row(input: i, level: 1)
+                    var phase = row[n]
+                    for j in 0..<n { phase &-= row[j] &* UInt32(truncatingIfNeeded: small[j]) }
+                    let digit = (phase &+ (1 << (shift - 1))) >> shift
+                    mismatches |= UInt64(digit) ^ big[i]
+                }
+            }
+        }
+        return mismatches == 0
+    }
+
     public var description: String { "ClientKey(\(parameters.name), <redacted>)" }
 }

@@ -19,6 +19,13 @@ public enum TfheRs05 {
         BincodeReader(data, hex: Hex.looksLikeHex(data))
     }
 
+    /// The first u64 of a bincode value (raw or hex): a `RadixCiphertext`'s block count, or the LWE
+    /// size that starts a `BooleanBlock`.
+    static func leadingWord(_ data: UnsafeRawBufferPointer) throws -> UInt64 {
+        var r = reader(data)
+        return try r.u64("leading length")
+    }
+
     // MARK: - Parameter detection
 
     /// The parameter set whose server-key layout `data` has (from the keyswitch-key length).

@@ -33,7 +33,7 @@ struct EncryptedComparisonTests {
         }
         let results = CircuitEvaluator.run(jobs, threads: 2)
         var wrong: [String] = []
-        for (i, result) in results.enumerated() where client.decrypt(result) != expected[i] { wrong.append(labels[i]) }
+        for (i, result) in results.enumerated() where (try? client.decrypt(result)) != expected[i] { wrong.append(labels[i]) }
         #expect(wrong.isEmpty, "\(parameters.name): wrong \(wrong.prefix(10))")
         // Boolean blocks decrypt to exactly 0 or 1 (tfhe-rs BooleanBlock), degree 1.
         #expect(results.allSatisfy { [0, 1].contains(client.decryptBlock($0.block.ciphertext)) && $0.block.degree <= 1 })
@@ -59,7 +59,7 @@ struct EncryptedComparisonTests {
         for price in prices {
             let results = try ComparisonEngine.evaluateBatch(requests, priceCents: price)
             expected = StrategyType.allCases.map { $0.isTriggered(priceCents: price, upper: upperValue, lower: lowerValue) }
-            #expect(results.map(client.decrypt) == expected, "\(parameters.name) price \(price)")
+            #expect(try results.map(client.decrypt) == expected, "\(parameters.name) price \(price)")
         }
         // A missing bound is an error, not a trap.
         #expect(throws: FHECoreError.self) {
@@ -87,7 +87,7 @@ struct EncryptedComparisonTests {
             expected.append(type.isTriggered(priceCents: 1050, upper: upper, lower: lower))
         }
         let results = try ComparisonEngine.evaluateBatch(requests, priceCents: 1050)
-        #expect(zip(results, clients).map { $1.decrypt($0) } == expected)
+        #expect(try zip(results, clients).map { try $1.decrypt($0) } == expected)
     }
 }
 
@@ -114,7 +114,7 @@ struct EvaluationMemoTests {
             let results = try ComparisonEngine.evaluateBatch(requests, priceCents: price, memo: memo)
             for (i, r) in requests.enumerated() {
                 let (upper, lower) = bounds[i / StrategyType.allCases.count]
-                #expect(client.decrypt(results[i]) == r.strategy.isTriggered(priceCents: price, upper: upper, lower: lower),
+                #expect(try client.decrypt(results[i]) == r.strategy.isTriggered(priceCents: price, upper: upper, lower: lower),
                         "tick \(tick) price \(price) \(r.strategy)")
             }
             if tick == 0 { firstMisses = memo.misses - before.1 }

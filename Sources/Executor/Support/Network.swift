@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+
+/// Where a service listens, and the rule that goes with it: beyond loopback, only with a token.
+enum BindAddress {
+    /// "HOST:PORT" (or ":PORT", or "PORT": loopback) → (host, port).
+    static func parse(_ text: String) throws -> (String, Int) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        let host = parts.count > 1 ? String(parts.dropLast().joined(separator: ":")) : "127.0.0.1"
+        guard let port = Int(parts.last ?? ""), (0...65535).contains(port) else {
+            throw ValidationError("--bind expects HOST:PORT, got '\(text)'")
+        }
+        return (host.isEmpty ? "127.0.0.1" : host, port)
+    }
+
+    /// 127.0.0.0/8, ::1 and localhost: reachable from this machine only.
+    static func isLoopback(_ host: String) -> Bool {
+        let h = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        if h == "localhost" || h == "::1" { return true }
+        let octets = h.split(separator: ".")
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+
+    /// Refuses to listen beyond loopback without a token: an open executor or engine on a network
+    /// is a decryption service for anyone who can reach it.
+    static func requireTokenBeyondLoopback(_ bind: String, _ access: AccessControl, service: String) throws {
+        let (host, _) = try parse(bind)
+        guard isLoopback(host) || !access.isOpen else {
+            throw ConfigurationError("\(service) refuses to listen on \(host) without API_TOKEN or API_TOKENS_FILE "
+                                     + "(binding beyond loopback needs a token)")
+        }
+    }
+}
+
+/// A URL that may carry credentials — RPC providers put API keys in the path, the query or the
+/// user info. Connections use `value`; logs, errors, stored messages and answers only ever show
+/// `redacted` (scheme, host and port), and any text about it goes through `scrub`.
+struct SecretURL: Sendable, CustomStringConvertible {
+    let value: String
+    let redacted: String
+    private let secrets: [String]
+
+    init(_ value: String) {
+        self.value = value
+        let components = URLComponents(string: value)
+        var shown = (components?.scheme.map { $0 + "://" } ?? "") + (components?.host ?? "<unparsable URL>")
+        if let port = components?.port { shown += ":\(port)" }
+        let hasMore = !(components?.percentEncodedPath ?? "").isEmpty && components?.percentEncodedPath != "/"
+            || components?.query != nil || components?.user != nil
+        redacted = shown + (hasMore ? "/…" : "")
+        let parts = [components?.user, components?.password, components?.percentEncodedPath, components?.path, components?.query,
+                     components?.percentEncodedQuery, components?.fragment]
+        // The whole URL first, then its parts (longest first); trivial parts ("/") are not secrets.
+        secrets = ([value] + parts.compactMap { $0 }.filter { $0.count >= 4 }.sorted { $0.count > $1.count })
+    }
+
+    var description: String { redacted }
+
+    /// `text` with every occurrence of the URL or its secret parts replaced.
+    func scrub(_ text: String) -> String {
+        var out = text
+        for secret in secrets where out.contains(secret) {
+            out = out.replacingOccurrences(of: secret, with: secret == value ? redacted : "…")
+        }
+        return out
+    }
+
+    /// https anywhere, or http on loopback: where client keys may be sent.
+    var isSafeForSecrets: Bool {
+        guard let components = URLComponents(string: value), let host = components.host, !host.isEmpty else { return false }
+        switch components.scheme?.lowercased() {
+        case "https": return true
+        case "http": return BindAddress.isLoopback(host)
+        default: return false
+        }
+    }
+}
