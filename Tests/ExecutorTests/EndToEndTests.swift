@@ -65,18 +65,25 @@ struct EndToEndTests {
                 planned.append(Planned(payloadID: id, feed: eth, assetOut: "ETH", nullifier: nullifier, triggers: triggers))
             }
 
-            // Walk the path, a step every second, until the triggering strategies are final.
+            // Walk the path one step at a time, advancing only once the scheduler has evaluated the
+            // current step on every feed that still has pending strategies and the finalizer has
+            // settled what it triggered: observed progress, never a clock.
             let db = try OrderBookDatabase.open(uri: env["DATABASE_URI"]!)
             func book() throws -> [String: StrategyRecord] {
                 Dictionary(uniqueKeysWithValues: try db.strategies(userId: nil, status: nil).map { ($0.payloadId, $0) })
             }
-            for tick in 0..<120 {
-                if tick % 10 == 9 { hermes.advance() }
-                let states = try book().values
-                if states.filter({ $0.status == .executed }).count == 4 { break }
-                try await Task.sleep(for: .milliseconds(100))
+            let steps: [[String: Int]] = [[eth: 390_000, btc: 9_700_000], [eth: 379_000, btc: 10_020_000], [eth: 401_000, btc: 10_020_000]]
+            for (index, prices) in steps.enumerated() {
+                if index > 0 { hermes.advance() }
+                try await server.waitForProgress(until: {
+                    let evaluated = (try server.health()["scheduler"] as? [String: Any])?["evaluated_price_cents"] as? [String: Any] ?? [:]
+                    let strategies = try book().values
+                    let pendingFeeds = Set(strategies.filter { $0.status == .pending }.map(\.priceFeedId))
+                    let settling = strategies.contains { [.triggered, .submitted].contains($0.status) }
+                    return !settling && pendingFeeds.allSatisfy { evaluated[$0] as? Int == prices[$0] }
+                })
             }
-            try await Task.sleep(for: .seconds(1)) // a few more ticks at the last prices: nothing else may move
+            try await server.waitForTicks(3) // a few more ticks at the last prices: nothing else may move
             kill(server.process.processIdentifier, SIGTERM)
             server.process.waitUntilExit()
 
@@ -104,7 +111,7 @@ struct EndToEndTests {
         }
     }
 
-    @Test("demo runs the pipeline to the end and says whether it ran live or dry", .timeLimit(.minutes(3)))
+    @Test("demo runs the pipeline to the end and says whether it ran live or dry")
     func demo() throws {
         let (status, output, errors) = try runBinary(["demo", "--repository", Paths.root.path, "--step-seconds", "0.5"])
         #expect(status == 0, "\(errors)")

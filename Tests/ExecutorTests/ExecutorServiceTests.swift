@@ -253,12 +253,9 @@ struct ExecutorLoopbackTests {
         #expect(idle["status"] as? String == "ok" && (idle["oracle"] as? [String: Any])?["status"] as? String == "idle")
         let body = Data(buffer: try ExecutorServiceTests.payload("down-1", type: "LIMIT_BUY_DIP"))
         #expect(try server.httpRequest("POST", "/createStrategy", body: body, headers: ["Content-Type": "application/json"]).0 == 201)
-        // A refused connection surfaces once the client's connect attempts time out (5 s).
-        var (status, report) = try health()
-        for _ in 0..<100 where (report["oracle"] as? [String: Any])?["status"] as? String != "unreachable" {
-            try await Task.sleep(for: .milliseconds(200))
-            (status, report) = try health()
-        }
+        // A refused connection surfaces once the client's connect attempts time out (5 s); ticks go on.
+        try await server.waitForProgress(until: { (try health().1["oracle"] as? [String: Any])?["status"] as? String == "unreachable" })
+        let (status, report) = try health()
         let oracle = report["oracle"] as? [String: Any] ?? [:]
         #expect(status == 200 && report["status"] as? String == "degraded" && report["database"] as? String == "ok")
         #expect(oracle["status"] as? String == "unreachable")
@@ -309,20 +306,19 @@ struct ExecutorLoopbackTests {
                                                headers: ["Content-Type": "application/json"]).0 == 201)
             }
             // Ticks run every 0.1 s at 3 900.00: nothing triggers. Kill hard mid-tick.
-            try await Task.sleep(for: .milliseconds(450))
+            try await server.waitForTicks(3)
             kill(server.process.processIdentifier, SIGKILL)
             server.process.waitUntilExit()
             // The price crosses the lower bound while the executor is down; it restarts and resumes.
             standIn.setPath(eth, [.init(price: 379_000_000_000, conf: 1_000_000)])
             server = try start()
             var states: [String: String] = [:]
-            for _ in 0..<100 {
+            try await server.waitForProgress(until: {
                 let (_, data, _) = try server.httpRequest("GET", "/strategies")
                 let list = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["strategies"] as? [[String: Any]] ?? []
                 states = Dictionary(uniqueKeysWithValues: list.map { ($0["payload_id"] as! String, $0["status"] as! String) })
-                if states.values.filter({ $0 == "TRIGGERED" }).count == 4 { break }
-                try await Task.sleep(for: .milliseconds(100))
-            }
+                return states.values.filter({ $0 == "TRIGGERED" }).count == 4
+            })
             kill(server.process.processIdentifier, SIGKILL)
             server.process.waitUntilExit()
             #expect(states.count == 6)
@@ -360,7 +356,8 @@ struct ExecutorChainRecoveryTests {
                                          waitUntilReady: waitUntilReady)
             }
             func waitForDeath(_ server: RunningServer) async throws {
-                for _ in 0..<600 where server.process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+                // It dies at the injected point; until then its ticks (or its first pass) progress.
+                try await waitWhileProgressing(until: { !server.process.isRunning }, progress: { (try? server.ticks()) ?? -1 })
                 #expect(!server.process.isRunning && server.process.terminationReason == .uncaughtSignal)
             }
             let db = try OrderBookDatabase.open(uri: dbURI)
@@ -392,9 +389,7 @@ struct ExecutorChainRecoveryTests {
 
             // 3. Restart without faults: the first is reconciled by its hash, the second is sent.
             server = try start(fault: nil)
-            for _ in 0..<300 where try states() != ["x-0": .executed, "x-1": .executed, "x-2": .pending] {
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            try await server.waitForProgress(until: { try states() == ["x-0": .executed, "x-1": .executed, "x-2": .pending] })
             kill(server.process.processIdentifier, SIGKILL)
             server.process.waitUntilExit()
             #expect(try states() == ["x-0": .executed, "x-1": .executed, "x-2": .pending])
@@ -430,21 +425,22 @@ struct ExecutorStreamingTests {
                 #expect(try await client.execute(uri: "/createStrategy", method: .post, headers: [.contentType: "application/json"], body: body).status == .created)
             }
         }
-        // The first tick opens the stream (backfill from /latest arrives at once).
+        // The first tick opens the stream (backfill from /latest arrives at once). Waits are
+        // conditions bounded by the stand-in's progress (its events), not fixed sleeps.
         _ = try await services.scheduler.tick()
-        try await Task.sleep(for: .milliseconds(300))
+        try await waitWhileProgressing(until: { await services.oracle.freshPrice(feed: eth) != nil }, progress: { standIn.eventCount })
         // Low confidence on the stream: nothing is evaluated.
-        // (Waits are conditions, not fixed sleeps: the machine may be busy.)
         standIn.setPath(eth, [.init(price: 379_000_000_000, conf: 30_000_000_000)])
-        for _ in 0..<200 where await services.oracle.rejections.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        try await waitWhileProgressing(until: { await !services.oracle.rejections.isEmpty }, progress: { standIn.eventCount })
         let skipped = try await services.scheduler.tick()
         #expect(skipped.evaluated == 0 && skipped.skippedFeeds == [eth])
         standIn.setPath(eth, [.init(price: 379_000_000_000, conf: 1_000_000)])
         var report = try await services.scheduler.tick()
-        for _ in 0..<100 where report.evaluated == 0 {
-            try await Task.sleep(for: .milliseconds(100))
+        try await waitWhileProgressing(until: {
+            if report.evaluated > 0 { return true }
             report = try await services.scheduler.tick()
-        }
+            return false
+        }, progress: { standIn.eventCount })
         #expect(report.evaluated >= 1)
         #expect(try services.database.strategies(userId: nil, status: nil).map(\.status) == [.triggered, .pending])
     }

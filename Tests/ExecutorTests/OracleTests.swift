@@ -154,7 +154,6 @@ struct OracleTests {
                                       initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(200),
                                       logger: .init(label: "test"))
             let task = Task { await stream.run { e in events.update { $0.append(e) } } }
-            let deadline = ContinuousClock.now + .seconds(10)
             func counts() -> (live: Int, backfill: Int, errors: Int, reconnects: Int) {
                 events.get().reduce(into: (0, 0, 0, 0)) { acc, e in
                     switch e {
@@ -164,7 +163,8 @@ struct OracleTests {
                     }
                 }
             }
-            while ContinuousClock.now < deadline, counts().reconnects < 2 || counts().live < 6 { try await Task.sleep(for: .milliseconds(50)) }
+            try await waitWhileProgressing(until: { counts().reconnects >= 2 && counts().live >= 6 }, progress: { events.get().count },
+                                           stall: 30)
             task.cancel()
             let c = counts()
             #expect(c.live >= 6 && c.reconnects >= 2 && c.backfill >= 2 && c.errors >= 3, "\(c)")

@@ -74,14 +74,16 @@ final class RunningServer {
         process.standardError = log
         try process.run()
         if !waitUntilReady { return }
-        // Wait until it accepts connections.
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
+        // Wait until it accepts connections. There is no progress to observe before that: the
+        // ceiling is generous, and an exit fails at once.
+        let ceiling = Date().addingTimeInterval(180)
+        while Date() < ceiling {
             if (try? httpRequest("GET", "/health")) != nil { return }
-            Thread.sleep(forTimeInterval: 0.1)
+            guard process.isRunning else { throw ProgressStalled(description: "the server exited before it listened") }
+            Thread.sleep(forTimeInterval: 0.05)
         }
         process.terminate()
-        throw CocoaError(.fileReadUnknown)
+        throw ProgressStalled(description: "the server did not listen within 180 s")
     }
 
     deinit {
@@ -125,20 +127,14 @@ extension RunningServer {
     /// Ticks the scheduler has completed (from /health).
     func ticks() throws -> Int { ((try health()["scheduler"] as? [String: Any])?["ticks"] as? Int) ?? 0 }
 
-    /// Waits until `condition` holds. Machines differ 3–4× in speed and CI may share its machine,
-    /// so there is no fixed budget: the wait fails only when the scheduler stops making progress
-    /// (no tick completed for `stall` seconds) or the server dies.
+    /// Waits until `condition` holds, for as long as the scheduler makes progress (see
+    /// ``waitWhileProgressing``); fails at once if the server exits.
     func waitForProgress(until condition: () throws -> Bool, stall: TimeInterval = 60) async throws {
-        var lastTicks = try ticks(), lastProgress = Date()
-        while try !condition() {
+        try await waitWhileProgressing(until: {
+            if try condition() { return true }
             guard process.isRunning else { throw ProgressStalled(description: "the server exited") }
-            let now = try ticks()
-            if now != lastTicks { lastTicks = now; lastProgress = Date() }
-            guard Date().timeIntervalSince(lastProgress) < stall else {
-                throw ProgressStalled(description: "no scheduler tick for \(Int(stall)) s (at tick \(now))")
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+            return false
+        }, progress: { (try? ticks()) ?? -1 }, stall: stall)
     }
 
     /// Waits for `count` more completed ticks.
@@ -149,6 +145,22 @@ extension RunningServer {
 }
 
 struct ProgressStalled: Error, CustomStringConvertible { let description: String }
+
+/// Waits until `condition` holds. Machines differ 3–4× in speed and CI may share its machine, so
+/// there is no fixed budget: the wait fails only when `progress` (a tick counter, an event count)
+/// has not changed for `stall` seconds.
+func waitWhileProgressing(until condition: () async throws -> Bool, progress: () async throws -> Int,
+                          stall: TimeInterval = 60) async throws {
+    var last = try await progress(), lastChange = Date()
+    while try await !condition() {
+        let now = try await progress()
+        if now != last { last = now; lastChange = Date() }
+        guard Date().timeIntervalSince(lastChange) < stall else {
+            throw ProgressStalled(description: "no progress for \(Int(stall)) s (stuck at \(now))")
+        }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+}
 
 nonisolated(unsafe) private let hexCache = NSCache<NSURL, NSString>() // NSCache is thread-safe
 

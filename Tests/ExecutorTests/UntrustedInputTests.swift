@@ -473,7 +473,7 @@ struct NetworkDefaultTests {
     }
 
     @Test("Large uploads beyond the concurrent cap wait unread, then are refused (503 + Retry-After) instead of being buffered")
-    func concurrentLargeUploadCap() throws {
+    func concurrentLargeUploadCap() async throws {
         let dir = try ExecutorServiceTests.temporaryDirectory()
         var env = KeystoreAttackTests.serveEnvironment(dir)
         env["KEYSTORE_KEY"] = String(repeating: "4d", count: 32)
@@ -487,12 +487,7 @@ struct NetworkDefaultTests {
             try c.send(Data(repeating: 0x20, count: 200 << 10))
             return c
         }
-        for _ in 0..<200 {
-            let (_, data, _) = try server.httpRequest("GET", "/health")
-            let uploads = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["large_uploads"] as? [String: Any]
-            if uploads?["in_progress"] as? Int == 2 { break }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        try await server.waitForProgress(until: { (try server.health()["large_uploads"] as? [String: Any])?["in_progress"] as? Int == 2 })
         // …so a third one waits (its body unread) and is then refused.
         let third = try RawHTTPConnection(port: server.port)
         try third.sendHead(path: "/createStrategy", headers: ["Content-Type": "application/json", "Content-Length": "\(8 << 20)"])
@@ -546,9 +541,7 @@ struct SecretAndOracleTests {
             #expect(try again.httpRequest("POST", "/createStrategy", body: Data(buffer: try ExecutorServiceTests.payload(
                 "r-2", type: "LIMIT_BUY_DIP", extra: ["zkp_data": valid])), headers: ["Content-Type": "application/json"]).0 == 201)
             let db = try OrderBookDatabase.open(uri: env["DATABASE_URI"]!)
-            for _ in 0..<200 where try db.strategies(userId: nil, status: nil).first?.lastError == nil {
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            try await again.waitForProgress(until: { try db.strategies(userId: nil, status: nil).first?.lastError != nil })
             let lastError = try #require(try db.strategies(userId: nil, status: nil).first?.lastError)
             #expect(!lastError.contains(secret), "\(lastError)")
             kill(again.process.processIdentifier, SIGTERM)
@@ -570,14 +563,11 @@ struct SecretAndOracleTests {
             let server = try RunningServer({ ["serve", "--bind", "127.0.0.1:\($0)", "--allow-insecure-test-parameters"] }, environment: env)
             #expect(try server.httpRequest("POST", "/createStrategy", body: Data(buffer: try ExecutorServiceTests.payload("t-1", type: "LIMIT_BUY_DIP")),
                                            headers: ["Content-Type": "application/json"]).0 == 201)
-            var rejected = false
-            for _ in 0..<100 where server.process.isRunning && !rejected {
-                try await Task.sleep(for: .milliseconds(100))
-                if let (_, data, _) = try? server.httpRequest("GET", "/health") {
-                    rejected = String(decoding: data, as: UTF8.self).contains("\"stale\"")
-                }
-            }
-            #expect(server.process.isRunning && rejected)
+            try await server.waitForProgress(until: {
+                ((try server.health()["oracle"] as? [String: Any])?["rejections"] as? [String: Any])?["stale"] != nil
+            })
+            try await server.waitForTicks(2)
+            #expect(server.process.isRunning)
         }
     }
 }

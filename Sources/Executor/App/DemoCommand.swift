@@ -18,8 +18,8 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Repository root holding .venv-evm and Tests/Fixtures/chain (default: the working directory).")
     var repository = "."
     @Flag(help: "Do not start the EVM devnode even when it is installed (dry run).") var noDevnode = false
-    @Option(help: "Seconds between two price steps.") var stepSeconds = 1.5
-    @Option(help: "Give up after this many seconds.") var timeout = 240.0
+    @Option(help: "Seconds a price step lasts at least (the next comes once the scheduler has evaluated it).") var stepSeconds = 1.5
+    @Option(help: "Give up when the scheduler completes no tick for this many seconds.") var stallSeconds = 120.0
 
     /// One strategy of the demo: its type, feed and bounds in dollars.
     struct Plan {
@@ -72,7 +72,7 @@ struct DemoCommand: AsyncParsableCommand {
             print("chain    DRY RUN: \(noDevnode ? "--no-devnode given" : "no devnode in \(devnodePaths.python.deletingLastPathComponent().deletingLastPathComponent().path) (make test or make devnode installs it)"); triggered swaps are recorded, not sent")
         }
         defer { devnode?.stop() }
-        print("oracle   local Hermes at 127.0.0.1:\(hermesPort.get()) replaying ETH/USD and BTC/USD, one step every \(stepSeconds) s")
+        print("oracle   local Hermes at 127.0.0.1:\(hermesPort.get()) replaying ETH/USD and BTC/USD, a step every \(stepSeconds) s or once evaluated")
 
         let configuration = try ExecutorConfiguration.load(flags: [:], environment: environment, dotEnvPath: "/nonexistent")
         let services = try ExecutorServices(configuration: configuration, logger: logger)
@@ -124,6 +124,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         let started = ContinuousClock.now
         var lastStep = ContinuousClock.now, step = 0, lastTable = ""
+        var lastTicks = 0, lastProgress = ContinuousClock.now
         while true {
             let book = try services.database.strategies(userId: "demo", status: nil)
             let table = Self.table(book, names: names)
@@ -135,8 +136,18 @@ struct DemoCommand: AsyncParsableCommand {
                 lastTable = table
             }
             if book.allSatisfy(isFinal) { break }
-            if (ContinuousClock.now - started).seconds > timeout { print("timed out after \(Int(timeout)) s"); throw ExitCode.failure }
-            if (ContinuousClock.now - lastStep).seconds >= stepSeconds && step < Self.ethPath.count - 1 {
+            let progress = services.scheduler.progress.get()
+            if progress.ticks != lastTicks { lastTicks = progress.ticks; lastProgress = .now }
+            if (ContinuousClock.now - lastProgress).seconds > stallSeconds {
+                print("no scheduler progress for \(Int(stallSeconds)) s; giving up")
+                throw ExitCode.failure
+            }
+            // The next price comes once this one has been evaluated on every feed that still has
+            // pending strategies and nothing is being settled: a busy machine sees every step.
+            let current = [eth: Self.ethPath[min(step, Self.ethPath.count - 1)] * 100, btc: Self.btcPath[min(step, Self.btcPath.count - 1)] * 100]
+            let evaluated = book.filter { $0.status == .pending }.allSatisfy { progress.evaluatedPrices[$0.priceFeedId].map(Int64.init) == current[$0.priceFeedId] }
+            let settling = book.contains { $0.status == .submitted || ($0.status == .triggered && live) }
+            if evaluated && !settling && (ContinuousClock.now - lastStep).seconds >= stepSeconds && step < Self.ethPath.count - 1 {
                 hermes.advance()
                 step += 1
                 lastStep = .now

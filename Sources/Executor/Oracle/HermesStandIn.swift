@@ -40,6 +40,7 @@ final class HermesStandIn: Sendable {
         var slot: UInt64 = 100_000_000
         var faults = Faults()
         var requests = 0
+        var events = 0
     }
 
     private let state: LockedValue<State>
@@ -59,6 +60,8 @@ final class HermesStandIn: Sendable {
     }
 
     var requestCount: Int { state.get().requests }
+    /// Requests answered plus stream events sent: what a test waiting on the stand-in watches move.
+    var eventCount: Int { state.get().requests + state.get().events }
 
     /// Replaces a feed's path (the next answers use it from its first step).
     func setPath(_ id: String, _ steps: [Step]) {
@@ -262,6 +265,7 @@ final class HermesStandIn: Sendable {
                     if f.inBandErrors { try await writer.write(ByteBuffer(string: "event:error\ndata:Error receiving update: injected\n\n")) }
                     try await writer.write(ByteBuffer(string: "data:" + self.v2Body(ids: ids, parsed: parsed, base64: base64) + "\n\n"))
                     sent += 1
+                    self.state.update { $0.events += 1 }
                 }
                 try await writer.finish(nil)
             })

@@ -116,10 +116,11 @@ final class OrderScheduler: Service, Sendable {
                 continue
             }
             let (triggered, failed, evaluated) = try await evaluate(strategies, priceCents: price)
-            progress.update { $0.evaluatedPrices[feed] = price }
             report.evaluated += evaluated
             report.failed += failed
             let moved = try database.markTriggered(triggered, priceCents: price, at: now)
+            // Published once the book shows the outcome: whoever sees this price has seen its triggers.
+            progress.update { $0.evaluatedPrices[feed] = price }
             report.triggered += moved
             await finalizer.handleTriggered(moved)
         }
