@@ -56,6 +56,9 @@ struct EngineTests {
             (try Self.requestBody("LIMIT_BUY_DIP", price: 1, extra: ["server_key": "00"]), "server_key"),
             (try Self.requestBody("LIMIT_BUY_DIP", price: 1, extra: ["encrypted_client_key": "0000"]), "encrypted_client_key"),
             (try Self.requestBody("LIMIT_BUY_DIP", price: 1, extra: ["fhe_key_id": "k1"]), "MPC"),
+            // Someone else's client key: its decisions would be noise (3 in 4 read as "triggered" before).
+            (try Self.requestBody("LIMIT_BUY_DIP", price: 1, extra: ["encrypted_client_key": Hex.encode(HostileInputs.alice.tfheClientKey)]),
+             "does not belong"),
         ]
         for (body, fragment) in cases {
             let (status, json) = try post(body)

@@ -1,6 +1,7 @@
 @testable import Executor
 import FHECore
 import Foundation
+import Crypto
 import GRDB
 import HTTPTypes
 import Hummingbird
@@ -629,5 +630,48 @@ struct IntakeFloodTests {
             }
             #expect(try services.database.strategies(userId: nil, status: .pending).count == 56)
         }
+    }
+}
+
+@Suite("Order book migration to v4")
+struct OrderBookMigrationTests {
+    @Test("A v3 order book keeps every strategy (recipient included); its unbound sealed keys are resealed bound to their ids")
+    func fromV3() throws {
+        let path = (try ExecutorServiceTests.temporaryDirectory()).appendingPathComponent("v3.db").path
+        let queue = try DatabaseQueue(path: path)
+        try OrderBookDatabase.migrator.migrate(queue, upTo: "v3-chain-finalization")
+        let key = SymmetricKey(size: .bits256)
+        let clientKey = Data("a client key".utf8), clientKeyID = contentHash(clientKey)
+        let v3Sealed = try AES.GCM.seal(clientKey, using: key).combined! // how v3 sealed: no associated data
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO serverKey (id, format, parameterSet, data, createdAt) VALUES ('sk', 'tfhe-rs-0.5', 'p', x'00', 0)")
+            try db.execute(sql: "INSERT INTO clientKey (id, sealed, createdAt) VALUES (?, ?, 0)", arguments: [clientKeyID, v3Sealed])
+            try db.execute(sql: """
+                INSERT INTO strategy (payloadId, userId, strategyType, assetIn, assetOut, amount, recipientAddress, zkpData, serverKeyId,
+                    clientKeyId, priceFeedId, status, createdAt, updatedAt, sender, nonce, sendAttempts)
+                VALUES ('old-1', 'u', 'LIMIT_BUY_DIP', 'USDC', 'ETH', '1.5', '0xabc', '{}', 'sk', ?, 'feed', 'SUBMITTED', 0, 0, '0xs', 7, 1)
+                """, arguments: [clientKeyID])
+        }
+        let book = try OrderBookDatabase(queue)
+        let migrated = try #require(try book.strategies(userId: nil, status: nil).first)
+        #expect(migrated.payloadId == "old-1" && migrated.recipientAddress == "0xabc" && migrated.owner == nil
+                && migrated.status == .submitted && migrated.nonce == 7 && migrated.sendAttempts == 1)
+        // The (sender, nonce) lock survived the rebuild.
+        #expect(throws: (any Error).self) {
+            try queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO strategy (payloadId, userId, strategyType, assetIn, assetOut, amount, zkpData, serverKeyId, clientKeyId,
+                        priceFeedId, status, createdAt, updatedAt, sender, nonce) VALUES ('old-2', 'u', 'LIMIT_BUY_DIP', 'USDC', 'ETH', '1',
+                        '{}', 'sk', ?, 'feed', 'SUBMITTED', 0, 0, '0xs', 7)
+                    """, arguments: [clientKeyID])
+            }
+        }
+        let keystore = Keystore(key: key)
+        let custody = try KeyRepository.checkCustody(database: book, keystore: keystore)
+        #expect(custody.opened == 1 && custody.unopenable == 0)
+        let (sealed, sealing) = try #require(try book.sealedClientKey(id: clientKeyID))
+        #expect(sealing == .boundToKeyID)
+        #expect(try keystore.open(sealed, keyID: clientKeyID, sealing: sealing) == clientKey)
+        #expect(throws: Keystore.UnsealFailure.self) { try keystore.open(sealed, keyID: "another id", sealing: sealing) }
     }
 }

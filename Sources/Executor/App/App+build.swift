@@ -66,7 +66,7 @@ struct ExecutorServices: Sendable {
     func application(logger: Logger, scheduling: Bool = true,
                      onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let (host, port) = try BindAddress.parse(configuration.bind)
-        var app = Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "syphon-executor"),
+        var app = Application(router: router(), server: .executorHTTP1, configuration: .init(address: .hostname(host, port: port), serverName: "syphon-executor"),
                               onServerRunning: { await onListening($0.localAddress?.port ?? port) }, logger: logger)
         if scheduling { app.addServices(scheduler) }
         if scheduling, let swapFinalizer { app.addServices(swapFinalizer) }

@@ -17,6 +17,8 @@ struct PayloadServerCommand: AsyncParsableCommand {
     @Option(help: "Directory of per-user keys.") var keystore = "keystore"
     @Option(help: "Executor base URL (default ORCHESTRATOR_URL or http://127.0.0.1:5002).") var orchestrator: String?
     @Option(help: "Parameter set for new user keys.") var params = "default"
+    @Option(help: "Users whose keys this server generates and keeps (each costs a key generation and ~28.5 MB on disk).")
+    var maxUsers = 100
     @Flag(help: "Allow the insecure test-vector parameters (tests only).") var allowInsecureTestParameters = false
 
     func run() async throws {
@@ -26,12 +28,17 @@ struct PayloadServerCommand: AsyncParsableCommand {
         // Its callers authenticate with PAYLOAD_SERVER_TOKEN (API_TOKEN is what it presents to the executor).
         let access = try AccessControl(adminToken: env["PAYLOAD_SERVER_TOKEN"], tokensFile: nil)
         try BindAddress.requireTokenBeyondLoopback(bind, access, service: "payload-server")
+        let rate = try env["RATE_LIMIT_PER_MINUTE"].map { text -> Int in
+            guard let n = Int(text), n > 0 else { throw ConfigurationError("RATE_LIMIT_PER_MINUTE must be a positive integer") }
+            return n
+        } ?? 600
         let generator = PayloadGenerator(keystore: URL(fileURLWithPath: keystore),
                                          orchestrator: orchestrator ?? env["ORCHESTRATOR_URL"] ?? "http://127.0.0.1:5002",
                                          apiToken: env["API_TOKEN"], parameters: parameters,
-                                         insecure: allowInsecureTestParameters, access: access, logger: Logger(label: "syphon.payload"))
+                                         insecure: allowInsecureTestParameters, access: access, rateLimitPerMinute: rate,
+                                         maxUsers: maxUsers, logger: Logger(label: "syphon.payload"))
         let (host, port) = try BindAddress.parse(bind)
-        try await Application(router: generator.router(), configuration: .init(address: .hostname(host, port: port))).runService()
+        try await Application(router: generator.router(), server: .executorHTTP1, configuration: .init(address: .hostname(host, port: port))).runService()
     }
 }
 
@@ -42,25 +49,30 @@ struct PayloadGenerator: Sendable {
     let parameters: ParameterSet
     let insecure: Bool
     let access: AccessControl
+    let rateLimitPerMinute: Int
+    let maxUsers: Int
     let logger: Logger
     let worker = FHEWorker()
     let uploads = UploadSlots(capacity: 2)
     private let registration = LockedValue<Set<String>>([])
 
     init(keystore: URL, orchestrator: String, apiToken: String?, parameters: ParameterSet, insecure: Bool,
-         access: AccessControl = try! AccessControl(adminToken: nil, tokensFile: nil), logger: Logger) {
+         access: AccessControl = try! AccessControl(adminToken: nil, tokensFile: nil), rateLimitPerMinute: Int = 600, maxUsers: Int = 100,
+         logger: Logger) {
         self.keystore = keystore
         self.orchestrator = orchestrator.hasSuffix("/") ? String(orchestrator.dropLast()) : orchestrator
         self.apiToken = apiToken
         self.parameters = parameters
         self.insecure = insecure
         self.access = access
+        self.rateLimitPerMinute = rateLimitPerMinute
+        self.maxUsers = maxUsers
         self.logger = logger
     }
 
     func router() -> Router<ExecutorRequestContext> {
         let router = Router(context: ExecutorRequestContext.self)
-        router.addPolicyMiddleware(corsOrigins: [], rateLimitPerMinute: 600, access: access) {
+        router.addPolicyMiddleware(corsOrigins: [], rateLimitPerMinute: rateLimitPerMinute, access: access) {
             JSONResponse.error(.unauthorized, "missing or invalid token")
         }
         router.get("/health") { _, _ in JSONResponse.make(.ok, ["status": "ok", "orchestrator": SecretURL(orchestrator).redacted]) }
@@ -71,6 +83,8 @@ struct PayloadGenerator: Sendable {
                 return JSONResponse.error(e.status, e.description)
             } catch let refusal as BodyRefusal {
                 return JSONResponse.error(refusal.status, refusal.description)
+            } catch let unavailable as ExecutorUnavailable {
+                return JSONResponse.error(.serviceUnavailable, unavailable.description)
             }
         }
         return router
@@ -81,6 +95,10 @@ struct PayloadGenerator: Sendable {
         let safe = userId.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_" ? String($0) : "_" }.joined()
         let dir = keystore.appendingPathComponent(safe.isEmpty ? "_" : String(safe.prefix(64)))
         if !FileManager.default.fileExists(atPath: dir.appendingPathComponent(KeyDirectory.evaluationKey).path) {
+            let users = (try? FileManager.default.contentsOfDirectory(atPath: keystore.path).count) ?? 0
+            guard users < maxUsers else {
+                throw StrategyIntake.Rejection("this payload server already holds keys for \(maxUsers) users (--max-users)", status: .forbidden)
+            }
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
             let randomness = try KeyGenerationRandomness()
@@ -94,8 +112,16 @@ struct PayloadGenerator: Sendable {
         return (try KeyDirectory.clientKey(dir.path, insecure: insecure), try KeyDirectory.keyID(dir.path), dir)
     }
 
+    /// The executor is a dependency: when it cannot be reached the answer is 503, never a 500.
+    struct ExecutorUnavailable: Error, CustomStringConvertible {
+        let description = "the executor (ORCHESTRATOR_URL) cannot be reached; retry later"
+    }
+
     func post(_ path: String, _ body: Data, contentType: String) async throws -> (Int, ByteBuffer) {
-        try await ExecutorAPIClient.post(orchestrator + path, body, contentType: contentType, token: apiToken)
+        do { return try await ExecutorAPIClient.post(orchestrator + path, body, contentType: contentType, token: apiToken) } catch {
+            logger.warning("executor unreachable", metadata: ["url": "\(SecretURL(orchestrator).redacted)"])
+            throw ExecutorUnavailable()
+        }
     }
 
     func generate(_ buffer: ByteBuffer) async throws -> Response {
@@ -128,7 +154,10 @@ struct PayloadGenerator: Sendable {
             let keys = try Data(contentsOf: dir.appendingPathComponent(KeyDirectory.evaluationKey))
                 + (try Data(contentsOf: dir.appendingPathComponent(KeyDirectory.clientKey)))
             let (status, answer) = try await post("/keys", keys, contentType: "application/octet-stream")
-            guard status < 300 else { return JSONResponse.error(.badGateway, "key registration failed: \(String(buffer: answer).prefix(300))") }
+            guard status < 300 else {
+                return JSONResponse.error(status >= 500 ? .serviceUnavailable : .init(code: status),
+                                          "key registration failed: \(String(buffer: answer).prefix(300))")
+            }
             _ = registration.update { $0.insert(keyID) }
         }
         let rng = try CSPRNG()

@@ -49,7 +49,7 @@ struct EngineCommand: AsyncParsableCommand {
             EngineController.json(.unauthorized, "{\"is_triggered\":false,\"error\":\"unauthorized\"}")
         }
         controller.addRoutes(to: router)
-        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "syphon-executor"),
+        let app = Application(router: router, server: .executorHTTP1, configuration: .init(address: .hostname(host, port: port), serverName: "syphon-executor"),
                               logger: logger)
         logger.info("engine listening", metadata: ["address": "\(host):\(port)"])
         try await app.runService()

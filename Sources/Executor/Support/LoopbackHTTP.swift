@@ -9,11 +9,18 @@ import Glibc
 enum LoopbackHTTP {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
+    /// `timeout` bounds each send and receive (nil: none).
     static func request(port: Int, method: String, path: String, body: Data = Data(),
-                        headers: [String: String] = [:]) throws -> (status: Int, body: Data) {
+                        headers: [String: String] = [:], timeout: TimeInterval? = nil) throws -> (status: Int, body: Data) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: \(errno)") }
         defer { close(fd) }
+        if let timeout {
+            var limit = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1_000_000))
+            for option in [SO_RCVTIMEO, SO_SNDTIMEO] {
+                setsockopt(fd, SOL_SOCKET, option, &limit, socklen_t(MemoryLayout<timeval>.size))
+            }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -31,6 +38,7 @@ enum LoopbackHTTP {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = read(fd, &buffer, buffer.count)
+            if n < 0 && response.isEmpty { throw Failure(description: "no answer (errno \(errno))") }
             if n <= 0 { break }
             response.append(buffer, count: n)
         }

@@ -1,5 +1,14 @@
 import ArgumentParser
 import Foundation
+import Hummingbird
+import HummingbirdCore
+
+extension HTTPServerBuilder {
+    /// HTTP/1.1 for every service of the binary: a connection with no request in flight is closed
+    /// after a minute (a half-closed one after an early refusal included), so idle sockets cannot
+    /// pile up.
+    static var executorHTTP1: HTTPServerBuilder { .http1(configuration: .init(idleTimeout: .seconds(60))) }
+}
 
 /// Where a service listens, and the rule that goes with it: beyond loopback, only with a token.
 enum BindAddress {

@@ -76,17 +76,27 @@ final class UploadSlots: Sendable {
     }
 }
 
+/// How long a body may take to arrive: a small one 30 s, a large one 5 minutes (210 MiB at
+/// 6 Mbit/s). A slow upload cannot hold an upload slot or a connection for longer.
+enum BodyDeadline {
+    static let small: Duration = .seconds(30)
+    static let large: Duration = .seconds(300)
+}
+
 /// Why a body was not read. Each service answers it in its own error shape.
 enum BodyRefusal: Error, CustomStringConvertible {
     case unsupportedMediaType(expected: String)
     case tooLarge(limit: Int)
     case busy(retryAfterSeconds: Int)
+    /// The body did not arrive in time (a slow upload holding a slot or a connection).
+    case tooSlow(seconds: Int)
 
     var status: HTTPResponse.Status {
         switch self {
         case .unsupportedMediaType: .unsupportedMediaType
         case .tooLarge: .contentTooLarge
         case .busy: .serviceUnavailable
+        case .tooSlow: .requestTimeout
         }
     }
 
@@ -95,6 +105,7 @@ enum BodyRefusal: Error, CustomStringConvertible {
         case .unsupportedMediaType(let expected): "Content-Type must be \(expected)"
         case .tooLarge(let limit): "request body exceeds \(limit) bytes"
         case .busy(let s): "too many large uploads in progress; retry in \(s) s"
+        case .tooSlow(let s): "the request body did not arrive within \(s) s"
         }
     }
 
@@ -107,10 +118,12 @@ enum BodyRefusal: Error, CustomStringConvertible {
 
 extension ExecutorRequestContext {
     /// Reads the request body under `policy` and hands it to `process`. The content type and the
-    /// declared length are checked before anything is read (415 / 413 at once), a large upload takes
-    /// an upload slot for as long as `process` runs (waiting its turn; 503 when none comes free in
-    /// time), and only then is `Expect: 100-continue` answered — so a client never uploads a body
-    /// that will be refused.
+    /// declared length are checked before anything is read (415 / 413 at once; a body without a
+    /// declared length may not exceed the large-upload threshold), a large upload takes an upload slot for as long as
+    /// `process` runs (waiting its turn; 503 when none comes free in time), only then is
+    /// `Expect: 100-continue` answered — so a client never uploads a body that will be refused —
+    /// and the body must then arrive within its deadline (408), so a slow sender holds neither a
+    /// slot nor a connection for long.
     func withBody<R>(_ request: Request, policy: BodyPolicy, slots: UploadSlots,
                      _ process: (ByteBuffer) async throws -> R) async throws -> R {
         guard let type = request.headers[.contentType],
@@ -119,25 +132,40 @@ extension ExecutorRequestContext {
         }
         let declared = request.headers[.contentLength].flatMap { Int($0) }
         if let declared, declared > policy.limit { throw BodyRefusal.tooLarge(limit: policy.limit) }
-        var holdsSlot = false
-        defer { if holdsSlot { slots.release() } }
-        func takeSlot() async throws {
+        let large = policy.largeAbove.map { (declared ?? 0) > $0 } ?? false
+        // Without a declared length a body may not grow past the large-upload threshold.
+        let limit = declared == nil ? min(policy.limit, policy.largeAbove ?? policy.limit) : policy.limit
+        if large {
             guard await slots.acquire() else { throw BodyRefusal.busy(retryAfterSeconds: 5) }
-            holdsSlot = true
         }
-        if let large = policy.largeAbove, let declared, declared > large { try await takeSlot() }
+        defer { if large { slots.release() } }
         if request.headers[HTTPField.Name("Expect")!]?.lowercased() == "100-continue" {
             channel.writeAndFlush(HTTPResponsePart.head(HTTPResponse(status: .continue)), promise: nil)
         }
-        var body = ByteBuffer()
-        if let declared { body.reserveCapacity(declared) }
-        for try await chunk in request.body {
-            let total = body.readableBytes + chunk.readableBytes
-            guard total <= policy.limit else { throw BodyRefusal.tooLarge(limit: policy.limit) }
-            if !holdsSlot, let large = policy.largeAbove, total > large { try await takeSlot() }
-            var chunk = chunk
-            body.writeBuffer(&chunk)
-        }
+        let body = try await Self.collect(request.body, limit: limit, reserve: declared ?? 0,
+                                          deadline: large ? BodyDeadline.large : BodyDeadline.small)
         return try await process(body)
+    }
+
+    /// The whole body, or `tooLarge` / `tooSlow`.
+    private static func collect(_ body: RequestBody, limit: Int, reserve: Int, deadline: Duration) async throws -> ByteBuffer {
+        try await withThrowingTaskGroup(of: ByteBuffer.self) { group in
+            group.addTask {
+                var collected = ByteBuffer()
+                collected.reserveCapacity(reserve)
+                for try await chunk in body {
+                    guard collected.readableBytes + chunk.readableBytes <= limit else { throw BodyRefusal.tooLarge(limit: limit) }
+                    var chunk = chunk
+                    collected.writeBuffer(&chunk)
+                }
+                return collected
+            }
+            group.addTask {
+                try await Task.sleep(for: deadline)
+                throw BodyRefusal.tooSlow(seconds: Int(deadline.components.seconds))
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
     }
 }
