@@ -90,30 +90,11 @@ enum HostileInputs {
 final class RawHTTPConnection {
     let fd: Int32
 
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { close(fd); throw LoopbackHTTP.Failure(description: "connect failed (errno \(errno))") }
-    }
+    init(port: Int) throws { fd = try LoopbackHTTP.connect(port: port) }
 
     deinit { close(fd) }
 
-    func send(_ data: Data) throws {
-        try data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-                guard n > 0 else { throw LoopbackHTTP.Failure(description: "send failed (errno \(errno))") }
-                offset += n
-            }
-        }
-    }
+    func send(_ data: Data) throws { try LoopbackHTTP.writeAll(fd, data) }
 
     func sendHead(method: String = "POST", path: String, headers: [String: String]) throws {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"

@@ -22,7 +22,7 @@ struct ExecutorServices: Sendable {
         database = try OrderBookDatabase.open(uri: c.databaseURI)
         // A new master key only for an order book that holds no sealed key: a lost key is an
         // error to fix (restore it), never a reason to start over and fail every strategy.
-        let sealed = try database.sealedClientKeys().count
+        let sealed = try database.sealedClientKeyCount()
         let keystore = try Keystore.load(environmentValue: c.keystoreKey, keyFile: c.keystoreKeyFile, mayCreate: sealed == 0)
         let custody = try KeyRepository.checkCustody(database: database, keystore: keystore)
         if custody.unopenable > 0 {

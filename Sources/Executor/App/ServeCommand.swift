@@ -30,7 +30,8 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = .info
         let services = try ExecutorServices(configuration: configuration, logger: logger)
         logger.info("executor listening", metadata: ["address": "\(configuration.bind)", "database": "\(configuration.databaseURI)",
-                                                     "engine": "\(configuration.engineMode)", "hermes": "\(configuration.hermes.baseURLs)"])
+                                                     "engine": "\(configuration.engineMode)",
+                                                     "hermes": "\(configuration.hermes.baseURLs.map { SecretURL($0).redacted })"])
         try await services.application(logger: logger).runService()
     }
 }

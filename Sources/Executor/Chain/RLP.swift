@@ -26,16 +26,21 @@ enum RLP: Equatable, Sendable {
 
     struct DecodingError: Error, CustomStringConvertible { let description: String }
 
+    /// Lists nest this deep at most (a transaction with an access list needs 3): deeper input is
+    /// refused instead of recursing until the stack runs out.
+    static let maxDepth = 16
+
     /// Decodes exactly one item spanning all of `data` (canonical forms only).
     static func decode(_ data: [UInt8]) throws -> RLP {
         var index = 0
-        let item = try decodeItem(data[...], &index)
+        let item = try decodeItem(data[...], &index, depth: 0)
         guard index == data.count else { throw DecodingError(description: "trailing bytes after the RLP item") }
         return item
     }
 
-    private static func decodeItem(_ data: ArraySlice<UInt8>, _ index: inout Int) throws -> RLP {
+    private static func decodeItem(_ data: ArraySlice<UInt8>, _ index: inout Int, depth: Int) throws -> RLP {
         guard index < data.endIndex else { throw DecodingError(description: "truncated RLP") }
+        guard depth <= maxDepth else { throw DecodingError(description: "RLP lists nested deeper than \(maxDepth)") }
         let prefix = data[index]
         func length(_ count: Int) throws -> Int {
             guard count <= 4, index + 1 + count <= data.endIndex else { throw DecodingError(description: "bad RLP length") }
@@ -64,7 +69,7 @@ enum RLP: Equatable, Sendable {
             let count = n == 0 ? Int(prefix - 0xc0) : try length(n)
             let body = try take(index + 1 + n, count)
             var items: [RLP] = [], inner = body.startIndex
-            while inner < body.endIndex { items.append(try decodeItem(body, &inner)) }
+            while inner < body.endIndex { items.append(try decodeItem(body, &inner, depth: depth + 1)) }
             return .list(items)
         }
     }

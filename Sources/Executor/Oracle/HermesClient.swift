@@ -4,38 +4,6 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Which Hermes REST endpoint to poll.
-enum HermesEndpoint: String, Sendable, CaseIterable {
-    /// `GET /v2/updates/price/latest?ids[]=…&parsed=true` (current).
-    case v2
-    /// `GET /api/latest_price_feeds?ids[]=…` (deprecated, still served).
-    case legacy
-}
-
-/// What went wrong talking to Hermes.
-enum HermesError: Error, Equatable, CustomStringConvertible {
-    /// 4xx/5xx with Hermes's plain-text body (404 "Price ids not found: …", 400 "Failed to deserialize…").
-    case http(status: Int, body: String)
-    /// 429, or a request refused locally because the back-off after a 429 has not elapsed.
-    case rateLimited(retryAfterSeconds: Int)
-    /// The body is not the JSON Hermes sends (including truncated JSON).
-    case malformed(String)
-    /// No answer within the timeout.
-    case timeout
-    /// No base URL could be reached.
-    case unreachable(String)
-
-    var description: String {
-        switch self {
-        case .http(let status, let body): "Hermes answered \(status): \(body.prefix(200))"
-        case .rateLimited(let s): "Hermes rate limit: backing off for \(s) s"
-        case .malformed(let why): "Hermes response is malformed: \(why)"
-        case .timeout: "Hermes did not answer in time"
-        case .unreachable(let why): "Hermes unreachable: \(why)"
-        }
-    }
-}
-
 struct HermesConfiguration: Sendable {
     /// PYTH_HERMES_URL first, then fallbacks (tried in order on connection failures and 5xx).
     var baseURLs: [String] = ["https://hermes.pyth.network"]
@@ -103,11 +71,11 @@ final class HermesClient: Sendable {
             do {
                 let (status, body, retryAfter) = try await get(base + path(for: ids))
                 switch status {
-                case 200: return try Self.parse(body, endpoint: configuration.endpoint)
+                case 200: return try HermesWire.parse(body, endpoint: configuration.endpoint)
                 case 429:
                     let wait = max(configuration.rateLimitBackoffSeconds, retryAfter ?? 0)
                     backoffUntil.set(Date().addingTimeInterval(TimeInterval(wait)))
-                    logger.warning("Hermes rate limit hit", metadata: ["backoff_s": "\(wait)", "base": "\(base)"])
+                    logger.warning("Hermes rate limit hit", metadata: ["backoff_s": "\(wait)", "base": "\(SecretURL(base).redacted)"])
                     throw HermesError.rateLimited(retryAfterSeconds: wait)
                 case 500...599:
                     lastFailure = .http(status: status, body: String(decoding: body, as: UTF8.self))
@@ -138,54 +106,11 @@ final class HermesClient: Sendable {
         } catch let error as HermesError {
             throw error
         } catch {
-            throw HermesError.unreachable("\(error)")
+            // Some providers put their token in the URL; /health shows this message to anyone.
+            throw HermesError.unreachable(SecretURL(url).scrub("\(error)"))
         }
-    }
-
-    // MARK: - Parsing
-
-    struct WirePrice: Decodable {
-        let price: String
-        let conf: String
-        let expo: Int32
-        let publish_time: Int64
-    }
-    struct WireFeed: Decodable {
-        let id: String
-        let price: WirePrice
-    }
-    struct WireV2: Decodable {
-        let parsed: [WireFeed]?
-    }
-
-    static func parse(_ body: Data, endpoint: HermesEndpoint) throws -> [PriceQuote] {
-        let feeds: [WireFeed]
-        do {
-            switch endpoint {
-            case .v2:
-                guard let parsed = try JSONDecoder().decode(WireV2.self, from: body).parsed else {
-                    throw HermesError.malformed("no 'parsed' array")
-                }
-                feeds = parsed
-            case .legacy: feeds = try JSONDecoder().decode([WireFeed].self, from: body)
-            }
-        } catch let error as HermesError {
-            throw error
-        } catch {
-            throw HermesError.malformed("\(error)".prefix(200).description)
-        }
-        return try feeds.map(quote)
-    }
-
-    static func quote(_ feed: WireFeed) throws -> PriceQuote {
-        guard let id = FeedMap.normalize(feed.id) else { throw HermesError.malformed("feed id '\(feed.id.prefix(80))'") }
-        guard let price = Int64(feed.price.price), let conf = UInt64(feed.price.conf) else {
-            throw HermesError.malformed("price/conf of \(id.prefix(8))… are not integer strings")
-        }
-        return PriceQuote(feedID: id, price: price, conf: conf, expo: feed.price.expo, publishTime: feed.price.publish_time)
     }
 }
-
 
 extension HermesConfiguration {
     /// PYTH_HERMES_URL (default the public endpoint), PYTH_HERMES_FALLBACK_URLS (comma-separated),

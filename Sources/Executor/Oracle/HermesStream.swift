@@ -38,7 +38,7 @@ struct HermesStream: Sendable {
             } catch is CancellationError {
                 return
             } catch {
-                reason = "\(error)"
+                reason = client.configuration.baseURLs.reduce("\(error)") { SecretURL($1).scrub($0) } // /health shows it
             }
             if Task.isCancelled { return }
             let jitter = Duration.milliseconds(Int.random(in: 0...Int(backoff.components.seconds * 250 + 50)))
@@ -72,7 +72,7 @@ struct HermesStream: Sendable {
                     for event in parser.feed(chunk) {
                         switch event {
                         case .message(let data):
-                            let quotes = try HermesClient.parse(Data(data.utf8), endpoint: .v2)
+                            let quotes = try HermesWire.parse(Data(data.utf8), endpoint: .v2)
                             lastEvent.set(.now)
                             gotAny.set(true)
                             await deliver(.quotes(quotes, backfill: false))
@@ -98,51 +98,6 @@ struct HermesStream: Sendable {
     }
 }
 
-/// Incremental Server-Sent Events framing: lines `field:value` (one optional space after the colon),
-/// events end at a blank line, `:` lines are comments. Handles frames split across chunks.
-struct ServerSentEventParser {
-    enum Event: Equatable {
-        case message(String)
-        case named(String, String)
-    }
-
-    private var pending = ""
-    private var eventName: String?
-    private var data: [String] = []
-
+extension ServerSentEventParser {
     mutating func feed(_ buffer: ByteBuffer) -> [Event] { feed(String(buffer: buffer)) }
-
-    mutating func feed(_ text: String) -> [Event] {
-        pending += text
-        var events: [Event] = []
-        while let newline = pending.firstIndex(where: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
-            let line = String(pending[..<newline])
-            pending = String(pending[pending.index(after: newline)...])
-            if line.isEmpty {
-                if !data.isEmpty || eventName != nil {
-                    let payload = data.joined(separator: "\n")
-                    events.append(eventName.map { .named($0, payload) } ?? .message(payload))
-                }
-                eventName = nil
-                data = []
-                continue
-            }
-            if line.hasPrefix(":") { continue }
-            let (field, value): (Substring, Substring)
-            if let colon = line.firstIndex(of: ":") {
-                field = line[..<colon]
-                var v = line[line.index(after: colon)...]
-                if v.hasPrefix(" ") { v = v.dropFirst() }
-                value = v
-            } else {
-                (field, value) = (Substring(line), "")
-            }
-            switch field {
-            case "data": data.append(String(value))
-            case "event": eventName = String(value)
-            default: break
-            }
-        }
-        return events
-    }
 }

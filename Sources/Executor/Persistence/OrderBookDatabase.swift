@@ -468,11 +468,17 @@ extension OrderBookDatabase {
         }
     }
 
-    /// Every sealed client key (start-up check of the keystore key).
-    func sealedClientKeys() throws -> [(id: String, sealed: Data, sealing: Keystore.Sealing)] {
+    /// How many client keys are sealed in the book.
+    func sealedClientKeyCount() throws -> Int {
+        try writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM clientKey") ?? 0 }
+    }
+
+    /// Visits every sealed client key, one row in memory at a time (start-up check of the keystore key).
+    func forEachSealedClientKey(_ body: (_ id: String, _ sealed: Data, _ sealing: Keystore.Sealing) throws -> Void) throws {
         try writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, sealed, sealing FROM clientKey ORDER BY id").map {
-                ($0["id"], $0["sealed"], Keystore.Sealing(rawValue: $0["sealing"]) ?? .unbound)
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, sealed, sealing FROM clientKey ORDER BY id")
+            while let row = try rows.next() {
+                try body(row["id"], row["sealed"], Keystore.Sealing(rawValue: row["sealing"]) ?? .unbound)
             }
         }
     }

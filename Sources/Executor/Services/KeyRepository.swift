@@ -29,17 +29,18 @@ final class KeyRepository: @unchecked Sendable {
     /// Returns (opened, unopenable).
     @discardableResult
     static func checkCustody(database: OrderBookDatabase, keystore: Keystore) throws -> (opened: Int, unopenable: Int) {
-        var opened = 0, unopenable = 0
-        for blob in try database.sealedClientKeys() {
+        var opened = 0, unopenable = 0, resealed: [(id: String, sealed: Data)] = []
+        try database.forEachSealedClientKey { id, sealed, sealing in
             do {
-                var plaintext = try keystore.open(blob.sealed, keyID: blob.id, sealing: blob.sealing)
+                var plaintext = try keystore.open(sealed, keyID: id, sealing: sealing)
                 defer { plaintext.resetBytes(in: 0..<plaintext.count) }
-                if blob.sealing == .unbound { try database.resealClientKey(id: blob.id, sealed: try keystore.seal(plaintext, keyID: blob.id)) }
+                if sealing == .unbound { resealed.append((id, try keystore.seal(plaintext, keyID: id))) }
                 opened += 1
             } catch is Keystore.UnsealFailure {
                 unopenable += 1
             }
         }
+        for blob in resealed { try database.resealClientKey(id: blob.id, sealed: blob.sealed) }
         if opened == 0 && unopenable > 0 {
             throw ConfigurationError("the keystore key opens none of the \(unopenable) client keys sealed in the order book: "
                                      + "it is not the key that sealed them (check KEYSTORE_KEY / KEYSTORE_KEY_FILE)")

@@ -9,12 +9,11 @@ import Glibc
 enum LoopbackHTTP {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
-    /// `timeout` bounds each send and receive (nil: none).
-    static func request(port: Int, method: String, path: String, body: Data = Data(),
-                        headers: [String: String] = [:], timeout: TimeInterval? = nil) throws -> (status: Int, body: Data) {
+    /// A connected TCP socket to 127.0.0.1:`port`; `timeout` bounds each send and receive (nil: none).
+    /// The caller closes it.
+    static func connect(port: Int, timeout: TimeInterval? = nil) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: \(errno)") }
-        defer { close(fd) }
         if let timeout {
             var limit = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1_000_000))
             for option in [SO_RCVTIMEO, SO_SNDTIMEO] {
@@ -26,9 +25,20 @@ enum LoopbackHTTP {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw Failure(description: "connect to 127.0.0.1:\(port) failed (errno \(errno))") }
+        guard connected == 0 else {
+            close(fd)
+            throw Failure(description: "connect to 127.0.0.1:\(port) failed (errno \(errno))")
+        }
+        return fd
+    }
+
+    /// One request (the whole body written first) and its answer, read until the server closes.
+    static func request(port: Int, method: String, path: String, body: Data = Data(),
+                        headers: [String: String] = [:], timeout: TimeInterval? = nil) throws -> (status: Int, body: Data) {
+        let fd = try connect(port: port, timeout: timeout)
+        defer { close(fd) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
         for (k, v) in headers { head += "\(k): \(v)\r\n" }
         head += "\r\n"
@@ -55,11 +65,12 @@ enum LoopbackHTTP {
         return (status, payload)
     }
 
-    private static func writeAll(_ fd: Int32, _ data: Data) throws {
+    /// Writes all of `data`; a peer that has gone away is an error, not a SIGPIPE.
+    static func writeAll(_ fd: Int32, _ data: Data) throws {
         try data.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                let n = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
                 guard n > 0 else { throw Failure(description: "write failed (errno \(errno))") }
                 offset += n
             }

@@ -1,13 +1,78 @@
 import FHECore
 import Foundation
 
-/// One libFuzzer entry for the four tfhe-rs 0.5 decoders and the hex decoder; FUZZ_TARGET picks
-/// which (radix, boolean, clientkey, serverkey, hex). Every input must either decode or throw
-/// FHECoreError: a trap, an overflow or an out-of-bounds access is a finding.
+/// One libFuzzer entry for every decoder of untrusted input; FUZZ_TARGET picks which:
+/// - `radix`, `boolean`, `clientkey`, `serverkey`, `hex`: the tfhe-rs 0.5 decoders and hex;
+/// - `native`: native containers through ``UntrustedInput`` (bounds, evaluation and client keys);
+/// - `json`: the request body scanner and its field accessors, exact decimal amounts;
+/// - `hermes`: Hermes answers (v2 and legacy JSON), the price guard's arithmetic, SSE framing;
+/// - `chain`: RLP, ABI return data and calldata, revert reasons, zkp_data, addresses.
+/// Every input must decode or throw the decoder's own typed error: a trap, an overflow, an
+/// out-of-bounds access or any other error is a finding.
 enum Target: String {
-    case radix, boolean, clientkey, serverkey, hex
+    case radix, boolean, clientkey, serverkey, hex, native, json, hermes, chain
     static let current = Target(rawValue: ProcessInfo.processInfo.environment["FUZZ_TARGET"] ?? "radix") ?? .radix
     static let parameters = ParameterSet.insecureTfheRs05Small
+}
+
+/// The errors decoders throw for bad input, by design.
+func isTyped(_ error: any Error) -> Bool {
+    error is FHECoreError || error is JSONScanError || error is HermesError || error is PriceRejection
+        || error is RLP.DecodingError || error is ABI.DecodingError || error is Entrypoint.Authorization.Invalid
+        || error is EthereumAddress.ParseError
+}
+
+func fuzzNative(_ bytes: UnsafeRawBufferPointer) throws {
+    let input = UntrustedInput(allowInsecureTestParameters: true)
+    _ = NativeFormat.containerLength(bytes)
+    _ = try? input.priceBound(bytes, parameters: Target.parameters, field: "bound")
+    _ = try? input.clientKey(bytes, parameters: nil)
+    _ = try? input.ciphertext(bytes, parameters: Target.parameters)
+    if NativeFormat.kind(of: bytes) == .evaluationKey { _ = try input.serverKey(bytes) }
+    else { _ = try input.priceBound(bytes, parameters: Target.parameters, field: "bound") }
+}
+
+func fuzzJSON(_ bytes: UnsafeRawBufferPointer) throws {
+    let fields = try JSONFields(bytes)
+    for key in ["payload_id", "amount", "zkp_data", "expires_at", "encrypted_upper_bound", "current_price_cents", "key_id"] {
+        _ = try? fields.string(key)
+        _ = try? fields.rawString(key)
+        _ = try? fields.unsignedInteger(key)
+        _ = fields.isPresent(key)
+        if case .number(let r)? = fields[key] { _ = DecimalText(String(decoding: fields.slice(r), as: UTF8.self)) }
+        if let text = try? fields.string(key) { _ = DecimalText(text) }
+    }
+}
+
+func fuzzHermes(_ data: Data) throws {
+    var quotes: [PriceQuote] = []
+    for endpoint in HermesEndpoint.allCases { quotes += (try? HermesWire.parse(data, endpoint: endpoint)) ?? [] }
+    for quote in quotes {
+        for now in [Int64.min, -1, 0, quote.publishTime, Int64(Date().timeIntervalSince1970), Int64.max] {
+            _ = quote.age(now: now)
+            _ = try? PriceGuard().accept(quote, now: now)
+        }
+        _ = try? quote.cents()
+        _ = quote.relativeConfidence
+    }
+    var parser = ServerSentEventParser()
+    let text = String(decoding: data, as: UTF8.self)
+    let middle = text.index(text.startIndex, offsetBy: text.count / 2)
+    _ = parser.feed(String(text[..<middle]))
+    _ = parser.feed(String(text[middle...]))
+    _ = try HermesWire.parse(data, endpoint: .v2)
+}
+
+func fuzzChain(_ bytes: [UInt8]) throws {
+    _ = try? RLP.decode(bytes)
+    _ = try? ABI.decode([.string, .bytes, .uint(bits: 24), .address, .bool], from: bytes)
+    _ = try? ABI.decode([.bool], from: bytes)
+    _ = ABI.revertReason(bytes)
+    _ = try? Entrypoint.SwapOrder(calldata: bytes)
+    let text = String(decoding: bytes, as: UTF8.self)
+    _ = try? Entrypoint.Authorization(zkpJSON: text)
+    _ = try? EthereumAddress(text)
+    _ = try RLP.decode(bytes)
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -22,8 +87,12 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             let p = try TfheRs05.detectServerKeyParameters(bytes, allowInsecureTestParameters: true)
             _ = try TfheRs05.decodeServerKey(bytes, parameters: p)
         case .hex: _ = try Hex.decode(bytes)
+        case .native: try fuzzNative(bytes)
+        case .json: try fuzzJSON(bytes)
+        case .hermes: try fuzzHermes(Data(bytes))
+        case .chain: try fuzzChain(Array(bytes))
         }
-    } catch is FHECoreError {
+    } catch where isTyped(error) {
         // Rejected with a typed error: the expected outcome for malformed input.
     } catch {
         fatalError("decoder threw an untyped error: \(error)")

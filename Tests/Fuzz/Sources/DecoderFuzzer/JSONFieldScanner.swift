@@ -1,0 +1,1 @@
+../../../../Sources/Executor/Support/JSONFieldScanner.swift

@@ -1,0 +1,1 @@
+../../../../Sources/Executor/Chain/Keccak.swift
