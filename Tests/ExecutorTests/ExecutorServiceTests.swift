@@ -208,7 +208,9 @@ struct ExecutorLoopbackTests {
     @Test("200 concurrent createStrategy requests over loopback: all stored, none lost; p50/p99 reported")
     func concurrentCreates() async throws {
         let dir = try ExecutorServiceTests.temporaryDirectory()
-        let services = try ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir), logger: Logger(label: "test"))
+        // Every one of the 200 waits its turn for an upload slot, however slow the machine.
+        let services = try ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir, extra: ["LARGE_UPLOAD_WAIT_SECONDS": "3600"]),
+                                            logger: Logger(label: "test"))
         let app = try services.application(logger: Logger(label: "test"), scheduling: false)
         // One serialized body; only the payload id differs between requests.
         let template = Data(buffer: try ExecutorServiceTests.payload("c-XXXX", type: "LIMIT_SELL_RALLY", removing: ["encrypted_lower_bound"]))
@@ -219,12 +221,16 @@ struct ExecutorLoopbackTests {
             return ByteBuffer(data: body)
         }
         try await app.test(.live) { client in
+            // Our own client: the test framework's gives each request 20 s, and here every request
+            // queues for one of the two upload slots behind the others, however slow the machine.
+            let url = "http://127.0.0.1:\(client.port!)/createStrategy"
             let latencies = try await withThrowingTaskGroup(of: (Double, HTTPResponse.Status).self) { group in
                 for body in bodies {
                     group.addTask {
                         let start = ContinuousClock.now
-                        let r = try await client.execute(uri: "/createStrategy", method: .post, headers: [.contentType: "application/json"], body: body)
-                        return ((ContinuousClock.now - start).seconds, r.status)
+                        let (status, _) = try await ExecutorAPIClient.post(url, Array(buffer: body), contentType: "application/json",
+                                                                         timeout: .hours(1))
+                        return ((ContinuousClock.now - start).seconds, HTTPResponse.Status(code: status))
                     }
                 }
                 var all: [(Double, HTTPResponse.Status)] = []

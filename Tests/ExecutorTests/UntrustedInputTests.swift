@@ -586,8 +586,9 @@ struct IntakeFloodTests {
         let uncertain = [HermesStandIn.Step(price: 9_000_000_000_000, conf: 9_000_000_000_000)]
         try await ExecutorLoopbackTests.withHermes([eth: path, btc: uncertain]) { standIn, hermesPort in
             let dir = try ExecutorServiceTests.temporaryDirectory()
-            let services = try ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir, hermes: "http://127.0.0.1:\(hermesPort)"),
-                                                logger: Logger(label: "test"))
+            // The creates wait their turn for upload slots however slow the machine: this measures ticks.
+            let services = try ExecutorServices(configuration: try ExecutorServiceTests.configuration(
+                dir, hermes: "http://127.0.0.1:\(hermesPort)", extra: ["LARGE_UPLOAD_WAIT_SECONDS": "3600"]), logger: Logger(label: "test"))
             let app = try services.application(logger: Logger(label: "test"), scheduling: false)
             try await app.test(.router) { client in
                 for i in 0..<6 {

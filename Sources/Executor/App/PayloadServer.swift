@@ -149,7 +149,7 @@ struct PayloadGenerator: Sendable {
             return (userId, type, try bound("upper_bound", type.needsUpperBound), try bound("lower_bound", type.needsLowerBound), passthrough)
         }
         let (userId, type, upper, lower, fields) = input
-        let (client, keyID, dir) = try await worker.intake { try userKeys(userId) }
+        let (client, keyID, dir) = try await worker.intake { _ in try userKeys(userId) }
         if !registration.get().contains(keyID) {
             let keys = try Data(contentsOf: dir.appendingPathComponent(KeyDirectory.evaluationKey))
                 + (try Data(contentsOf: dir.appendingPathComponent(KeyDirectory.clientKey)))

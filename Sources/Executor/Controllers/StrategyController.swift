@@ -63,12 +63,14 @@ struct StrategyController: Sendable {
     /// rejection), 403 (another identity's key), 409 (a conflict with the book), 413/415/503 (the
     /// body), 503 (the chain could not be asked).
     func answer<Validated: Sendable>(_ request: Request, _ context: ExecutorRequestContext, policy: BodyPolicy,
-                                     validate: @escaping @Sendable (UnsafeRawBufferPointer, Identity) throws -> Validated,
+                                     validate: @escaping @Sendable (UnsafeRawBufferPointer, Identity, IntakeCheckpoint) throws -> Validated,
                                      store: @Sendable (Validated, Identity) async throws -> Response) async throws -> Response {
         let identity = context.identity ?? .local
         do {
             return try await context.withBody(request, policy: policy, slots: uploads) { body in
-                let validated = try await worker.intake { try body.withUnsafeReadableBytes { try validate($0, identity) } }
+                let validated = try await worker.intake { checkpoint in
+                    try body.withUnsafeReadableBytes { try validate($0, identity, checkpoint) }
+                }
                 return try await store(validated, identity)
             }
         } catch let refusal as BodyRefusal {
@@ -92,7 +94,7 @@ struct StrategyController: Sendable {
     func create(_ request: Request, _ context: ExecutorRequestContext) async throws -> Response {
         let intake = self.intake, database = self.database, proofs = self.proofs
         return try await answer(request, context, policy: .json(limit: maxBodyBytes, largeAbove: StrategyIntake.nativeBodyLimit),
-                                validate: { try intake.validate($0, owner: $1, now: Date()) }) { new, _ in
+                                validate: { try intake.validate($0, owner: $1, now: Date(), checkpoint: $2) }) { new, _ in
             if let existing = try database.strategyID(payloadId: new.record.payloadId) {
                 return JSONResponse.make(.ok, ["status": "success", "strategy_id": existing])
             }
@@ -105,7 +107,7 @@ struct StrategyController: Sendable {
     func registerKey(_ request: Request, _ context: ExecutorRequestContext) async throws -> Response {
         let intake = self.intake, database = self.database
         let policy = BodyPolicy(contentType: "application/octet-stream", limit: Self.keysBodyLimit, largeAbove: StrategyIntake.nativeBodyLimit)
-        return try await answer(request, context, policy: policy, validate: { body, _ in try intake.register(body) }) { key, identity in
+        return try await answer(request, context, policy: policy, validate: { body, _, _ in try intake.register(body) }) { key, identity in
             let outcome = try database.registerKey(id: key.keyID, parameterSet: key.parameterSet, data: key.data, owner: identity,
                                                    clientKey: key.clientKey)
             let custody = try database.registeredKey(id: key.keyID)?.clientKeyId != nil

@@ -1,3 +1,4 @@
+import Crypto
 import FHECore
 import Foundation
 import HTTPTypes
@@ -46,10 +47,28 @@ struct StrategyIntake: Sendable {
         return v
     }
 
-    /// Hex field → bytes, naming the field in errors.
-    func hexBytes(_ fields: JSONFields, _ key: String) throws -> Data {
+    /// Hex decoded (and hashed) per step: a legacy server key is 219 MB of hex, about half a second
+    /// of work that a tick must never wait for in one piece.
+    static let hexStep = 4 << 20
+
+    /// Hex field → bytes and their content id (SHA-256), in one pass, with a checkpoint between
+    /// steps; errors name the field.
+    func hexBytes(_ fields: JSONFields, _ key: String, checkpoint: IntakeCheckpoint) throws -> (bytes: Data, id: String) {
         guard let raw = try? fields.rawString(key) else { throw Rejection("field '\(key)' must be a hex string") }
-        do { return Data(try Hex.decode(raw, field: key)) } catch { throw Rejection("invalid \(key): \(error)") }
+        guard raw.count % 2 == 0 else { throw Rejection("invalid \(key): odd number of hex digits") }
+        var bytes = Data(capacity: raw.count / 2), hash = SHA256(), start = 0
+        while start < raw.count {
+            let end = min(raw.count, start + Self.hexStep)
+            let step: [UInt8]
+            do { step = try Hex.decode(UnsafeRawBufferPointer(rebasing: raw[start..<end]), field: key) } catch FHECoreError.malformed(let field, let offset, let reason) {
+                throw Rejection("invalid \(key): \(FHECoreError.malformed(field: field, offset: start + offset, reason: reason))")
+            }
+            bytes.append(contentsOf: step)
+            hash.update(data: step)
+            start = end
+            checkpoint()
+        }
+        return (bytes, Hex.encode(Array(hash.finalize())))
     }
 
     /// `zkp_data`: a JSON object, or — as the original generator sends it — a string holding one.
@@ -91,11 +110,11 @@ struct StrategyIntake: Sendable {
 
     /// The bounds the strategy type needs, each decoded through ``UntrustedInput`` (16 fresh blocks
     /// under `parameters`, in the form's own format) and stored under its content hash.
-    func bounds(_ fields: JSONFields, _ type: StrategyType, parameters: ParameterSet, format: UntrustedInput.Format) throws
-        -> (blobs: [(id: String, data: Data)], ids: [String: String], seeds: [[UInt8]]) {
+    func bounds(_ fields: JSONFields, _ type: StrategyType, parameters: ParameterSet, format: UntrustedInput.Format,
+                checkpoint: IntakeCheckpoint) throws -> (blobs: [(id: String, data: Data)], ids: [String: String], seeds: [[UInt8]]) {
         var blobs: [(id: String, data: Data)] = [], ids: [String: String] = [:], seeds: [[UInt8]] = []
         for (field, needed) in [("encrypted_upper_bound", type.needsUpperBound), ("encrypted_lower_bound", type.needsLowerBound)] where needed {
-            let bytes = try hexBytes(fields, field)
+            let (bytes, id) = try hexBytes(fields, field, checkpoint: checkpoint)
             let bound: UntrustedInput.PriceBound
             do { bound = try bytes.withUnsafeBytes { try input.priceBound($0, parameters: parameters, field: field) } } catch {
                 throw Rejection("invalid \(field): \(error)")
@@ -109,7 +128,6 @@ struct StrategyIntake: Sendable {
                 }
                 seeds.append(seed)
             }
-            let id = contentHash(bytes)
             blobs.append((id, bytes))
             ids[field] = id
         }
@@ -118,7 +136,8 @@ struct StrategyIntake: Sendable {
 
     /// The native form: `key_id` of an evaluation key this identity registered (with a client key
     /// in custody) and seeded native bounds.
-    func validateNative(_ fields: JSONFields, _ common: Common, now: Date) throws -> OrderBookDatabase.NewStrategy {
+    func validateNative(_ fields: JSONFields, _ common: Common, now: Date, checkpoint: IntakeCheckpoint) throws
+        -> OrderBookDatabase.NewStrategy {
         guard fields.body.count <= Self.nativeBodyLimit else {
             throw Rejection("a native createStrategy body is at most \(Self.nativeBodyLimit) bytes", status: .contentTooLarge)
         }
@@ -134,7 +153,7 @@ struct StrategyIntake: Sendable {
                             + "threshold decryption is not configured on this server")
         }
         let serverKey = try keys.serverKey(id: keyID)
-        let (blobs, ids, seeds) = try bounds(fields, common.type, parameters: serverKey.parameters, format: .native)
+        let (blobs, ids, seeds) = try bounds(fields, common.type, parameters: serverKey.parameters, format: .native, checkpoint: checkpoint)
         return .init(record: common.record(serverKeyId: keyID, clientKeyId: clientKeyId, boundIds: ids, now: now),
                      serverKey: (keyID, registered.parameterSet, nil), clientKey: (clientKeyId, nil), bounds: blobs, seeds: seeds)
     }
@@ -176,7 +195,8 @@ struct StrategyIntake: Sendable {
         return Registration(keyID: keyID, parameterSet: serverKey.parameters.name, data: Data(evaluationBytes), clientKey: custody)
     }
 
-    func validate(_ body: UnsafeRawBufferPointer, owner: Identity, now: Date) throws -> OrderBookDatabase.NewStrategy {
+    func validate(_ body: UnsafeRawBufferPointer, owner: Identity, now: Date, checkpoint: IntakeCheckpoint = .none) throws
+        -> OrderBookDatabase.NewStrategy {
         let fields: JSONFields
         do { fields = try JSONFields(body) } catch { throw Rejection("\(error)") }
         let payloadId = try required(fields, "payload_id")
@@ -206,12 +226,11 @@ struct StrategyIntake: Sendable {
         }
         let common = Common(payloadId: payloadId, userId: userId, assetIn: assetIn, assetOut: assetOut, amount: amount, zkp: zkp,
                             feed: feed, recipient: recipient, type: type, expiresAt: expiresAt, owner: owner)
-        if fields.isPresent("key_id") { return try validateNative(fields, common, now: now) }
+        if fields.isPresent("key_id") { return try validateNative(fields, common, now: now, checkpoint: checkpoint) }
 
         // The original form: its server key decoded in full (every field validated), kept decoded
         // for the scheduler; its client key checked to belong to it, then sealed.
-        let serverKeyBytes = try hexBytes(fields, "server_key")
-        let serverKeyId = contentHash(serverKeyBytes)
+        let (serverKeyBytes, serverKeyId) = try hexBytes(fields, "server_key", checkpoint: checkpoint)
         let serverKey: ServerKey
         if let known = keys.cachedServerKey(id: serverKeyId) {
             serverKey = known // the same bytes were validated before
@@ -224,14 +243,14 @@ struct StrategyIntake: Sendable {
                 throw Rejection("invalid server_key: expected a tfhe-rs 0.5 ServerKey (register native keys with POST /keys)")
             }
             serverKey = decoded.key
+            checkpoint()
         }
-        let (blobs, ids, _) = try bounds(fields, type, parameters: serverKey.parameters, format: .tfheRs05)
-        var clientKeyBytes = try hexBytes(fields, "encrypted_client_key")
+        let (blobs, ids, _) = try bounds(fields, type, parameters: serverKey.parameters, format: .tfheRs05, checkpoint: checkpoint)
+        var (clientKeyBytes, clientKeyId) = try hexBytes(fields, "encrypted_client_key", checkpoint: checkpoint)
         defer { clientKeyBytes.resetBytes(in: 0..<clientKeyBytes.count) }
         do { _ = try clientKeyBytes.withUnsafeBytes { try input.clientKey($0, belongingTo: serverKey) } } catch {
             throw Rejection("invalid encrypted_client_key: \(error)")
         }
-        let clientKeyId = contentHash(clientKeyBytes)
         let sealed = try keys.keystore.seal(clientKeyBytes, keyID: clientKeyId)
         keys.remember(serverKeyId, serverKey)
 
