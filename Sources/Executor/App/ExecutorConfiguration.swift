@@ -35,6 +35,18 @@ struct ExecutorConfiguration: Sendable {
     /// The chain swaps are finalized on; nil = record triggered strategies only.
     var chain: ChainConfiguration?
 
+    /// A positive integer setting, or nil when unset; anything else is a configuration error.
+    static func positiveInteger(_ text: String?, _ name: String) throws -> Int? {
+        guard let text, !text.isEmpty else { return nil }
+        guard let n = Int(text), n > 0 else { throw ConfigurationError("\(name) must be a positive integer") }
+        return n
+    }
+
+    /// A comma-separated list setting (empty items dropped).
+    static func list(_ text: String?) -> [String] {
+        (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
     /// Reads a `.env` file: KEY=VALUE lines, `#` comments, optional quotes, `export` prefix.
     static func readDotEnv(_ path: String) -> [String: String] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
@@ -72,8 +84,7 @@ struct ExecutorConfiguration: Sendable {
         c.bind = value("BIND") ?? c.bind
         try BindAddress.requireTokenBeyondLoopback(c.bind, c.access, service: "serve")
         c.apiToken = value("API_TOKEN")
-        c.corsAllowedOrigins = (value("CORS_ALLOWED_ORIGINS") ?? "").split(separator: ",")
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        c.corsAllowedOrigins = list(value("CORS_ALLOWED_ORIGINS"))
         if let s = value("CHECK_INTERVAL_SECONDS") {
             guard let seconds = Double(s), seconds > 0 else { throw ConfigurationError("CHECK_INTERVAL_SECONDS must be a positive number") }
             c.checkInterval = .milliseconds(Int64(seconds * 1000))
@@ -81,22 +92,14 @@ struct ExecutorConfiguration: Sendable {
         c.hermes = try HermesConfiguration(environment: values)
         c.priceGuard = try PriceGuard(environment: values)
         c.keystoreKey = value("KEYSTORE_KEY")
-        if let mib = value("MAX_BODY_MIB") {
-            guard let n = Int(mib), n > 0 else { throw ConfigurationError("MAX_BODY_MIB must be a positive integer") }
-            c.maxBodyBytes = n << 20
-        }
-        if let n = value("MAX_CONCURRENT_LARGE_UPLOADS") {
-            guard let slots = Int(n), slots > 0 else { throw ConfigurationError("MAX_CONCURRENT_LARGE_UPLOADS must be a positive integer") }
-            c.maxConcurrentLargeUploads = slots
-        }
+        if let mib = try positiveInteger(value("MAX_BODY_MIB"), "MAX_BODY_MIB") { c.maxBodyBytes = mib << 20 }
+        c.maxConcurrentLargeUploads = try positiveInteger(value("MAX_CONCURRENT_LARGE_UPLOADS"), "MAX_CONCURRENT_LARGE_UPLOADS")
+            ?? c.maxConcurrentLargeUploads
         if let t = value("LARGE_UPLOAD_WAIT_SECONDS") {
             guard let seconds = Double(t), seconds >= 0 else { throw ConfigurationError("LARGE_UPLOAD_WAIT_SECONDS must be a number ≥ 0") }
             c.largeUploadWait = .milliseconds(Int64(seconds * 1000))
         }
-        if let rate = value("RATE_LIMIT_PER_MINUTE") {
-            guard let n = Int(rate), n > 0 else { throw ConfigurationError("RATE_LIMIT_PER_MINUTE must be a positive integer") }
-            c.rateLimitPerMinute = n
-        }
+        c.rateLimitPerMinute = try positiveInteger(value("RATE_LIMIT_PER_MINUTE"), "RATE_LIMIT_PER_MINUTE") ?? c.rateLimitPerMinute
         c.engineMode = value("ENGINE") ?? "local"
         guard ["local", "remote"].contains(c.engineMode) else { throw ConfigurationError("--engine must be local or remote") }
         c.engineURL = value("FHE_ENGINE_URL")

@@ -28,10 +28,7 @@ struct PayloadServerCommand: AsyncParsableCommand {
         // Its callers authenticate with PAYLOAD_SERVER_TOKEN (API_TOKEN is what it presents to the executor).
         let access = try AccessControl(adminToken: env["PAYLOAD_SERVER_TOKEN"], tokensFile: nil)
         try BindAddress.requireTokenBeyondLoopback(bind, access, service: "payload-server")
-        let rate = try env["RATE_LIMIT_PER_MINUTE"].map { text -> Int in
-            guard let n = Int(text), n > 0 else { throw ConfigurationError("RATE_LIMIT_PER_MINUTE must be a positive integer") }
-            return n
-        } ?? 600
+        let rate = try ExecutorConfiguration.positiveInteger(env["RATE_LIMIT_PER_MINUTE"], "RATE_LIMIT_PER_MINUTE") ?? 600
         let generator = PayloadGenerator(keystore: URL(fileURLWithPath: keystore),
                                          orchestrator: orchestrator ?? env["ORCHESTRATOR_URL"] ?? "http://127.0.0.1:5002",
                                          apiToken: env["API_TOKEN"], parameters: parameters,

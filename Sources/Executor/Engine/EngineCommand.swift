@@ -29,23 +29,16 @@ struct EngineCommand: AsyncParsableCommand {
         let (host, port) = try BindAddress.parse(bind)
         var logger = Logger(label: "syphon.engine")
         logger.logLevel = .info
-        let rate = try env["RATE_LIMIT_PER_MINUTE"].map { text -> Int in
-            guard let n = Int(text), n > 0 else { throw ConfigurationError("RATE_LIMIT_PER_MINUTE must be a positive integer") }
-            return n
-        } ?? 600
-        let uploads = try env["MAX_CONCURRENT_LARGE_UPLOADS"].map { text -> Int in
-            guard let n = Int(text), n > 0 else { throw ConfigurationError("MAX_CONCURRENT_LARGE_UPLOADS must be a positive integer") }
-            return n
-        } ?? 2
+        let rate = try ExecutorConfiguration.positiveInteger(env["RATE_LIMIT_PER_MINUTE"], "RATE_LIMIT_PER_MINUTE") ?? 600
+        let uploads = try ExecutorConfiguration.positiveInteger(env["MAX_CONCURRENT_LARGE_UPLOADS"], "MAX_CONCURRENT_LARGE_UPLOADS") ?? 2
         let controller = EngineController(
             evaluator: LegacyEvaluator(input: UntrustedInput(allowInsecureTestParameters: allowInsecureTestParameters),
                                        cache: ServerKeyCache(capacity: keyCache)),
             worker: FHEWorker(), maxBodyBytes: maxBodyMib << 20, uploads: UploadSlots(capacity: uploads), logger: logger)
-        // Tokens and the upload cap as `serve` (the engine holds no book; its answers are its state).
+        // The same request policy as `serve`: CORS, rate limit, identities.
         let router = Router(context: ExecutorRequestContext.self)
-        router.addPolicyMiddleware(corsOrigins: (env["CORS_ALLOWED_ORIGINS"] ?? "").split(separator: ",")
-                                       .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
-                                   rateLimitPerMinute: rate, access: access) {
+        router.addPolicyMiddleware(corsOrigins: ExecutorConfiguration.list(env["CORS_ALLOWED_ORIGINS"]), rateLimitPerMinute: rate,
+                                   access: access) {
             EngineController.json(.unauthorized, "{\"is_triggered\":false,\"error\":\"unauthorized\"}")
         }
         controller.addRoutes(to: router)

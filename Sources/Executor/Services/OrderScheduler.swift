@@ -94,6 +94,9 @@ final class OrderScheduler: Service, Sendable {
         let expired = try database.expire(now: now)
         if expired > 0 { logger.info("strategies expired", metadata: ["count": "\(expired)"]) }
         let pending = try database.pendingStrategies()
+        // A strategy cancelled or expired while its key did not open no longer degrades /health.
+        let pendingIDs = Set(pending.compactMap(\.id))
+        progress.update { $0.unopenableCustody.formIntersection(pendingIDs) }
         guard !pending.isEmpty else { return report }
         let byFeed = Dictionary(grouping: pending, by: \.priceFeedId)
         await oracle.setFeeds(Array(byFeed.keys))
