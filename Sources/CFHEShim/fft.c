@@ -4,8 +4,22 @@
 // Inverse: radix-2 decimation in time (bit-reversed in, natural out), then untwist + unfold.
 // Skipping both bit-reversal permutations is what makes the pair cheap; spectra are only ever
 // multiplied pointwise, so their order is irrelevant as long as it is the same everywhere.
+//
+// Bit-exact on every path: the scalar reference performs, for every output, the same IEEE-754
+// operations in the same order as the AVX2 and AVX-512 kernels — the same butterflies (their
+// paired radix-4 stages are two radix-2 stages computed in registers), and the same fused
+// multiply-adds: a complex product is re = fma(ar, br, -(ai*bi)), im = fma(ar, bi, ai*br), a
+// Fourier multiply-accumulate is acc = fma(xr, yr, fma(-xi, yi, acc)) and fma(xr, yi, fma(xi, yr,
+// acc)). C's fma() rounds once, as the vector instructions do, so every machine computes the same
+// bytes for the same evaluation (threshold custody compares them).
 #include "internal.h"
 #include <math.h>
+
+/// The complex product of every path: two roundings per component, in this order.
+static inline void cmul_scalar(double ar, double ai, double br, double bi, double *or_, double *oi) {
+    *or_ = fma(ar, br, -(ai * bi));
+    *oi = fma(ar, bi, ai * br);
+}
 
 size_t cfhe_fft_table_len(size_t n) { return 3 * n; }
 
@@ -52,9 +66,7 @@ static void dif_scalar(const double *t, size_t m, double *re, double *im) {
                 double ur = re[k + j], ui = im[k + j], vr = re[k + j + h], vi = im[k + j + h];
                 re[k + j] = ur + vr;
                 im[k + j] = ui + vi;
-                double dr = ur - vr, di = ui - vi;
-                re[k + j + h] = dr * wr - di * wi;
-                im[k + j + h] = dr * wi + di * wr;
+                cmul_scalar(ur - vr, ui - vi, wr, wi, &re[k + j + h], &im[k + j + h]);
             }
         }
     }
@@ -66,8 +78,8 @@ static void dit_scalar(const double *t, size_t m, double *re, double *im) {
         for (size_t k = 0; k < m; k += 2 * h) {
             for (size_t j = 0; j < h; j++) {
                 double wr = twr[h + j], wi = -twi[h + j];
-                double xr = re[k + j + h], xi = im[k + j + h];
-                double vr = xr * wr - xi * wi, vi = xr * wi + xi * wr;
+                double vr, vi;
+                cmul_scalar(re[k + j + h], im[k + j + h], wr, wi, &vr, &vi);
                 double ur = re[k + j], ui = im[k + j];
                 re[k + j] = ur + vr;
                 im[k + j] = ui + vi;
@@ -85,8 +97,7 @@ static void forward_int_scalar(const double *t, size_t n, const int64_t *in, dou
     const double *cr = CFHE_TWIST_RE(t, m), *ci = CFHE_TWIST_IM(t, m);
     for (size_t j = 0; j < m; j++) {
         double a = (double)in[j], b = (double)in[j + m];
-        re[j] = a * cr[j] - b * ci[j];
-        im[j] = a * ci[j] + b * cr[j];
+        cmul_scalar(a, b, cr[j], ci[j], &re[j], &im[j]);
     }
     dif_scalar(t, m, re, im);
 }
@@ -97,8 +108,7 @@ static void forward_torus_scalar(const double *t, size_t n, const uint64_t *in, 
     const double s = 0x1p-64;
     for (size_t j = 0; j < m; j++) {
         double a = (double)(int64_t)in[j] * s, b = (double)(int64_t)in[j + m] * s;
-        re[j] = a * cr[j] - b * ci[j];
-        im[j] = a * ci[j] + b * cr[j];
+        cmul_scalar(a, b, cr[j], ci[j], &re[j], &im[j]);
     }
     dif_scalar(t, m, re, im);
 }
@@ -110,8 +120,8 @@ static void backward_torus_add_scalar(const double *t, size_t n, double *re, dou
     dit_scalar(t, m, re, im);
     const double *cr = CFHE_UNTWIST_RE(t, m), *ci = CFHE_UNTWIST_IM(t, m);
     for (size_t j = 0; j < m; j++) {
-        double a = re[j] * cr[j] - im[j] * ci[j];
-        double b = re[j] * ci[j] + im[j] * cr[j];
+        double a, b;
+        cmul_scalar(re[j], im[j], cr[j], ci[j], &a, &b);
         out[j] += cfhe_f64_to_torus(a * 0x1p64);
         out[j + m] += cfhe_f64_to_torus(b * 0x1p64);
     }
@@ -128,8 +138,8 @@ static void fourier_mac_scalar(size_t m, size_t rows, size_t cols, const double 
             const double *fr = f + 2 * m * r, *fi = fr + m;
             const double *gr = g + 2 * m * (r * cols + c), *gi = gr + m;
             for (size_t j = 0; j < m; j++) {
-                ar[j] += fr[j] * gr[j] - fi[j] * gi[j];
-                ai[j] += fr[j] * gi[j] + fi[j] * gr[j];
+                ar[j] = fma(fr[j], gr[j], fma(-fi[j], gi[j], ar[j]));
+                ai[j] = fma(fr[j], gi[j], fma(fi[j], gr[j], ai[j]));
             }
         }
     }

@@ -15,9 +15,23 @@ struct SyphonExecutor: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, EngineCommand.self, KeygenCommand.self, EncryptCommand.self, DecryptCommand.self,
             PayloadCommand.self, PayloadServerCommand.self, RegisterKeyCommand.self, EvaluateCommand.self, BenchCommand.self, DemoCommand.self,
-            InitDatabaseCommand.self,
+            InitDatabaseCommand.self, ParamsCommand.self,
         ]
     )
+}
+
+extension SyphonExecutor {
+    /// Checks SYPHON_ISA before any command runs (a misspelt level must not silently run another
+    /// kernel), then parses and runs the command as ArgumentParser does.
+    static func main() async {
+        do {
+            _ = try Kernel.environmentRequest()
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand { try await asyncCommand.run() } else { try command.run() }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 enum SyphonVersion {

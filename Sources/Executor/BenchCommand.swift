@@ -24,7 +24,7 @@ struct BenchCoreCommand: AsyncParsableCommand {
         let log: (String) -> Void = { if !json { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } }
         let fftw = FFTWReference.load()
         let fftwMicros = fftw.map { ref in Timing.median(repetitions: 2001, inner: 1) { ref.execute() } * 1e6 }
-        log("kernels: \(CoreOperations.instructionSet); FFTW reference: "
+        log("kernels: \(Kernel.summary); FFTW reference: "
             + (fftwMicros.map { String(format: "%.3f µs", $0) } ?? "libfftw3 not found"))
         let size = PolynomialSize(2048)
         rows.append(BenchRow(name: "fft_2048", params: "-", threads: 1,

@@ -17,10 +17,10 @@ struct SplitMix64: RandomNumberGenerator {
 /// Every ISA level the CPU offers, lowest first; each test runs on all of them.
 let isaLevels: [Int32] = Array(0...cfhe_isa_detected())
 
-/// Runs body with the kernels forced to `level`, restoring the best level afterwards.
+/// Runs body with this thread's kernels forced to `level`, returning to the process level afterwards.
 func withISA<T>(_ level: Int32, _ body: () throws -> T) rethrows -> T {
     cfhe_isa_force(level)
-    defer { cfhe_isa_force(Int32(CFHE_ISA_AVX512)) }
+    defer { cfhe_isa_force(-1) }
     return try body()
 }
 
@@ -111,26 +111,44 @@ struct FFTKernelTests {
         }
     }
 
-    @Test("SIMD spectra match the scalar reference", arguments: [64, 512, 1024, 2048, 4096])
-    func simdMatchesScalar(n: Int) {
-        let table = fftTable(n)
-        var rng = SplitMix64(state: 99)
-        let a = (0..<n).map { _ in Int64.random(in: -(1 << 22)...(1 << 22), using: &rng) }
-        func spectrum(_ level: Int32) -> [Double] {
-            withISA(level) {
-                var s = [Double](repeating: 0, count: n)
-                s.withUnsafeMutableBufferPointer { p in
-                    cfhe_fft_forward_int(table, n, a, p.baseAddress!, p.baseAddress! + n / 2, nil)
+    /// Every transform and the Fourier multiply-accumulate, run on one level: spectra of an integer
+    /// and a torus polynomial, their product accumulated over two rows, and its inverse added to a
+    /// torus polynomial. Returns every double's bits and the torus words.
+    static func kernelOutputs(n: Int, level: Int32, seed: UInt64) -> [UInt64] {
+        let table = fftTable(n), m = n / 2
+        var rng = SplitMix64(state: seed)
+        let a = (0..<(2 * n)).map { _ in Int64.random(in: -(1 << 22)...(1 << 22), using: &rng) }
+        let b = (0..<(2 * n)).map { _ in rng.next() }
+        var out = (0..<n).map { _ in rng.next() }
+        return withISA(level) {
+            var fa = [Double](repeating: 0, count: 2 * n), fb = [Double](repeating: 0, count: 2 * n)
+            var acc = [Double](repeating: 0, count: n)
+            for row in 0..<2 {
+                fa.withUnsafeMutableBufferPointer { p in
+                    cfhe_fft_forward_int(table, n, Array(a[(row * n)..<((row + 1) * n)]), p.baseAddress! + row * n, p.baseAddress! + row * n + m, nil)
                 }
-                return s
+                fb.withUnsafeMutableBufferPointer { p in
+                    cfhe_fft_forward_torus(table, n, Array(b[(row * n)..<((row + 1) * n)]), p.baseAddress! + row * n, p.baseAddress! + row * n + m)
+                }
             }
+            cfhe_fourier_mac(m, 2, 1, fa, fb, &acc, 0)
+            cfhe_fourier_mac(m, 1, 1, fa, fb, &acc, 1)
+            let spectra = (fa + fb + acc).map(\.bitPattern)
+            acc.withUnsafeMutableBufferPointer { p in cfhe_fft_backward_torus_add(table, n, p.baseAddress!, p.baseAddress! + m, &out, nil) }
+            return spectra + out
         }
-        let reference = spectrum(0)
-        let scale = reference.map(abs).max()!
-        for level in isaLevels.dropFirst() {
-            let s = spectrum(level)
-            let worst = zip(s, reference).map { abs($0 - $1) }.max()!
-            #expect(worst <= scale * 1e-13, "isa \(level): \(worst) vs scale \(scale)")
+    }
+
+    @Test("Every level computes the scalar reference's bytes (transforms, multiply-accumulate, inverse)",
+          arguments: [64, 512, 1024, 2048, 4096])
+    func levelsAreBitExact(n: Int) {
+        for seed: UInt64 in [99, 100] {
+            let reference = Self.kernelOutputs(n: n, level: 0, seed: seed)
+            for level in isaLevels.dropFirst() {
+                let outputs = Self.kernelOutputs(n: n, level: level, seed: seed)
+                let differing = zip(outputs, reference).filter { $0 != $1 }.count
+                #expect(outputs == reference, "isa \(level) n \(n): \(differing) of \(reference.count) words differ")
+            }
         }
     }
 

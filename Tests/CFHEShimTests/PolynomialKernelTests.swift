@@ -101,6 +101,31 @@ struct PolynomialKernelTests {
         }
     }
 
+    @Test("Centred modulus switch equals its definition; the mask as the plain switch", arguments: [9, 10, 12])
+    func centredModulusSwitch(log2TwoN: Int) {
+        let size = 97, count = 4, shift = 32 - log2TwoN
+        var rng = SplitMix64(state: UInt64(log2TwoN))
+        let input = (0..<(size * count)).map { _ in UInt32(truncatingIfNeeded: rng.next()) }
+        for level in isaLevels {
+            withISA(level) {
+                var centred = [UInt32](repeating: 0, count: size * count), plain = centred
+                cfhe_modulus_switch_centered(input, size, count, UInt32(log2TwoN), &centred)
+                cfhe_modulus_switch(input, size * count, UInt32(log2TwoN), &plain)
+                for c in 0..<count {
+                    let ct = Array(input[(c * size)..<((c + 1) * size)])
+                    // Mask words: round(a · 2N / 2^32), ties up — the plain switch.
+                    for i in 0..<(size - 1) { #expect(centred[c * size + i] == plain[c * size + i], "isa \(level)") }
+                    // Body: round((b + Σ r_i / 2) / 2^shift), ties up, b + Σ r_i / 2 taken mod 2^32, with the mask's rounding
+                    // errors r_i = round(a_i)·2^shift − a_i exact (halves kept by working at twice the scale).
+                    let drift = (0..<(size - 1)).reduce(0) { sum, i in sum + (Int(plain[c * size + i]) << shift) - Int(ct[i]) }
+                    let twice = (2 * Int(ct[size - 1]) + drift) & ((1 << 33) - 1)
+                    let expected = ((twice >> shift) + 1) >> 1
+                    #expect(Int(centred[c * size + size - 1]) == expected, "isa \(level) ciphertext \(c)")
+                }
+            }
+        }
+    }
+
     @Test("AES-256-CTR keystream matches NIST SP 800-38A F.5.5")
     func aesCtr() {
         func bytes(_ hex: String) -> [UInt8] {

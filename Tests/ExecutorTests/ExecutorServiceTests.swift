@@ -17,10 +17,10 @@ struct ExecutorServiceTests {
                               extra: [String: String] = [:]) throws -> ExecutorConfiguration {
         var env = ["DATABASE_URI": "sqlite:///" + directory.appendingPathComponent("strategies.db").path,
                    "KEYSTORE_KEY": String(repeating: "ab", count: 32), "PYTH_HERMES_URL": hermes,
-                   "ALLOW_INSECURE_TEST_PARAMETERS": "1", "CHECK_INTERVAL_SECONDS": "0.2"]
+                   "CHECK_INTERVAL_SECONDS": "0.2"]
         if let token { env["API_TOKEN"] = token }
         env.merge(extra) { $1 }
-        return try ExecutorConfiguration.load(flags: [:], environment: env, dotEnvPath: "/nonexistent")
+        return try ExecutorConfiguration.load(flags: [:], environment: env, dotEnvPath: "/nonexistent", allowInsecureTestParameters: true)
     }
 
     static func temporaryDirectory() throws -> URL {

@@ -58,6 +58,30 @@ func runProcess(_ executable: URL, _ arguments: [String], environment: [String: 
     return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
 }
 
+/// The environment of a `serve` under test: a database in `dir`, a fast tick, a Hermes URL.
+func serveEnvironment(_ dir: URL, hermes: String = "http://127.0.0.1:9") -> [String: String] {
+    ["PYTH_HERMES_URL": hermes, "CHECK_INTERVAL_SECONDS": "0.2",
+     "DATABASE_URI": "sqlite:///" + dir.appendingPathComponent("strategies.db").path]
+}
+
+/// Starts `serve` expecting it to refuse: returns its exit status and what it printed.
+func refusedStart(_ arguments: [String], environment: [String: String]) throws -> (Process.TerminationReason, Int32, String) {
+    let process = Process()
+    process.executableURL = Paths.binary
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let deadline = Date().addingTimeInterval(30)
+    while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+    if process.isRunning { process.terminate() }
+    process.waitUntilExit()
+    return (process.terminationReason, process.terminationStatus,
+            String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+}
+
 /// A long-running instance of the binary (a server) on a free loopback port, stopped on deinit.
 final class RunningServer {
     let process = Process()

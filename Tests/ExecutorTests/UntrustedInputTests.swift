@@ -303,33 +303,10 @@ struct IdentityAttackTests {
 
 @Suite("Untrusted input: the keystore", .serialized)
 struct KeystoreAttackTests {
-    static func serveEnvironment(_ dir: URL, hermes: String = "http://127.0.0.1:9") -> [String: String] {
-        ["PYTH_HERMES_URL": hermes, "CHECK_INTERVAL_SECONDS": "0.2",
-         "DATABASE_URI": "sqlite:///" + dir.appendingPathComponent("strategies.db").path]
-    }
-
-    /// Starts `serve` expecting it to refuse: returns its exit status and what it printed.
-    static func refusedStart(_ arguments: [String], environment: [String: String]) throws -> (Process.TerminationReason, Int32, String) {
-        let process = Process()
-        process.executableURL = Paths.binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        return (process.terminationReason, process.terminationStatus,
-                String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
-    }
-
     @Test("A lost keystore.key is not silently replaced: serve refuses to start while sealed keys exist")
     func lostMasterKeyRefusesStart() throws {
         let dir = try ExecutorServiceTests.temporaryDirectory()
-        let env = Self.serveEnvironment(dir)
+        let env = serveEnvironment(dir)
         do {
             let server = try RunningServer({ ["serve", "--bind", "127.0.0.1:\($0)", "--allow-insecure-test-parameters"] }, environment: env)
             let body = Data(buffer: try ExecutorServiceTests.payload("ks-1", type: "LIMIT_BUY_DIP"))
@@ -340,7 +317,7 @@ struct KeystoreAttackTests {
         let keyFile = dir.appendingPathComponent("keystore.key")
         #expect(FileManager.default.fileExists(atPath: keyFile.path))
         try FileManager.default.removeItem(at: keyFile)
-        let (reason, status, output) = try Self.refusedStart(["serve", "--bind", "127.0.0.1:0", "--allow-insecure-test-parameters"],
+        let (reason, status, output) = try refusedStart(["serve", "--bind", "127.0.0.1:0", "--allow-insecure-test-parameters"],
                                                              environment: env)
         #expect(reason == .exit && status != 0, "serve started without the key that sealed its client keys")
         #expect(output.contains("keystore"), "\(output.suffix(400))")
@@ -417,9 +394,9 @@ struct NetworkDefaultTests {
         #expect(try EngineCommand.parse([]).bind == "127.0.0.1:5001")
         let dir = try ExecutorServiceTests.temporaryDirectory()
         for arguments in [["engine", "--bind", "0.0.0.0:0"], ["serve", "--bind", "0.0.0.0:0"]] {
-            var env = KeystoreAttackTests.serveEnvironment(dir)
+            var env = serveEnvironment(dir)
             env["API_TOKEN"] = ""
-            let (reason, status, output) = try KeystoreAttackTests.refusedStart(arguments, environment: env)
+            let (reason, status, output) = try refusedStart(arguments, environment: env)
             #expect(reason == .exit && status != 0, "\(arguments[0]) listened on 0.0.0.0 without a token")
             #expect(output.contains("token"), "\(output.suffix(300))")
         }
@@ -476,7 +453,7 @@ struct NetworkDefaultTests {
     @Test("Large uploads beyond the concurrent cap wait unread, then are refused (503 + Retry-After) instead of being buffered")
     func concurrentLargeUploadCap() async throws {
         let dir = try ExecutorServiceTests.temporaryDirectory()
-        var env = KeystoreAttackTests.serveEnvironment(dir)
+        var env = serveEnvironment(dir)
         env["KEYSTORE_KEY"] = String(repeating: "4d", count: 32)
         env["MAX_CONCURRENT_LARGE_UPLOADS"] = "2"
         env["LARGE_UPLOAD_WAIT_SECONDS"] = "1"
@@ -525,7 +502,7 @@ struct SecretAndOracleTests {
             // The stand-in answers 404 to JSON-RPC: a node that refuses us, quoting nothing back.
             let rpc = "http://user:\(secret)@127.0.0.1:\(hermesPort)/v3/\(secret)?apikey=\(secret)"
             let dir = try ExecutorServiceTests.temporaryDirectory()
-            var env = KeystoreAttackTests.serveEnvironment(dir, hermes: "http://127.0.0.1:\(hermesPort)")
+            var env = serveEnvironment(dir, hermes: "http://127.0.0.1:\(hermesPort)")
             env.merge(["KEYSTORE_KEY": String(repeating: "5e", count: 32), "SEPOLIA_RPC_URL": rpc,
                        "SYPHON_VAULT_CONTRACT_ADDRESS": "0x" + String(repeating: "2c", count: 20),
                        "TOKEN_ADDRESSES": "ETH=0x" + String(repeating: "3d", count: 20)]) { $1 }
@@ -559,7 +536,7 @@ struct SecretAndOracleTests {
         try await ExecutorLoopbackTests.withHermes([eth: [.init(price: 379_000_000_000, conf: 1_000_000)]]) { standIn, hermesPort in
             standIn.faults.publishTimeOverride = Int64.min + 7
             let dir = try ExecutorServiceTests.temporaryDirectory()
-            var env = KeystoreAttackTests.serveEnvironment(dir, hermes: "http://127.0.0.1:\(hermesPort)")
+            var env = serveEnvironment(dir, hermes: "http://127.0.0.1:\(hermesPort)")
             env["KEYSTORE_KEY"] = String(repeating: "6f", count: 32)
             let server = try RunningServer({ ["serve", "--bind", "127.0.0.1:\($0)", "--allow-insecure-test-parameters"] }, environment: env)
             #expect(try server.httpRequest("POST", "/createStrategy", body: Data(buffer: try ExecutorServiceTests.payload("t-1", type: "LIMIT_BUY_DIP")),

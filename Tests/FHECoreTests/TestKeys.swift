@@ -11,7 +11,7 @@ enum TestParameters {
         pbsBaseLog: DecompositionBaseLog(23), pbsLevels: DecompositionLevelCount(1),
         ksBaseLog: DecompositionBaseLog(3), ksLevels: DecompositionLevelCount(5),
         messageModulus: MessageModulus(4), carryModulus: CarryModulus(4),
-        securityBits: nil, log2FailureProbability: -37)
+        securityBits: nil)
 
     /// A toy set with k = 2 and two PBS levels, to exercise the general GGSW shape: NOT SECURE.
     static let insecureToyK2 = ParameterSet(
@@ -21,7 +21,7 @@ enum TestParameters {
         pbsBaseLog: DecompositionBaseLog(12), pbsLevels: DecompositionLevelCount(2),
         ksBaseLog: DecompositionBaseLog(4), ksLevels: DecompositionLevelCount(4),
         messageModulus: MessageModulus(4), carryModulus: CarryModulus(4),
-        securityBits: nil, log2FailureProbability: -30)
+        securityBits: nil)
 
     static let all: [ParameterSet] = [.default, .tfheRs05, insecureSmall, insecureToyK2]
 }

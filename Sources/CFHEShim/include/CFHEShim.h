@@ -30,11 +30,18 @@ enum {
 
 /// The best level this CPU supports.
 int cfhe_isa_detected(void);
-/// The level kernels currently use (the detected one unless forced lower).
+/// The level kernels currently use on the calling thread.
 int cfhe_isa_active(void);
-/// On the calling thread only, use at most `level` (clamped to what the CPU supports); returns the
-/// level now active on this thread. For tests and benchmarks that compare paths.
+/// On the calling thread only, use at most `level` (clamped to what the CPU supports; -1 returns
+/// to the process level); returns the level now active on this thread. For tests and benchmarks
+/// that compare paths on one thread.
 int cfhe_isa_force(int level);
+/// For the whole process (every thread without a forced level), use at most `level`, clamped to
+/// what the CPU supports; returns the level set. At load time the level is the detected one, capped
+/// by SYPHON_ISA=scalar|avx2|avx512 when that is set.
+int cfhe_isa_limit(int level);
+/// The level SYPHON_ISA names: -1 when unset, -2 when it names none.
+int cfhe_isa_from_environment(void);
 
 // MARK: - Negacyclic FFT
 //
@@ -122,6 +129,13 @@ void cfhe_torus_to_top32(const uint64_t *in, size_t count, uint32_t *out);
 /// Modulus switch of 32-bit torus words to 2n: out[t] = round(in[t] * 2n / 2^32) (ties up), in
 /// [0, 2n]. log2_2n = log2(2n) <= 31.
 void cfhe_modulus_switch(const uint32_t *in, size_t count, uint32_t log2_2n, uint32_t *out);
+/// Centred modulus switch of `count` LWE ciphertexts under a binary key (each `size` words: mask
+/// then body, 32-bit torus; ciphertext c at in + c*size): the mask words switch as above; the body
+/// first absorbs half the mask's rounding errors, sum_i (round(a_i) - a_i) / 2, the expected value
+/// of the error sum_i (round(a_i) - a_i) * s_i for a key of mean 1/2, so only
+/// sum_i (round(a_i) - a_i) * (s_i - 1/2) remains: half the variance of the plain switch. The
+/// correction uses public data only. out has the same layout, values in [0, 2n].
+void cfhe_modulus_switch_centered(const uint32_t *in, size_t size, size_t count, uint32_t log2_2n, uint32_t *out);
 
 // MARK: - Randomness (OpenSSL libcrypto)
 //

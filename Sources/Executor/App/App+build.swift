@@ -55,7 +55,7 @@ struct ExecutorServices: Sendable {
                            maxBodyBytes: configuration.maxBodyBytes, uploads: uploads,
                            proofs: configuration.chain.map(ProofVerifier.init)).addRoutes(to: router)
         HealthController(database: database, oracle: oracle, metrics: metrics, scheduler: scheduler, uploads: uploads,
-                         engineMode: configuration.engineMode,
+                         engineMode: configuration.engineMode, insecureParameters: configuration.allowInsecureTestParameters,
                          finalization: configuration.chain.map { $0.isDryRun ? "dry-run" : "live" } ?? "record-only")
             .addRoutes(to: router)
         return router

@@ -16,8 +16,8 @@ enum KeyDirectory {
         }
     }
 
-    static func clientKey(_ dir: String, insecure: Bool) throws -> ClientKey {
-        try read(dir, clientKey).withUnsafeBytes { try UntrustedInput(allowInsecureTestParameters: insecure).clientKey($0, parameters: nil) }
+    static func clientKey(_ dir: String, input: UntrustedInput) throws -> ClientKey {
+        try read(dir, clientKey).withUnsafeBytes { try input.clientKey($0, parameters: nil) }
     }
 
     static func keyID(_ dir: String) throws -> String { contentHash(try read(dir, evaluationKey)) }
@@ -41,13 +41,14 @@ struct KeygenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keygen", abstract: "Generate a client key and its seeded evaluation key into a directory.")
     @Option(help: "Directory to write client.key (mode 0600) and evaluation.key.") var out: String
-    @Option(help: "Parameter set: default or tfhe-rs-0.5.") var params = "default"
-    @Flag(help: "Allow the insecure test-vector parameters (tests only).") var allowInsecureTestParameters = false
+    @Option(help: "Parameter set (`syphon-executor params` lists them; new keys need p-fail ≤ 2^-128).") var params = "default"
+    @OptionGroup var insecure: InsecureTestParameters
 
     func run() async throws {
-        let candidates = ParameterSet.available(allowInsecureTestParameters: allowInsecureTestParameters)
-        guard let parameters = candidates.first(where: { $0.name == params }) else {
-            throw ValidationError("unknown --params '\(params)'; known: \(candidates.map(\.name).joined(separator: ", "))")
+        insecure.announce()
+        let parameters: ParameterSet
+        do { parameters = try ParameterSet.forNewKey(named: params, allowInsecureTestParameters: insecure.allowed) } catch {
+            throw ConfigurationError("--params: \(error)")
         }
         let start = ContinuousClock.now
         let randomness = try KeyGenerationRandomness()
@@ -79,12 +80,13 @@ struct EncryptCommand: AsyncParsableCommand {
     @Option(help: "Price in cents.") var cents: UInt32?
     @Option(help: "native (seeded, ~240 B) or tfhe-rs-0.5 (RadixCiphertext bincode).") var format = "native"
     @Option(help: "Write the hex here instead of standard output.") var out: String?
-    @Flag(help: "Allow the insecure test-vector parameters (tests only).") var allowInsecureTestParameters = false
+    @OptionGroup var insecure: InsecureTestParameters
 
     func run() async throws {
         guard (value == nil) != (cents == nil) else { throw ValidationError("give exactly one of --value and --cents") }
         let amount = try cents ?? parseCents(value!)
-        let client = try KeyDirectory.clientKey(key, insecure: allowInsecureTestParameters)
+        insecure.announce()
+        let client = try KeyDirectory.clientKey(key, input: insecure.input)
         let rng = try CSPRNG()
         let bytes: [UInt8]
         switch format {
@@ -101,12 +103,13 @@ struct DecryptCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "decrypt", abstract: "Decrypt a ciphertext or a result with a client key.")
     @Option(help: "Key directory from keygen.") var key: String
     @Option(help: "Ciphertext file (native or tfhe-rs 0.5, hex or binary).") var ciphertext: String
-    @Flag(help: "Allow the insecure test-vector parameters (tests only).") var allowInsecureTestParameters = false
+    @OptionGroup var insecure: InsecureTestParameters
 
     func run() async throws {
-        let client = try KeyDirectory.clientKey(key, insecure: allowInsecureTestParameters)
+        insecure.announce()
+        let client = try KeyDirectory.clientKey(key, input: insecure.input)
         let data = try Data(contentsOf: URL(fileURLWithPath: ciphertext))
-        let input = UntrustedInput(allowInsecureTestParameters: allowInsecureTestParameters)
+        let input = insecure.input
         let value: UInt64 = try data.withUnsafeBytes { bytes in
             switch try input.ciphertext(bytes, parameters: client.parameters) {
             case .priceBound(let bound): return client.decryptRadix(bound.ciphertext)
@@ -150,13 +153,14 @@ struct PayloadCommand: AsyncParsableCommand {
     @Option(help: "User id.") var userId = "user"
     @Option(help: "Idempotency key (default: a random UUID).") var payloadId: String?
     @Option(help: "native (default) or tfhe-rs-0.5 (the original, with inline keys).") var format = "native"
-    @Flag(help: "Allow the insecure test-vector parameters (tests only).") var allowInsecureTestParameters = false
+    @OptionGroup var insecure: InsecureTestParameters
 
     func run() async throws {
         guard let type = StrategyType(rawValue: strategy) else { throw LegacyRequestError.unknownStrategy(strategy) }
         if type.needsUpperBound && upper == nil { throw ValidationError("\(strategy) needs --upper") }
         if type.needsLowerBound && lower == nil { throw ValidationError("\(strategy) needs --lower") }
-        let client = try KeyDirectory.clientKey(key, insecure: allowInsecureTestParameters)
+        insecure.announce()
+        let client = try KeyDirectory.clientKey(key, input: insecure.input)
         let rng = try CSPRNG()
         var body: [String: Any] = [
             "user_id": userId, "strategy_type": type.rawValue, "asset_in": assetIn, "asset_out": assetOut, "amount": amount,
@@ -180,7 +184,7 @@ struct PayloadCommand: AsyncParsableCommand {
             break
         case "tfhe-rs-0.5":
             let serverKey = try KeyDirectory.read(key, KeyDirectory.evaluationKey).withUnsafeBytes {
-                try UntrustedInput(allowInsecureTestParameters: allowInsecureTestParameters).serverKey($0).key
+                try insecure.input.serverKey($0).key
             }
             body["server_key"] = Hex.encode(TfheRs05.encodeServerKey(serverKey))
             body["encrypted_client_key"] = Hex.encode(TfheRs05.encodeRadixClientKey(client, blockCount: 16))

@@ -66,11 +66,13 @@ struct ExecutorConfiguration: Sendable {
         return values
     }
 
-    /// Layers: defaults ← .env ← environment ← flags (non-nil flag values win).
+    /// Layers: defaults ← .env ← environment ← flags (non-nil flag values win). The insecure test
+    /// parameters come from the command line only (``InsecureTestParameters``).
     static func load(flags: [String: String?], environment: [String: String] = ProcessInfo.processInfo.environment,
-                     dotEnvPath: String = ".env") throws -> ExecutorConfiguration {
+                     dotEnvPath: String = ".env", allowInsecureTestParameters: Bool = false) throws -> ExecutorConfiguration {
         var values = readDotEnv(dotEnvPath)
         values.merge(environment) { $1 }
+        try InsecureTestParameters.refuseOutsideCommandLine(values)
         for case let (k, v?) in flags { values[k] = v }
         func value(_ k: String) -> String? { values[k].flatMap { $0.isEmpty ? nil : $0 } }
 
@@ -108,7 +110,7 @@ struct ExecutorConfiguration: Sendable {
         if let url = c.engineURL, !SecretURL(url).isSafeForSecrets {
             throw ConfigurationError("FHE_ENGINE_URL must be https:// or http:// on loopback: each request carries a client key")
         }
-        c.allowInsecureTestParameters = value("ALLOW_INSECURE_TEST_PARAMETERS") == "1"
+        c.allowInsecureTestParameters = allowInsecureTestParameters
         c.streamPrices = value("PYTH_STREAM") == "1"
         c.chain = try ChainConfiguration.load(value)
         return c

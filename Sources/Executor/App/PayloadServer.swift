@@ -19,21 +19,26 @@ struct PayloadServerCommand: AsyncParsableCommand {
     @Option(help: "Parameter set for new user keys.") var params = "default"
     @Option(help: "Users whose keys this server generates and keeps (each costs a key generation and ~28.5 MB on disk).")
     var maxUsers = 100
-    @Flag(help: "Allow the insecure test-vector parameters (tests only).") var allowInsecureTestParameters = false
+    @OptionGroup var insecure: InsecureTestParameters
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
-        let candidates = ParameterSet.available(allowInsecureTestParameters: allowInsecureTestParameters)
-        guard let parameters = candidates.first(where: { $0.name == params }) else { throw ValidationError("unknown --params '\(params)'") }
+        let parameters: ParameterSet
+        do { parameters = try ParameterSet.forNewKey(named: params, allowInsecureTestParameters: insecure.allowed) } catch {
+            throw ConfigurationError("--params: \(error)")
+        }
         // Its callers authenticate with PAYLOAD_SERVER_TOKEN (API_TOKEN is what it presents to the executor).
         let access = try AccessControl(adminToken: env["PAYLOAD_SERVER_TOKEN"], tokensFile: nil)
         try BindAddress.requireTokenBeyondLoopback(bind, access, service: "payload-server")
         let rate = try ExecutorConfiguration.positiveInteger(env["RATE_LIMIT_PER_MINUTE"], "RATE_LIMIT_PER_MINUTE") ?? 600
+        var logger = Logger(label: "syphon.payload")
+        logger.logLevel = .info
+        insecure.announce(logger)
         let generator = PayloadGenerator(keystore: URL(fileURLWithPath: keystore),
                                          orchestrator: orchestrator ?? env["ORCHESTRATOR_URL"] ?? "http://127.0.0.1:5002",
                                          apiToken: env["API_TOKEN"], parameters: parameters,
-                                         insecure: allowInsecureTestParameters, access: access, rateLimitPerMinute: rate,
-                                         maxUsers: maxUsers, logger: Logger(label: "syphon.payload"))
+                                         insecure: insecure.allowed, access: access, rateLimitPerMinute: rate,
+                                         maxUsers: maxUsers, logger: logger)
         let (host, port) = try BindAddress.parse(bind)
         try await Application(router: generator.router(), server: .executorHTTP1, configuration: .init(address: .hostname(host, port: port))).runService()
     }
@@ -72,7 +77,10 @@ struct PayloadGenerator: Sendable {
         router.addPolicyMiddleware(corsOrigins: [], rateLimitPerMinute: rateLimitPerMinute, access: access) {
             JSONResponse.error(.unauthorized, "missing or invalid token")
         }
-        router.get("/health") { _, _ in JSONResponse.make(.ok, ["status": "ok", "orchestrator": SecretURL(orchestrator).redacted]) }
+        router.get("/health") { _, _ in
+            JSONResponse.make(.ok, ["status": "ok", "orchestrator": SecretURL(orchestrator).redacted,
+                                    "parameter_set": parameters.name, "insecure_parameters": insecure])
+        }
         router.post("/generatePayload") { request, context in
             do {
                 return try await context.withBody(request, policy: .json(limit: 1 << 20), slots: uploads) { try await generate($0) }
@@ -106,7 +114,7 @@ struct PayloadGenerator: Sendable {
             try Data(NativeFormat.encode(seeded)).write(to: dir.appendingPathComponent(KeyDirectory.evaluationKey))
             logger.info("generated keys for a new user", metadata: ["user": "\(safe.prefix(16))"])
         }
-        return (try KeyDirectory.clientKey(dir.path, insecure: insecure), try KeyDirectory.keyID(dir.path), dir)
+        return (try KeyDirectory.clientKey(dir.path, input: UntrustedInput(allowInsecureTestParameters: insecure)), try KeyDirectory.keyID(dir.path), dir)
     }
 
     /// The executor is a dependency: when it cannot be reached the answer is 503, never a 500.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FHECore
 import Foundation
 import Hummingbird
 import Logging
@@ -18,19 +19,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "SQLite database (sqlite:///strategies.db or a path).") var database: String?
     @Option(help: "Seconds between scheduler ticks (default 5).") var checkInterval: String?
     @Option(help: "FHE evaluation: local (in-process, default) or remote (FHE_ENGINE_URL).") var engine: String?
-    @Flag(help: "Accept the insecure parameters of the genuine tfhe-rs test vectors (tests only).")
-    var allowInsecureTestParameters = false
+    @OptionGroup var insecure: InsecureTestParameters
 
     func run() async throws {
         let configuration = try ExecutorConfiguration.load(flags: [
             "BIND": bind, "DATABASE_URI": database, "CHECK_INTERVAL_SECONDS": checkInterval, "ENGINE": engine,
-            "ALLOW_INSECURE_TEST_PARAMETERS": allowInsecureTestParameters ? "1" : nil,
-        ])
+        ], allowInsecureTestParameters: insecure.allowed)
         var logger = Logger(label: "syphon.executor")
         logger.logLevel = .info
+        insecure.announce(logger)
         let services = try ExecutorServices(configuration: configuration, logger: logger)
         logger.info("executor listening", metadata: ["address": "\(configuration.bind)", "database": "\(configuration.databaseURI)",
-                                                     "engine": "\(configuration.engineMode)",
+                                                     "engine": "\(configuration.engineMode)", "kernels": "\(Kernel.summary)",
                                                      "hermes": "\(configuration.hermes.baseURLs.map { SecretURL($0).redacted })"])
         try await services.application(logger: logger).runService()
     }

@@ -1,3 +1,4 @@
+import FHECore
 import Foundation
 import Hummingbird
 
@@ -10,6 +11,8 @@ struct HealthController: Sendable {
     let scheduler: OrderScheduler
     let uploads: UploadSlots
     let engineMode: String
+    /// Whether this process accepts the insecure test-vector parameters (--allow-insecure-test-parameters).
+    let insecureParameters: Bool
     /// record-only (no chain), dry-run (simulate only) or live.
     let finalization: String
 
@@ -39,6 +42,12 @@ struct HealthController: Sendable {
                 "custody": ["status": custodyOK ? "ok" : "unopenable", "unopenable_strategies": progress.unopenableCustody.sorted()],
                 "scheduler": ["ticks": progress.ticks, "evaluated_price_cents": progress.evaluatedPrices],
                 "large_uploads": ["in_progress": uploads.inUse, "capacity": uploads.capacity],
+                "insecure_parameters": insecureParameters, "kernels": Kernel.summary,
+                "parameter_sets": [
+                    "in_use": (try? database.parameterSetsInUse()) ?? [],
+                    "accepted": ParameterSet.available(allowInsecureTestParameters: insecureParameters).map(\.name),
+                    "for_new_keys": ParameterSet.forNewKeys(allowInsecureTestParameters: insecureParameters).map(\.name),
+                ],
             ]
             return JSONResponse.make(healthy ? .ok : .serviceUnavailable, body)
         }

@@ -19,8 +19,7 @@ struct EngineCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on, HOST:PORT.") var bind = "127.0.0.1:5001"
     @Option(help: "Decoded server keys kept in memory (about 79 MB each for tfhe-rs 0.5 keys).") var keyCache = 2
     @Option(help: "Largest request body in MiB (a legacy request is about 210 MiB).") var maxBodyMib = 512
-    @Flag(help: "Accept the insecure parameters of the genuine tfhe-rs test vectors (tests only).")
-    var allowInsecureTestParameters = false
+    @OptionGroup var insecure: InsecureTestParameters
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
@@ -29,10 +28,11 @@ struct EngineCommand: AsyncParsableCommand {
         let (host, port) = try BindAddress.parse(bind)
         var logger = Logger(label: "syphon.engine")
         logger.logLevel = .info
+        insecure.announce(logger)
         let rate = try ExecutorConfiguration.positiveInteger(env["RATE_LIMIT_PER_MINUTE"], "RATE_LIMIT_PER_MINUTE") ?? 600
         let uploads = try ExecutorConfiguration.positiveInteger(env["MAX_CONCURRENT_LARGE_UPLOADS"], "MAX_CONCURRENT_LARGE_UPLOADS") ?? 2
         let controller = EngineController(
-            evaluator: LegacyEvaluator(input: UntrustedInput(allowInsecureTestParameters: allowInsecureTestParameters),
+            evaluator: LegacyEvaluator(input: insecure.input,
                                        cache: ServerKeyCache(capacity: keyCache)),
             worker: FHEWorker(), maxBodyBytes: maxBodyMib << 20, uploads: UploadSlots(capacity: uploads), logger: logger)
         // The same request policy as `serve`: CORS, rate limit, identities.
@@ -44,7 +44,7 @@ struct EngineCommand: AsyncParsableCommand {
         controller.addRoutes(to: router)
         let app = Application(router: router, server: .executorHTTP1, configuration: .init(address: .hostname(host, port: port), serverName: "syphon-executor"),
                               logger: logger)
-        logger.info("engine listening", metadata: ["address": "\(host):\(port)"])
+        logger.info("engine listening", metadata: ["address": "\(host):\(port)", "kernels": "\(Kernel.summary)"])
         try await app.runService()
     }
 }

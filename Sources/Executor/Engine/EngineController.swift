@@ -20,7 +20,11 @@ struct EngineController: Sendable {
     func addRoutes(to router: Router<ExecutorRequestContext>) {
         router.post("/evaluateStrategy") { request, context in try await evaluate(request, context) }
         router.get("/health") { _, _ in
-            Self.json(.ok, "{\"status\":\"ok\",\"mode\":\"engine\",\"cached_server_keys\":\(evaluator.cache.count)}")
+            let insecure = evaluator.input.allowInsecureTestParameters
+            let accepted = TfheRs05.candidateParameters(allowInsecureTestParameters: insecure).map(\.name)
+            return JSONResponse.make(.ok, ["status": "ok", "mode": "engine", "cached_server_keys": evaluator.cache.count,
+                                           "insecure_parameters": insecure, "kernels": Kernel.summary,
+                                           "parameter_sets": ["accepted": accepted, "in_use": evaluator.cache.parameterSets]])
         }
     }
 

@@ -22,8 +22,7 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Option(help: "Plaintext price in cents.") var priceCents: UInt64
     @Option(help: "Where to write the result BooleanBlock (hex).") var out: String
     @Option(help: "RadixClientKey file: also print the decrypted decision.") var clientKey: String?
-    @Flag(help: "Accept the insecure parameters of the genuine tfhe-rs test vectors (tests only).")
-    var allowInsecureTestParameters = false
+    @OptionGroup var insecure: InsecureTestParameters
 
     func validate() throws {
         guard (strategy == nil) != (op == nil) else { throw ValidationError("give exactly one of --strategy and --op") }
@@ -37,7 +36,10 @@ struct EvaluateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let evaluator = LegacyEvaluator(input: UntrustedInput(allowInsecureTestParameters: allowInsecureTestParameters),
+        insecure.announce()
+        // Which kernel computed the result (every level writes the same bytes; SYPHON_ISA picks one).
+        FileHandle.standardError.write(Data("kernels: \(Kernel.summary)\n".utf8))
+        let evaluator = LegacyEvaluator(input: insecure.input,
                                         cache: ServerKeyCache(capacity: 0))
         let key = try Self.read(serverKey).withUnsafeBytes { try evaluator.serverKey($0) }
         let p = key.parameters

@@ -125,4 +125,7 @@ final class ServerKeyCache: @unchecked Sendable {
     }
 
     var count: Int { lock.lock(); defer { lock.unlock() }; return entries.count }
+
+    /// The parameter sets of the cached keys, by name.
+    var parameterSets: [String] { lock.lock(); defer { lock.unlock() }; return Set(entries.map(\.key.parameters.name)).sorted() }
 }

@@ -454,6 +454,11 @@ extension OrderBookDatabase {
         }
     }
 
+    /// The parameter sets of the stored evaluation keys, by name.
+    func parameterSetsInUse() throws -> [String] {
+        try writer.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT parameterSet FROM serverKey ORDER BY parameterSet") }
+    }
+
     func serverKeyData(id: String) throws -> (parameterSet: String, data: Data)? {
         try writer.read { db in
             try Row.fetchOne(db, sql: "SELECT parameterSet, data FROM serverKey WHERE id = ?", arguments: [id]).map { ($0["parameterSet"], $0["data"]) }

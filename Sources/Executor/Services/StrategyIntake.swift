@@ -176,6 +176,10 @@ struct StrategyIntake: Sendable {
         let evaluationBytes = UnsafeRawBufferPointer(rebasing: body[0..<first])
         let serverKey: ServerKey
         do { serverKey = try input.serverKey(evaluationBytes).key } catch { throw Rejection("invalid evaluation key: \(error)") }
+        // The legacy set is read for the original's payloads only: a new key must meet 2^-128.
+        do { try serverKey.parameters.requireForNewKeys(allowInsecureTestParameters: input.allowInsecureTestParameters) } catch {
+            throw Rejection("\(error)")
+        }
         let keyID = contentHash(evaluationBytes)
         if keys.cachedServerKey(id: keyID) == nil { keys.remember(keyID, serverKey) }
         var custody: (id: String, sealed: Data)?

@@ -19,6 +19,9 @@ public enum FHECoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case undecidableDecision(value: Int)
     /// A client key that did not generate the evaluation key it is presented with.
     case keyPairMismatch(String)
+    /// New keys under a set whose failure probability is above 2^-128 per bootstrap (the legacy set
+    /// is read for the original's payloads, never used for new keys).
+    case notForNewKeys(set: String, log2FailureProbability: Double, allowed: [String])
 
     public var description: String {
         switch self {
@@ -32,6 +35,10 @@ public enum FHECoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .undecidableDecision(let value):
             "the decision decrypted to block value \(value), not 0 or 1 (wrong client key or corrupted ciphertext)"
         case .keyPairMismatch(let what): what
+        case .notForNewKeys(let set, let log2FailureProbability, let allowed):
+            "parameter set \(set) is only read for the original engine's payloads: its failure probability, 2^"
+                + "\((log2FailureProbability * 10).rounded() / 10) per bootstrap, is above the 2^-128 new keys need; "
+                + "use \(allowed.joined(separator: " or "))"
         }
     }
 }

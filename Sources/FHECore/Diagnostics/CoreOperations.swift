@@ -5,14 +5,8 @@ import Foundation
 /// package-benchmark suite: each prepares its inputs once and returns the operation to time,
 /// so both harnesses measure exactly the same thing.
 public enum CoreOperations {
-    /// The instruction set the kernels use on this machine ("scalar", "avx2", "avx512").
-    public static var instructionSet: String {
-        switch cfhe_isa_active() {
-        case Int32(CFHE_ISA_AVX512): "avx512"
-        case Int32(CFHE_ISA_AVX2): "avx2"
-        default: "scalar"
-        }
-    }
+    /// The instruction set the kernels use on this thread ("scalar", "avx2", "avx512").
+    public static var instructionSet: String { Kernel.active.description }
 
     /// One forward negacyclic FFT of a polynomial of `size` integer coefficients (an N/2-point
     /// complex FFT plus fold and twist).

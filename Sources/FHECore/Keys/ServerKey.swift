@@ -1,6 +1,16 @@
 import CFHEShim
 import Foundation
 
+extension ModulusSwitch {
+    /// Switches `count` keyswitched ciphertexts (`size` 32-bit words each) to 2N = 2^log2TwoN.
+    func apply(_ input: UnsafePointer<UInt32>, size: Int, count: Int, log2TwoN: Int, into output: UnsafeMutablePointer<UInt32>) {
+        switch self {
+        case .plain: cfhe_modulus_switch(input, size * count, UInt32(log2TwoN), output)
+        case .centered: cfhe_modulus_switch_centered(input, size, count, UInt32(log2TwoN), output)
+        }
+    }
+}
+
 /// The evaluation keys of a parameter set: everything a server needs to compute on ciphertexts,
 /// nothing that decrypts them. Immutable and shared across threads.
 public final class ServerKey: @unchecked Sendable {
@@ -65,7 +75,12 @@ public final class ServerKey: @unchecked Sendable {
         let g = parameters.glweDimension.size.value, n = parameters.polynomialSize.value
         let acc = AlignedBuffer<UInt64>(count: g * n)
         var switched = [UInt32](repeating: 0, count: small.count)
-        cfhe_modulus_switch(small, small.count, UInt32(parameters.polynomialSize.log2 + 1), &switched)
+        small.withUnsafeBufferPointer { s in
+            switched.withUnsafeMutableBufferPointer { out in
+                parameters.modulusSwitch.apply(s.baseAddress!, size: small.count, count: 1, log2TwoN: parameters.polynomialSize.log2 + 1,
+                                               into: out.baseAddress!)
+            }
+        }
         switched.withUnsafeBufferPointer { s in
             bootstrapKey.blindRotate(lut: lut, switched: s.baseAddress!, accumulator: acc.pointer, fft: fft,
                                      scratch: scratch)
@@ -117,7 +132,7 @@ public final class ServerKey: @unchecked Sendable {
                 let small = AlignedBuffer<UInt32>(count: m * smallSize)
                 keyswitchKey.keyswitchBatch(input.pointer + start * bigSize, count: m, into: small.pointer)
                 let switched = AlignedBuffer<UInt32>(count: m * smallSize)
-                cfhe_modulus_switch(small.pointer, m * smallSize, log2TwoN, switched.pointer)
+                parameters.modulusSwitch.apply(small.pointer, size: smallSize, count: m, log2TwoN: Int(log2TwoN), into: switched.pointer)
                 let accs = AlignedBuffer<UInt64>(count: m * g * n)
                 for c in 0..<m {
                     let acc = accs.pointer + c * g * n

@@ -11,10 +11,32 @@ extension ParameterSet {
         pbsBaseLog: DecompositionBaseLog(23), pbsLevels: DecompositionLevelCount(1),
         ksBaseLog: DecompositionBaseLog(3), ksLevels: DecompositionLevelCount(5),
         messageModulus: MessageModulus(4), carryModulus: CarryModulus(4),
-        securityBits: nil, log2FailureProbability: -37)
+        securityBits: nil)
 
     /// The sets a caller may name: the shipped ones, plus the insecure test-vector set on opt-in.
     public static func available(allowInsecureTestParameters: Bool) -> [ParameterSet] {
         allowInsecureTestParameters ? shipped + [.insecureTfheRs05Small] : shipped
+    }
+
+    /// The sets new keys may use: ``forNewKeys``, plus the insecure test-vector set on opt-in.
+    public static func forNewKeys(allowInsecureTestParameters: Bool) -> [ParameterSet] {
+        allowInsecureTestParameters ? forNewKeys + [.insecureTfheRs05Small] : forNewKeys
+    }
+
+    /// The set named `name` for a new key, or a typed error naming the ones allowed (the legacy set is
+    /// known but refused: it is only for reading the original's payloads).
+    public static func forNewKey(named name: String, allowInsecureTestParameters: Bool) throws -> ParameterSet {
+        let allowed = forNewKeys(allowInsecureTestParameters: allowInsecureTestParameters)
+        if let set = allowed.first(where: { $0.name == name }) { return set }
+        if let known = available(allowInsecureTestParameters: allowInsecureTestParameters).first(where: { $0.name == name }) {
+            throw FHECoreError.notForNewKeys(set: known.name, log2FailureProbability: known.log2FailureProbability,
+                                             allowed: allowed.map(\.name))
+        }
+        throw FHECoreError.unsupportedFormat("unknown parameter set '\(name)'; known: \(allowed.map(\.name).joined(separator: ", "))")
+    }
+
+    /// Throws unless a key under this set may be created or registered now.
+    public func requireForNewKeys(allowInsecureTestParameters: Bool) throws {
+        _ = try Self.forNewKey(named: name, allowInsecureTestParameters: allowInsecureTestParameters)
     }
 }
