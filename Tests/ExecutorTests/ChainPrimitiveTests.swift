@@ -140,6 +140,39 @@ struct ChainPrimitiveTests {
                                           gasLimit: 21000, to: to, value: BigUInt("1000000000000000000"), data: []).signed(with: key)
         #expect(HexString.encode(dynamic.raw) == "0x02f874827a6901843b9aca0084b2d05e008252089470997970c51812dc3a010c7d01b50e0d17dc79c8880de0b6b3a764000080c080a035aad7d153b18d73b1e95fdd780d1febf4eae20b62500be88a4df290ce6e09b1a04c951fe3e5737e33c7c3c7a5f8d16e91189b3a3b1756653c2bbc7fb9470bb6f3")
         #expect(dynamic.hashHex == "0x3829781e6b678cde12ceffd99a779180a0b4db95565d49a1f71960bf6103e85e")
+        // The fee fields read back from the bytes (rows signed before fees were kept).
+        #expect(EthereumTransaction.fees(ofSigned: legacy.raw) == .legacy(gasPrice: 1_000_000_000))
+        #expect(EthereumTransaction.fees(ofSigned: dynamic.raw) == .dynamic(maxFeePerGas: 3_000_000_000, maxPriorityFeePerGas: 1_000_000_000))
+        #expect(EthereumTransaction.fees(ofSigned: [0x02, 0xc0]) == nil && EthereumTransaction.fees(ofSigned: []) == nil)
+    }
+
+    @Test("Minimum output: direction from the feed's base asset, decimals, slippage, rounding down; gwei text; fee bumps ≥ +10 %")
+    func minimumOutputArithmetic() throws {
+        let feeds = try FeedMap()
+        let eth = FeedMap.defaults["ETH"]!, btc = FeedMap.defaults["BTC"]!
+        #expect(try MinimumOutput.direction(assetIn: "ETH", assetOut: "USDC", feedID: eth, feeds: feeds) == .sellingBase)
+        #expect(try MinimumOutput.direction(assetIn: "usdc", assetOut: "weth", feedID: eth, feeds: feeds) == .buyingBase)
+        #expect(throws: MinimumOutput.Unpriceable.self) { try MinimumOutput.direction(assetIn: "ETH", assetOut: "BTC", feedID: eth, feeds: feeds) }
+        #expect(throws: MinimumOutput.Unpriceable.self) { try MinimumOutput.direction(assetIn: "USDC", assetOut: "ETH", feedID: btc, feeds: feeds) }
+        // 2 WBTC (8 decimals) sold at 97 000.00 for USDT (6): 194 000 USDT less 1 %.
+        #expect(try MinimumOutput.amount(in: 200_000_000, priceCents: 9_700_000, direction: .sellingBase, decimalsIn: 8, decimalsOut: 6,
+                                         slippageBasisPoints: 100) == BigUInt(192_060_000_000))
+        // 100 USDC buys 1/3 ETH at 300.00: rounded down, never up.
+        #expect(try MinimumOutput.amount(in: 100_000_000, priceCents: 30_000, direction: .buyingBase, decimalsIn: 6, decimalsOut: 18,
+                                         slippageBasisPoints: 0) == BigUInt("333333333333333333", radix: 10)!)
+        #expect(throws: MinimumOutput.Unpriceable.self) {
+            try MinimumOutput.amount(in: 1, priceCents: 0, direction: .buyingBase, decimalsIn: 6, decimalsOut: 18, slippageBasisPoints: 50)
+        }
+        #expect(Wei.fromGwei("30") == BigUInt(30_000_000_000) && Wei.fromGwei("1.5") == BigUInt(1_500_000_000)
+                && Wei.fromGwei("0.000000001") == 1)
+        for bad in ["", "1.", ".5", "1e9", "-1", "0.0000000001", "١"] { #expect(Wei.fromGwei(bad) == nil, "\(bad)") }
+        #expect(Wei.gweiText(1_500_000_000) == "1.5" && Wei.gweiText(BigUInt(7) * Wei.perGwei) == "7")
+        let bumped = SwapFinalizer.replacement(of: .dynamic(maxFeePerGas: 3_000_000_001, maxPriorityFeePerGas: 1_000_000_001),
+                                               market: .dynamic(maxFeePerGas: 2_000_000_000, maxPriorityFeePerGas: 1_000_000_000))
+        guard case .dynamic(let maxFee, let tip) = bumped else { Issue.record("type kept"); return }
+        #expect(maxFee * 10 >= BigUInt(3_000_000_001) * 11 && tip * 10 >= BigUInt(1_000_000_001) * 11)
+        #expect(SwapFinalizer.replacement(of: .legacy(gasPrice: 8), market: .legacy(gasPrice: 20)) == .legacy(gasPrice: 20))
+        #expect(SwapFinalizer.replacement(of: .legacy(gasPrice: 8), market: .legacy(gasPrice: 1)) == .legacy(gasPrice: 9))
     }
 
     @Test("Signing: 40 random transactions (both types, swap calldata) byte-identical to eth-account run live",
@@ -194,15 +227,17 @@ struct ChainPrimitiveTests {
         for (i, (theirs, ours)) in zip(reference, expected).enumerated() { #expect(theirs == ours, "transaction \(i / 2)") }
     }
 
-    @Test("The committed mock contract bytecode is what Vyper compiles from its source",
-          .enabled(if: FileManager.default.isExecutableFile(atPath: Paths.root.appendingPathComponent(".venv-evm/bin/vyper").path)))
-    func mockContractIsReproducible() throws {
-        let (status, output, _) = try runProcess(DevNode.fixtures.appendingPathComponent("compile-mock.sh"), [])
+    @Test("The committed mock contracts' bytecode is what Vyper compiles from their sources",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: Paths.root.appendingPathComponent(".venv-evm/bin/vyper").path)),
+          arguments: ["MockEntrypoint", "MockToken"])
+    func mockContractIsReproducible(_ name: String) throws {
+        let (status, output, _) = try runProcess(DevNode.fixtures.appendingPathComponent("compile-mock.sh"), [name])
         #expect(status == 0)
-        let committed = try JSONSerialization.jsonObject(with: Data(contentsOf: DevNode.fixtures.appendingPathComponent("MockEntrypoint.json"))) as! [String: Any]
+        let committed = try JSONSerialization.jsonObject(with: Data(contentsOf: DevNode.fixtures.appendingPathComponent("\(name).json"))) as! [String: Any]
         let fresh = try JSONSerialization.jsonObject(with: Data(output.utf8)) as! [String: Any]
         #expect(fresh["bytecode"] as? String == committed["bytecode"] as? String)
-        #expect((committed["method_identifiers"] as? [String: String])?[Entrypoint.swapSignature] == "0x520bfad0")
+        let selectors = committed["method_identifiers"] as? [String: String]
+        #expect(name == "MockToken" ? selectors?["decimals()"] == "0x313ce567" : selectors?[Entrypoint.swapSignature] == "0x520bfad0")
     }
 }
 

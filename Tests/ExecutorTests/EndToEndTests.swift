@@ -100,7 +100,10 @@ struct EndToEndTests {
                     #expect(order.tokenOut == (try EthereumAddress(p.assetOut == "ETH" ? FinalizerTests.tokens["ETH"]! : "0x000000000000000000000000000000000000B7C0")))
                     #expect(order.recipient == (try EthereumAddress(FinalizerTests.recipient)))
                     #expect(order.authorization == (try Entrypoint.Authorization(zkpJSON: s.zkpData)))
-                    #expect(order.poolFee == 3000 && order.minAmountOut == 0)
+                    // 1 500.25 USDC's worth of the base asset at the trigger price, less 0.5 %, rounded down.
+                    let decimals = p.assetOut == "ETH" ? 18 : 8
+                    let worth = BigUInt(1_500_250_000) * BigUInt(10).power(decimals - 6) * 100 * 9950 / (BigUInt(s.triggerPriceCents ?? 1) * 10_000)
+                    #expect(order.poolFee == 3000 && order.minAmountOut == worth, "\(p.payloadID)")
                 } else {
                     #expect(mined.isEmpty && s.txHash == nil, "\(p.payloadID)")
                 }

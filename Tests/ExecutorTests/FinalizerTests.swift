@@ -19,12 +19,18 @@ struct FinalizerTests {
         ["proof": proof, "publicInputs": ["asset": asset, "amount": "1500250000", "nullifier": "\(nullifier)", "newCommitment": "0x\(String(nullifier * 7919, radix: 16))"]]
     }
 
+    /// The devnode's chain, tokens without code (their decimals configured) and one confirmation:
+    /// the settlement-safety tests change these where they are the point.
     static func environment(_ node: DevNode, key: Bool = true) -> [String: String] {
         var env = ["SEPOLIA_RPC_URL": node.url, "SYPHON_VAULT_CONTRACT_ADDRESS": node.contract,
-                   "TOKEN_ADDRESSES": tokens.map { "\($0.key)=\($0.value)" }.joined(separator: ","), "RECEIPT_TIMEOUT_SECONDS": "5"]
-        if key { env["EXECUTOR_PRIVATE_KEY"] = DevNode.executorKey }
+                   "TOKEN_ADDRESSES": tokens.map { "\($0.key)=\($0.value)" }.joined(separator: ","), "RECEIPT_TIMEOUT_SECONDS": "5",
+                   "TOKEN_DECIMALS": "ETH=18,BTC=8,USDC=6", "CONFIRMATIONS": "1"]
+        if key { env["EXECUTOR_PRIVATE_KEY"] = DevNode.executorKey; env["CHAIN_ID"] = "31337" }
         return env
     }
+
+    /// 1 500.25 USDC for ETH at 3 790.00, less 0.5 %: 1500.25 / 3790 × 0.995 ETH, in wei (rounded down).
+    static let expectedMinimum = BigUInt("393865105540897097", radix: 10)!
 
     /// Executor services on a temp database wired to the devnode, and a strategy-creation helper.
     static func services(_ node: DevNode, key: Bool = true) throws -> ExecutorServices {
@@ -45,7 +51,7 @@ struct FinalizerTests {
     static func createTriggered(_ client: some TestClientProtocol, _ services: ExecutorServices, _ id: String, nullifier: Int) async throws -> Int64 {
         let (status, body) = try await create(client, id, nullifier: nullifier)
         #expect(status == 201)
-        let strategyID = Int64(body["strategy_id"] as! Int)
+        let strategyID = Int64(try #require(body["strategy_id"] as? Int))
         #expect(try services.database.markTriggered([strategyID], priceCents: 379_000, at: Date()) == [strategyID])
         return strategyID
     }
@@ -54,7 +60,7 @@ struct FinalizerTests {
     static func expectedOrder(nullifier: Int) throws -> Entrypoint.SwapOrder {
         Entrypoint.SwapOrder(authorization: .init(proof: [0xde, 0xad, 0xbe, 0xef], asset: try EthereumAddress(asset), amount: 1_500_250_000,
                                                   nullifier: BigUInt(nullifier), newCommitment: BigUInt(nullifier * 7919)),
-                             tokenOut: try EthereumAddress(tokens["ETH"]!), recipient: try EthereumAddress(recipient), minAmountOut: 0,
+                             tokenOut: try EthereumAddress(tokens["ETH"]!), recipient: try EthereumAddress(recipient), minAmountOut: expectedMinimum,
                              poolFee: 3000)
     }
 

@@ -1,3 +1,4 @@
+import BigInt
 @testable import Executor
 import FHECore
 import Foundation
@@ -207,7 +208,7 @@ final class DevNode: @unchecked Sendable {
     static var isRequired: Bool { ProcessInfo.processInfo.environment["SYPHON_REQUIRE_DEVNODE"] == "1" }
     /// Anvil's dev keys: 0 deploys and owns the mock; 1 is the executor's account.
     static let deployerKey = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-    static let executorKey = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+    static let executorKey = LocalDevnode.executorKey
     static let deployer = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 
     let node: LocalDevnode
@@ -216,7 +217,10 @@ final class DevNode: @unchecked Sendable {
     var url: String { node.url }
     var rpc: JSONRPCClient { JSONRPCClient(url: url) }
 
-    init() throws { node = try LocalDevnode(Self.paths) }
+    var tokens: [String: String] { node.tokens }
+
+    /// `tokens`: mock ERC-20s (symbol → decimals) deployed at start.
+    init(tokens: [String: UInt8] = [:]) throws { node = try LocalDevnode(Self.paths, tokens: tokens) }
 
     /// A transaction from a dev account, signed by the node (deploy/configure the mock).
     func send(from: String = DevNode.deployer, to: String, data: [UInt8]) async throws {
@@ -251,4 +255,27 @@ final class DevNode: @unchecked Sendable {
     }
 
     func nonce(_ address: String) async throws -> UInt64 { try await rpc.pendingNonce(try EthereumAddress(address)) }
+
+    /// The pool's price for the mock's swaps: output units per input unit × 10^18 (0: every swap fills).
+    func setPoolRate(_ rate: BigUInt) async throws {
+        try await send(to: contract, data: try ABI.call("setPoolRate(uint256)", [(.uint(bits: 256), .uint(rate))]))
+    }
+
+    /// Off: transactions wait in the pool until `mine()` (or automine is back on).
+    func setAutomine(_ on: Bool) async throws { _ = try await rpc.request("devnode_setAutomine", [on]) }
+    /// Raw transactions at `nonce` (nil: any) are refused with `message`, `count` times (nil: until cleared).
+    func rejectSends(nonce: Int?, message: String, count: Int? = nil) async throws {
+        _ = try await rpc.request("devnode_rejectSends", [nonce.map { $0 as Any } ?? NSNull(), message, count.map { $0 as Any } ?? NSNull()])
+    }
+    func clearRejections() async throws { _ = try await rpc.request("devnode_rejectSends", [NSNull(), "", 0]) }
+    /// On: receipts and transaction lookups answer null (a node whose index lags).
+    func setLagging(_ on: Bool) async throws { _ = try await rpc.request("devnode_setLagging", [on]) }
+    /// The fee market: eth_gasPrice answers `wei` (nil: the chain's own).
+    func setGasPrice(_ wei: BigUInt?) async throws {
+        _ = try await rpc.request("devnode_setGasPrice", [wei.map { String($0) as Any } ?? NSNull()])
+    }
+    func snapshot() async throws -> String { try await rpc.request("evm_snapshot", []) as! String }
+    func revert(to snapshot: String) async throws { _ = try await rpc.request("evm_revert", [snapshot]) }
+    /// Mines the pool, or an empty block.
+    func mine() async throws { _ = try await rpc.request("evm_mine", []) }
 }

@@ -611,7 +611,7 @@ struct IntakeFloodTests {
     }
 }
 
-@Suite("Order book migration to v4")
+@Suite("Order book migrations")
 struct OrderBookMigrationTests {
     @Test("A v3 order book keeps every strategy (recipient included); its unbound sealed keys are resealed bound to their ids")
     func fromV3() throws {
@@ -629,11 +629,16 @@ struct OrderBookMigrationTests {
                     clientKeyId, priceFeedId, status, createdAt, updatedAt, sender, nonce, sendAttempts)
                 VALUES ('old-1', 'u', 'LIMIT_BUY_DIP', 'USDC', 'ETH', '1.5', '0xabc', '{}', 'sk', ?, 'feed', 'SUBMITTED', 0, 0, '0xs', 7, 1)
                 """, arguments: [clientKeyID])
+            try db.execute(sql: "UPDATE strategy SET txHash = '0x77', signedTransaction = x'f8', submittedAt = 0")
         }
         let book = try OrderBookDatabase(queue)
         let migrated = try #require(try book.strategies(userId: nil, status: nil).first)
         #expect(migrated.payloadId == "old-1" && migrated.recipientAddress == "0xabc" && migrated.owner == nil
                 && migrated.status == .submitted && migrated.nonce == 7 && migrated.sendAttempts == 1)
+        // v5: the in-flight transaction is kept as the strategy's first signed transaction, its nonce held.
+        let signed = try book.signedTransactions(strategyID: migrated.id!)
+        #expect(signed.map(\.txHash) == ["0x77"] && signed.first?.nonce == 7 && signed.first?.state == .sent)
+        #expect(try book.usedNonces(sender: "0xs") == [7] && (try book.inFlightNonces(sender: "0xs")) == [7])
         // The (sender, nonce) lock survived the rebuild.
         #expect(throws: (any Error).self) {
             try queue.write { db in

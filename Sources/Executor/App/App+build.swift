@@ -37,7 +37,7 @@ struct ExecutorServices: Sendable {
         worker = FHEWorker()
         uploads = UploadSlots(capacity: c.maxConcurrentLargeUploads, maximumWait: c.largeUploadWait)
         let database = self.database, metrics = self.metrics
-        swapFinalizer = c.chain.map { SwapFinalizer(database: database, chain: $0, metrics: metrics, logger: logger) }
+        swapFinalizer = c.chain.map { SwapFinalizer(database: database, chain: $0, feeds: c.feedMap, metrics: metrics, logger: logger) }
         scheduler = OrderScheduler(database: database, keys: keys, oracle: oracle, worker: worker,
                                    finalizer: swapFinalizer ?? RecordOnlyFinalizer(logger: logger), metrics: metrics,
                                    interval: c.checkInterval, logger: logger,
@@ -56,7 +56,8 @@ struct ExecutorServices: Sendable {
                            proofs: configuration.chain.map(ProofVerifier.init)).addRoutes(to: router)
         HealthController(database: database, oracle: oracle, metrics: metrics, scheduler: scheduler, uploads: uploads,
                          engineMode: configuration.engineMode, insecureParameters: configuration.allowInsecureTestParameters,
-                         finalization: configuration.chain.map { $0.isDryRun ? "dry-run" : "live" } ?? "record-only")
+                         finalization: configuration.chain.map { $0.isDryRun ? "dry-run" : "live" } ?? "record-only",
+                         finalizer: swapFinalizer)
             .addRoutes(to: router)
         return router
     }

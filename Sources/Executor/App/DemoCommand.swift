@@ -35,8 +35,10 @@ struct DemoCommand: AsyncParsableCommand {
     ]
     static let ethPath: [Int64] = [3900, 3870, 3840, 3810, 3790, 3830, 3900, 3960, 4010, 4060]
     static let btcPath: [Int64] = [97000, 97600, 98400, 99300, 100200, 99800, 98500, 96900, 95800, 94900]
+    /// Token addresses of a dry run (no chain); on the devnode, mock tokens with these decimals.
     static let tokens = ["ETH": "0x000000000000000000000000000000000000E7E0", "BTC": "0x000000000000000000000000000000000000B7C0",
                          "USDC": "0x000000000000000000000000000000000000C050"]
+    static let tokenDecimals: [String: UInt8] = ["ETH": 18, "BTC": 8, "USDC": 6]
 
     func run() async throws {
         var logger = Logger(label: "syphon.demo")
@@ -57,21 +59,25 @@ struct DemoCommand: AsyncParsableCommand {
         var environment = [
             "DATABASE_URI": directory.appendingPathComponent("strategies.db").path, "BIND": "127.0.0.1:0",
             "PYTH_HERMES_URL": "http://127.0.0.1:\(hermesPort.get())", "CHECK_INTERVAL_SECONDS": "0.5",
-            "TOKEN_ADDRESSES": Self.tokens.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
         ]
+        var tokens = Self.tokens
         let devnodePaths = LocalDevnode.Paths(repository: URL(fileURLWithPath: repository))
         var devnode: LocalDevnode?
         if !noDevnode && devnodePaths.exist {
-            let node = try LocalDevnode(devnodePaths)
+            // Tokens with real decimals() (the minimum output is sized from them) and a block a
+            // second, so that swaps reach their confirmations.
+            let node = try LocalDevnode(devnodePaths, tokens: Self.tokenDecimals, blockTime: 1)
             devnode = node
-            // Anvil's dev account 1: a public test key, funded on the devnode only.
+            tokens = node.tokens
             environment.merge(["SEPOLIA_RPC_URL": node.url, "SYPHON_VAULT_CONTRACT_ADDRESS": node.contract,
-                               "EXECUTOR_PRIVATE_KEY": "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"]) { $1 }
-            print("chain    EVM devnode (py-evm) at \(node.url), mock Entrypoint \(node.contract): swaps are signed, sent and mined")
+                               "EXECUTOR_PRIVATE_KEY": LocalDevnode.executorKey, "CHAIN_ID": "\(LocalDevnode.chainID)"]) { $1 }
+            print("chain    EVM devnode (py-evm) at \(node.url), mock Entrypoint \(node.contract): swaps are signed, sent and mined, "
+                  + "EXECUTED after \(ChainConfiguration.Finality.confirmations(2))")
         } else {
             print("chain    DRY RUN: \(noDevnode ? "--no-devnode given" : "no devnode in \(devnodePaths.python.deletingLastPathComponent().deletingLastPathComponent().path) (make test or make devnode installs it)"); triggered swaps are recorded, not sent")
         }
         defer { devnode?.stop() }
+        environment["TOKEN_ADDRESSES"] = tokens.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         print("oracle   local Hermes at 127.0.0.1:\(hermesPort.get()) replaying ETH/USD and BTC/USD, a step every \(stepSeconds) s or once evaluated")
 
         let configuration = try ExecutorConfiguration.load(flags: [:], environment: environment, dotEnvPath: "/nonexistent")
@@ -103,7 +109,7 @@ struct DemoCommand: AsyncParsableCommand {
                 "user_id": "demo", "asset_in": "USDC", "asset_out": plan.asset, "amount": "250.00", "payload_id": "demo-\(i)",
                 "recipient_address": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
                 "zkp_data": ["proof": "0x" + String(repeating: "ab", count: 64),
-                             "publicInputs": ["asset": Self.tokens["USDC"]!, "amount": "250000000", "nullifier": "\(1000 + i)",
+                             "publicInputs": ["asset": tokens["USDC"]!, "amount": "250000000", "nullifier": "\(1000 + i)",
                                               "newCommitment": "\(7_000_000 + i)"]],
             ]
             let body = NativePayload.body(client: client, keyID: keyID, type: plan.type, upperCents: try plan.upper.map(parseCents),

@@ -8,6 +8,11 @@ final class LocalDevnode: @unchecked Sendable {
     let port: Int
     /// The mock Entrypoint's address.
     let contract: String
+    /// Mock ERC-20 tokens deployed at start (symbol → address), each with its decimals.
+    let tokens: [String: String]
+    /// Anvil's dev account 1 (a public test key, funded on the devnode only): the executor's signer.
+    static let executorKey = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+    static let chainID: UInt64 = 31337
     var url: String { "http://127.0.0.1:\(port)" }
 
     struct Paths {
@@ -25,9 +30,13 @@ final class LocalDevnode: @unchecked Sendable {
 
     struct StartFailure: Error, CustomStringConvertible { let description: String }
 
-    init(_ paths: Paths, timeout: TimeInterval = 60) throws {
+    /// `tokens`: symbol → decimals of mock tokens to deploy; `blockTime`: an empty block every so
+    /// many seconds (confirmations on an otherwise quiet chain).
+    init(_ paths: Paths, tokens: [String: UInt8] = [:], blockTime: Double? = nil, timeout: TimeInterval = 60) throws {
         process.executableURL = paths.python
         process.arguments = [paths.script.path, "--port", "0", "--deploy", paths.contract.path]
+            + tokens.sorted { $0.key < $1.key }.flatMap { ["--token", "\($0.key)=\($0.value)"] }
+            + (blockTime.map { ["--block-time", "\($0)"] } ?? [])
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.standardError
@@ -47,6 +56,13 @@ final class LocalDevnode: @unchecked Sendable {
         }
         self.port = port
         self.contract = contract.trimmingCharacters(in: .whitespacesAndNewlines)
+        // "tokens=USDC:0x…,ETH:0x…"
+        let listed = words.first(where: { $0.hasPrefix("tokens=") })?.dropFirst("tokens=".count)
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        self.tokens = Dictionary(uniqueKeysWithValues: listed.split(separator: ",").compactMap { entry -> (String, String)? in
+            let parts = entry.split(separator: ":", maxSplits: 1)
+            return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+        })
     }
 
     func stop() {

@@ -29,6 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = .info
         insecure.announce(logger)
         let services = try ExecutorServices(configuration: configuration, logger: logger)
+        try await services.swapFinalizer?.checkChainAtStart()
         logger.info("executor listening", metadata: ["address": "\(configuration.bind)", "database": "\(configuration.databaseURI)",
                                                      "engine": "\(configuration.engineMode)", "kernels": "\(Kernel.summary)",
                                                      "hermes": "\(configuration.hermes.baseURLs.map { SecretURL($0).redacted })"])

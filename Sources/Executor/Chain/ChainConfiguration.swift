@@ -20,16 +20,48 @@ struct ChainConfiguration: Sendable {
     var poolFee: UInt32 = 3000
     /// TX_TYPE: `legacy` (gasPrice with EIP-155, as the original sent) or `1559`.
     var dynamicFees = false
-    /// CHAIN_ID: when set, refuse to sign for a node that reports another chain.
+    /// CHAIN_ID: the chain swaps are signed for; required with a private key, checked against the
+    /// node at start and before every signature.
     var expectedChainID: UInt64?
-    /// RECEIPT_TIMEOUT_SECONDS: how long one attempt waits for a receipt before leaving the
-    /// strategy SUBMITTED for the next pass.
+    /// RECEIPT_TIMEOUT_SECONDS: how long a sent transaction may stay unmined before it counts as
+    /// stuck and is replaced at the same nonce with a higher fee.
     var receiptTimeout: Duration = .seconds(60)
+    /// TOKEN_DECIMALS=ETH=18,USDC=6: decimals by symbol, over what the token's `decimals()` says.
+    var tokenDecimals: [String: UInt8] = [:]
+    /// MAX_SLIPPAGE_BPS: how far below the trigger price a swap may fill (basis points, default 50).
+    var maxSlippageBasisPoints: UInt32 = 50
+    /// MAX_TRIGGER_AGE_SECONDS: a trigger not signed within this long goes back to PENDING.
+    var maxTriggerAge: Duration = .seconds(60)
+    /// MAX_FEE_PER_GAS_GWEI (type-2) / MAX_GAS_PRICE_GWEI (legacy): above it a swap waits.
+    var maxFeePerGas: BigUInt?
+    var maxGasPrice: BigUInt?
+    /// MAX_FEE_BUMPS: replacements of one stuck or rejected transaction (each ≥ +10 % on both fees).
+    var maxFeeBumps = 5
+    /// MAX_SEND_ATTEMPTS: definite rejections of one strategy's transaction before it is FAILED.
+    var maxSendAttempts = 5
+    /// CONFIRMATIONS: blocks (the transaction's own included) before EXECUTED, or `finalized`.
+    var finality: Finality = .confirmations(2)
+
+    enum Finality: Sendable, Equatable, CustomStringConvertible {
+        case confirmations(UInt64)
+        /// The node's `finalized` block tag.
+        case finalizedTag
+
+        var description: String {
+            switch self {
+            case .confirmations(let n): "\(n) confirmation\(n == 1 ? "" : "s")"
+            case .finalizedTag: "the finalized block"
+            }
+        }
+    }
     /// Test-only fault injection (SYPHON_FAULT_INJECTION): `crash-after-submit` or
     /// `crash-after-broadcast` SIGKILLs the process at that point, to prove recovery.
     var faultInjection: String?
 
     var isDryRun: Bool { signingKey == nil }
+
+    /// The fee cap that applies to a transaction of this kind, if configured.
+    func feeCap(dynamic: Bool) -> BigUInt? { dynamic ? maxFeePerGas : maxGasPrice }
 
     /// nil when no RPC URL is configured (record-only).
     static func load(_ value: (String) -> String?) throws -> ChainConfiguration? {
@@ -62,19 +94,58 @@ struct ChainConfiguration: Sendable {
         default: throw ConfigurationError("TX_TYPE must be legacy or 1559")
         }
         if let id = value("CHAIN_ID") {
-            guard let n = UInt64(id) else { throw ConfigurationError("CHAIN_ID must be an integer") }
+            guard let n = UInt64(id), n > 0 else { throw ConfigurationError("CHAIN_ID must be a positive integer") }
             c.expectedChainID = n
+        } else if c.signingKey != nil {
+            // A key without a pinned chain would sign for whatever chain the RPC URL leads to.
+            throw ConfigurationError("CHAIN_ID is required with EXECUTOR_PRIVATE_KEY: the chain swaps are signed for (e.g. 1 for Ethereum, 11155111 for Sepolia)")
         }
-        if let t = value("RECEIPT_TIMEOUT_SECONDS") {
-            guard let s = Double(t), s > 0 else { throw ConfigurationError("RECEIPT_TIMEOUT_SECONDS must be positive") }
-            c.receiptTimeout = .milliseconds(Int64(s * 1000))
+        func seconds(_ name: String) throws -> Duration? {
+            guard let t = value(name) else { return nil }
+            guard let s = Double(t), s > 0, s < 1e9 else { throw ConfigurationError("\(name) must be a positive number of seconds") }
+            return .milliseconds(Int64(s * 1000))
+        }
+        c.receiptTimeout = try seconds("RECEIPT_TIMEOUT_SECONDS") ?? c.receiptTimeout
+        c.maxTriggerAge = try seconds("MAX_TRIGGER_AGE_SECONDS") ?? c.maxTriggerAge
+        for pair in (value("TOKEN_DECIMALS") ?? "").split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, let d = UInt8(parts[1]), d <= MinimumOutput.maxDecimals else {
+                throw ConfigurationError("TOKEN_DECIMALS must look like ETH=18,USDC=6 (0…\(MinimumOutput.maxDecimals))")
+            }
+            c.tokenDecimals[parts[0].uppercased()] = d
+        }
+        if let bps = value("MAX_SLIPPAGE_BPS") {
+            guard let b = UInt32(bps), b < 10_000 else { throw ConfigurationError("MAX_SLIPPAGE_BPS must be an integer in 0…9999") }
+            c.maxSlippageBasisPoints = b
+        }
+        func gwei(_ name: String) throws -> BigUInt? {
+            guard let t = value(name) else { return nil }
+            guard let wei = Wei.fromGwei(t), wei > 0 else { throw ConfigurationError("\(name) must be a positive number of gwei (up to 9 decimals)") }
+            return wei
+        }
+        c.maxFeePerGas = try gwei("MAX_FEE_PER_GAS_GWEI")
+        c.maxGasPrice = try gwei("MAX_GAS_PRICE_GWEI")
+        func count(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let t = value(name) else { return nil }
+            guard let n = Int(t), range.contains(n) else { throw ConfigurationError("\(name) must be an integer in \(range.lowerBound)…\(range.upperBound)") }
+            return n
+        }
+        c.maxFeeBumps = try count("MAX_FEE_BUMPS", 0...50) ?? c.maxFeeBumps
+        c.maxSendAttempts = try count("MAX_SEND_ATTEMPTS", 1...100) ?? c.maxSendAttempts
+        switch value("CONFIRMATIONS") {
+        case nil: break
+        case "finalized": c.finality = .finalizedTag
+        case let t?:
+            guard let n = UInt64(t), (1...1000).contains(n) else { throw ConfigurationError("CONFIRMATIONS must be 1…1000 or 'finalized'") }
+            c.finality = .confirmations(n)
         }
         c.faultInjection = value("SYPHON_FAULT_INJECTION")
         return c
     }
 
-    /// The swap a strategy authorizes: its zkp_data, the token of `asset_out`, its recipient.
-    func swapOrder(zkpData: String, assetOut: String, recipient: String?) throws -> Entrypoint.SwapOrder {
+    /// The swap a strategy authorizes: its zkp_data, the token of `asset_out`, its recipient, and
+    /// the minimum output the finalizer derived from the trigger price.
+    func swapOrder(zkpData: String, assetOut: String, recipient: String?, minAmountOut: BigUInt) throws -> Entrypoint.SwapOrder {
         let authorization = try Entrypoint.Authorization(zkpJSON: zkpData)
         guard let tokenOut = tokens[assetOut.uppercased()] else {
             throw Entrypoint.Authorization.Invalid(description: "no token address for asset_out \(assetOut) (TOKEN_ADDRESSES)")
@@ -82,7 +153,6 @@ struct ChainConfiguration: Sendable {
         guard let recipient else { throw Entrypoint.Authorization.Invalid(description: "the strategy has no recipient_address") }
         let to: EthereumAddress
         do { to = try EthereumAddress(recipient) } catch { throw Entrypoint.Authorization.Invalid(description: "recipient_address: \(error)") }
-        // The minimum output is left to the contract's own checks, as the original did (0).
-        return Entrypoint.SwapOrder(authorization: authorization, tokenOut: tokenOut, recipient: to, minAmountOut: 0, poolFee: poolFee)
+        return Entrypoint.SwapOrder(authorization: authorization, tokenOut: tokenOut, recipient: to, minAmountOut: minAmountOut, poolFee: poolFee)
     }
 }

@@ -49,4 +49,17 @@ struct EthereumTransaction: Sendable, Equatable {
             return Signed(raw: [0x02] + RLP.list(fields).encoded)
         }
     }
+
+    /// The fee fields of a signed transaction's raw bytes (legacy or type 2), nil if they do not read.
+    static func fees(ofSigned raw: [UInt8]) -> Fees? {
+        func number(_ item: RLP) -> BigUInt? { if case .bytes(let b) = item { BigUInt(Data(b)) } else { nil } }
+        if raw.first == 0x02, case .list(let fields)? = try? RLP.decode(Array(raw.dropFirst())), fields.count >= 4,
+           let tip = number(fields[2]), let maxFee = number(fields[3]) {
+            return .dynamic(maxFeePerGas: maxFee, maxPriorityFeePerGas: tip)
+        }
+        if let first = raw.first, first >= 0xc0, case .list(let fields)? = try? RLP.decode(raw), fields.count >= 2, let price = number(fields[1]) {
+            return .legacy(gasPrice: price)
+        }
+        return nil
+    }
 }

@@ -119,8 +119,22 @@ struct JSONRPCClient: Sendable {
 
     func chainID() async throws -> UInt64 { try Self.small(try await request("eth_chainId", []), "chainId") }
     func gasPrice() async throws -> BigUInt { try Self.quantity(try await request("eth_gasPrice", []), "gasPrice") }
-    func pendingNonce(_ address: EthereumAddress) async throws -> UInt64 {
-        try Self.small(try await request("eth_getTransactionCount", [address.checksummed, "pending"]), "nonce")
+    func pendingNonce(_ address: EthereumAddress) async throws -> UInt64 { try await transactionCount(address, block: "pending") }
+
+    /// How many transactions of `address` are in blocks up to `block` ("latest": the next nonce the
+    /// chain expects; every lower nonce is used).
+    func transactionCount(_ address: EthereumAddress, block: String = "latest") async throws -> UInt64 {
+        try Self.small(try await request("eth_getTransactionCount", [address.checksummed, block]), "nonce")
+    }
+
+    func blockNumber() async throws -> UInt64 { try Self.small(try await request("eth_blockNumber", []), "block number") }
+
+    /// The number of the block the node calls `finalized`.
+    func finalizedBlockNumber() async throws -> UInt64 {
+        guard let block = try await request("eth_getBlockByNumber", ["finalized", false]) as? [String: Any], let number = block["number"] else {
+            throw JSONRPCError.malformed("the node has no finalized block")
+        }
+        return try Self.small(number, "finalized block number")
     }
 
     /// The latest block's base fee (nil before London).

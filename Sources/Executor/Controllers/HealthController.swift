@@ -15,6 +15,8 @@ struct HealthController: Sendable {
     let insecureParameters: Bool
     /// record-only (no chain), dry-run (simulate only) or live.
     let finalization: String
+    /// What the finalizer's last pass held back (fees above the cap, nonce conflicts, …).
+    let finalizer: SwapFinalizer?
 
     func addRoutes(to router: Router<ExecutorRequestContext>) {
         router.get("/health") { _, _ in
@@ -37,6 +39,7 @@ struct HealthController: Sendable {
             let body: [String: Any] = [
                 "status": !healthy ? "unavailable" : ["ok", "idle"].contains(oracleStatus) && custodyOK ? "ok" : "degraded",
                 "database": healthy ? "ok" : "unavailable", "engine": engineMode, "finalization": finalization,
+                "settlement": finalizer.map { $0.status.get().json as Any } ?? NSNull(),
                 "oracle": ["status": oracleStatus, "price_age_seconds": ages, "last_error": lastError.map { $0 as Any } ?? NSNull(),
                            "rejections": await oracle.rejections],
                 "custody": ["status": custodyOK ? "ok" : "unopenable", "unopenable_strategies": progress.unopenableCustody.sorted()],

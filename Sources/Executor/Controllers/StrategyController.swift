@@ -25,7 +25,12 @@ struct StrategyController: Sendable {
             guard let s = try database.strategy(id: id), Self.visible(s, to: context) else {
                 return JSONResponse.error(.notFound, "no strategy \(id)")
             }
-            return JSONResponse.make(.ok, Self.describe(s))
+            var body = Self.describe(s)
+            // The one-strategy view adds its history: stale triggers, replacements, reorgs, finality.
+            body["events"] = try database.events(strategyID: id).map {
+                ["at": Int($0.at.timeIntervalSince1970), "kind": $0.kind, "detail": $0.detail] as [String: Any]
+            }
+            return JSONResponse.make(.ok, body)
         }
         router.get("/strategies") { request, context in
             let q = request.uri.queryParameters
@@ -135,6 +140,8 @@ struct StrategyController: Sendable {
         if let v = s.simulation { d["simulation"] = v }
         if let e = s.lastError { d["last_error"] = e }
         if let e = s.expiresAt { d["expires_at"] = Int(e.timeIntervalSince1970) }
+        if let m = s.minAmountOut { d["min_amount_out"] = m }
+        if s.feeBumps > 0 { d["fee_bumps"] = s.feeBumps }
         return d
     }
 }

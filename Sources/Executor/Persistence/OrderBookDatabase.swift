@@ -141,11 +141,47 @@ struct OrderBookDatabase: Sendable {
                 t.primaryKey(["keyId", "seed"])
             }
         }
+        migrator.registerMigration("v5-settlement-safety") { db in
+            try db.alter(table: "strategy") { t in
+                t.add(column: "minAmountOut", .text) // decimal, raw units of the output token
+                t.add(column: "feeBumps", .integer).notNull().defaults(to: 0)
+            }
+            // Every transaction signed for a nonce, kept: a replacement or a re-signature never
+            // loses sight of an earlier one that may still be mined. strategyId NULL: a filler (a
+            // zero-value transfer to ourselves that closes a nonce hole).
+            try db.create(table: "signedTransaction") { t in
+                t.primaryKey("txHash", .text)
+                t.column("strategyId", .integer).references("strategy").indexed()
+                t.column("sender", .text).notNull()
+                t.column("nonce", .integer).notNull()
+                t.column("raw", .blob).notNull()
+                t.column("feeWei", .text).notNull() // gasPrice, or maxFeePerGas for type 2
+                t.column("tipWei", .text) // maxPriorityFeePerGas (type 2)
+                t.column("state", .text).notNull() // signed, sent, rejected, mined, superseded
+                t.column("createdAt", .datetime).notNull()
+                t.column("sentAt", .datetime)
+            }
+            try db.create(index: "signedTransaction_sender_nonce", on: "signedTransaction", columns: ["sender", "nonce"])
+            try db.execute(sql: """
+                INSERT INTO signedTransaction (txHash, strategyId, sender, nonce, raw, feeWei, state, createdAt, sentAt)
+                SELECT txHash, id, sender, nonce, signedTransaction, '0', 'sent', COALESCE(submittedAt, updatedAt), submittedAt
+                FROM strategy WHERE txHash IS NOT NULL AND signedTransaction IS NOT NULL AND nonce IS NOT NULL AND sender IS NOT NULL
+                """)
+            // What happened to a strategy besides its status: stale triggers, fee waits, replacements, reorgs.
+            try db.create(table: "strategyEvent") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("strategyId", .integer).notNull().references("strategy").indexed()
+                t.column("at", .datetime).notNull()
+                t.column("kind", .text).notNull()
+                t.column("detail", .text).notNull()
+            }
+        }
         return migrator
     }
 }
 
-/// Lifecycle: PENDING → TRIGGERED → SUBMITTED → EXECUTED | FAILED; PENDING → CANCELLED | EXPIRED.
+/// Lifecycle: PENDING → TRIGGERED → SUBMITTED → EXECUTED | FAILED; PENDING → CANCELLED | EXPIRED;
+/// TRIGGERED → PENDING when a trigger goes stale before it is signed.
 enum StrategyStatus: String, Codable, CaseIterable, Sendable, DatabaseValueConvertible {
     case pending = "PENDING", triggered = "TRIGGERED", submitted = "SUBMITTED", executed = "EXECUTED"
     case failed = "FAILED", cancelled = "CANCELLED", expired = "EXPIRED"
@@ -190,6 +226,10 @@ struct StrategyRecord: Codable, Sendable, FetchableRecord, MutablePersistableRec
     var sendAttempts: Int = 0
     /// The identity that created the strategy (nil: created before identities existed).
     var owner: String? = nil
+    /// The swap's minimum output (raw units of the output token), fixed when it is first signed.
+    var minAmountOut: String? = nil
+    /// Replacements of this strategy's transaction at its nonce (stuck or rejected).
+    var feeBumps: Int = 0
 
     enum Columns {
         static let id = Column(CodingKeys.id), status = Column(CodingKeys.status), userId = Column(CodingKeys.userId)
@@ -388,71 +428,6 @@ extension OrderBookDatabase {
     }
 
     func pendingStrategies() throws -> [StrategyRecord] { try strategies(userId: nil, status: .pending, limit: Int.max) }
-
-    // MARK: On-chain finalization (each transition one transaction, guarded by the expected state)
-
-    /// Dry run: the simulation's verdict for a TRIGGERED strategy (it stays TRIGGERED).
-    func recordSimulation(_ id: Int64, _ verdict: String) throws {
-        try writer.write { db in
-            try db.execute(sql: "UPDATE strategy SET simulation = ?, updatedAt = ? WHERE id = ? AND status = ?",
-                           arguments: [verdict, Date(), id, StrategyStatus.triggered])
-        }
-    }
-
-    /// A retryable problem (node unreachable, …) noted on the strategy, state unchanged.
-    func recordRetryableError(_ id: Int64, _ message: String) throws {
-        try writer.write { db in
-            try db.execute(sql: "UPDATE strategy SET lastError = ?, updatedAt = ? WHERE id = ?", arguments: [message, Date(), id])
-        }
-    }
-
-    /// The next nonce this database has not used for `sender` (the node's pending count may be higher).
-    func nextNonce(sender: String) throws -> UInt64 {
-        try writer.read { db in
-            UInt64(try Int64.fetchOne(db, sql: "SELECT MAX(nonce) + 1 FROM strategy WHERE sender = ?", arguments: [sender]) ?? 0)
-        }
-    }
-
-    /// TRIGGERED → SUBMITTED with the signed transaction, its hash and nonce, persisted before the
-    /// broadcast so that a crash afterwards is reconciled by hash and never signs a second swap.
-    /// False when the strategy is not TRIGGERED any more.
-    func markSubmitted(_ id: Int64, sender: String, nonce: UInt64, gasLimit: UInt64, txHash: String, signed: [UInt8]) throws -> Bool {
-        try writer.write { db in
-            try db.execute(sql: """
-                UPDATE strategy SET status = ?, sender = ?, nonce = ?, gasLimit = ?, txHash = ?, signedTransaction = ?,
-                    submittedAt = ?, updatedAt = ?, sendAttempts = sendAttempts + 1, lastError = NULL
-                WHERE id = ? AND status = ?
-                """, arguments: [StrategyStatus.submitted, sender, Int64(nonce), Int64(gasLimit), txHash, Data(signed), Date(), Date(),
-                                 id, StrategyStatus.triggered])
-            return db.changesCount == 1
-        }
-    }
-
-    /// SUBMITTED → EXECUTED (receipt status 1) or FAILED (status 0), with the receipt's figures.
-    func recordReceipt(_ id: Int64, _ receipt: TransactionReceipt) throws {
-        try writer.write { db in
-            try db.execute(sql: """
-                UPDATE strategy SET status = ?, gasUsed = ?, blockNumber = ?, finalizedAt = ?, updatedAt = ?, failureReason = ?
-                WHERE id = ? AND status = ?
-                """, arguments: [receipt.succeeded ? StrategyStatus.executed : StrategyStatus.failed, Int64(receipt.gasUsed),
-                                 Int64(receipt.blockNumber), Date(), Date(),
-                                 receipt.succeeded ? nil : "swap transaction reverted on chain (receipt status 0)", id,
-                                 StrategyStatus.submitted])
-        }
-    }
-
-    /// SUBMITTED → TRIGGERED when the node rejected the signed transaction and does not know it
-    /// (its nonce is free or was taken by another transaction): it can never be mined, so the swap
-    /// is signed afresh on the next attempt.
-    func releaseSubmission(_ id: Int64, reason: String) throws {
-        try writer.write { db in
-            try db.execute(sql: """
-                UPDATE strategy SET status = ?, sender = NULL, nonce = NULL, gasLimit = NULL, txHash = NULL, signedTransaction = NULL,
-                    submittedAt = NULL, lastError = ?, updatedAt = ?
-                WHERE id = ? AND status = ?
-                """, arguments: [StrategyStatus.triggered, reason, Date(), id, StrategyStatus.submitted])
-        }
-    }
 
     /// The parameter sets of the stored evaluation keys, by name.
     func parameterSetsInUse() throws -> [String] {

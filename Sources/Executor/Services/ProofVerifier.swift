@@ -20,7 +20,7 @@ struct ProofVerifier: Sendable {
     func check(_ record: StrategyRecord) async throws {
         guard let verifier = chain.verifier else { return }
         let order: Entrypoint.SwapOrder
-        do { order = try chain.swapOrder(zkpData: record.zkpData, assetOut: record.assetOut, recipient: record.recipientAddress) } catch {
+        do { order = try chain.swapOrder(zkpData: record.zkpData, assetOut: record.assetOut, recipient: record.recipientAddress, minAmountOut: 0) } catch {
             throw StrategyIntake.Rejection("\(error)")
         }
         let answer: [UInt8]
