@@ -291,4 +291,23 @@ struct SettlementSafetyTests {
             #expect(kinds == ["mined", "reorg", "mined", "final"], "\(kinds)")
         }
     }
+
+    @Test("CONFIRMATIONS=finalized: EXECUTED only once the node's finalized block (4 behind the head on the devnode) reaches the swap")
+    func finalizedTag() async throws {
+        let node = try DevNode()
+        let services = try Self.services(node, ["CONFIRMATIONS": "finalized"])
+        try await services.application(logger: Logger(label: "test"), scheduling: false).test(.router) { client in
+            let id = try await FinalizerTests.createTriggered(client, services, "finalized", nullifier: 151)
+            try await Self.settle(services) { try Self.strategy(services, id).blockNumber != nil }
+            var blocksMined = 0
+            while try Self.strategy(services, id).status == .submitted && blocksMined < 10 {
+                #expect(try Self.strategy(services, id).lastError?.contains("waiting for the finalized block") == true)
+                try await node.mine()
+                blocksMined += 1
+                await services.swapFinalizer!.settle()
+            }
+            #expect(try Self.strategy(services, id).status == .executed)
+            #expect(blocksMined == 4) // the devnode's finality depth
+        }
+    }
 }

@@ -28,13 +28,9 @@ struct EngineController: Sendable {
         }
     }
 
-    static func json(_ status: HTTPResponse.Status, _ body: String) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
-
     static func failure(_ status: HTTPResponse.Status, _ message: String) -> Response {
         let escaped = message.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-        return json(status, "{\"is_triggered\":false,\"error\":\"\(escaped)\"}")
+        return JSONResponse.raw(status, "{\"is_triggered\":false,\"error\":\"\(escaped)\"}")
     }
 
     func evaluate(_ request: Request, _ context: ExecutorRequestContext) async throws -> Response {
@@ -51,7 +47,7 @@ struct EngineController: Sendable {
         case .success(let triggered):
             logger.info("evaluateStrategy answered", metadata: ["is_triggered": "\(triggered)",
                                                                "elapsed": "\(ContinuousClock.now - start)"])
-            return Self.json(.ok, "{\"is_triggered\":\(triggered)}")
+            return JSONResponse.raw(.ok, "{\"is_triggered\":\(triggered)}")
         case .failure(let refusal as BodyRefusal):
             var response = Self.failure(refusal.status, refusal.description)
             response.headers.append(contentsOf: refusal.headers)

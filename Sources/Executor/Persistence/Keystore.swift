@@ -108,8 +108,3 @@ struct Keystore: Sendable {
         }
     }
 }
-
-struct ConfigurationError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}

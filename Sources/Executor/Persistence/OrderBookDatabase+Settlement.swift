@@ -2,64 +2,6 @@ import BigInt
 import Foundation
 import GRDB
 
-/// One transaction signed by the executor: a strategy's swap (each fee bump is another row at the
-/// same nonce) or a filler (`strategyId` nil) that closes a nonce hole.
-struct SignedTransactionRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "signedTransaction"
-
-    enum State: String, Codable, Sendable, DatabaseValueConvertible {
-        /// Persisted, not yet accepted by the node (a crash here is reconciled by re-sending it).
-        case signed
-        /// Accepted by the node.
-        case sent
-        /// Refused by the node; the nonce is still ours and is signed again with a higher fee.
-        case rejected
-        /// Seen in a block (a reorganisation may take it back to `sent`).
-        case mined
-        /// A filler whose nonce was used by something else.
-        case superseded
-    }
-
-    var txHash: String
-    var strategyId: Int64?
-    var sender: String
-    var nonce: Int64
-    var raw: Data
-    var feeWei: String
-    var tipWei: String?
-    var state: State
-    var createdAt: Date
-    var sentAt: Date?
-
-    init(strategyID: Int64?, sender: String, nonce: UInt64, signed: EthereumTransaction.Signed, fees: EthereumTransaction.Fees) {
-        txHash = signed.hashHex
-        strategyId = strategyID
-        self.sender = sender
-        self.nonce = Int64(nonce)
-        raw = Data(signed.raw)
-        switch fees {
-        case .legacy(let price): feeWei = String(price); tipWei = nil
-        case .dynamic(let maxFee, let tip): feeWei = String(maxFee); tipWei = String(tip)
-        }
-        state = .signed
-        createdAt = Date()
-    }
-
-    /// The fees it was signed with (for rows migrated from before fees were kept: read from the bytes).
-    var fees: EthereumTransaction.Fees? {
-        guard let fee = BigUInt(feeWei, radix: 10), fee > 0 else { return EthereumTransaction.fees(ofSigned: [UInt8](raw)) }
-        if let tipWei, let tip = BigUInt(tipWei, radix: 10) { return .dynamic(maxFeePerGas: fee, maxPriorityFeePerGas: tip) }
-        return .legacy(gasPrice: fee)
-    }
-}
-
-/// Something that happened to a strategy besides its status changes.
-struct StrategyEvent: Sendable, Equatable {
-    var at: Date
-    var kind: String
-    var detail: String
-}
-
 // MARK: On-chain settlement (each transition one transaction, guarded by the expected state)
 
 extension OrderBookDatabase {
@@ -201,7 +143,7 @@ extension OrderBookDatabase {
     }
 
     /// SUBMITTED, and one of its transactions is in a block that is not final yet: which one, where.
-    func recordMined(_ id: Int64, _ transaction: SignedTransactionRecord, _ receipt: TransactionReceipt, waitingFor: String) throws {
+    func recordMined(_ id: Int64, _ transaction: SignedTransactionRecord, _ receipt: Inclusion, waitingFor: String) throws {
         try writer.write { db in
             try db.execute(sql: "UPDATE signedTransaction SET state = 'mined' WHERE txHash = ?", arguments: [transaction.txHash])
             let previous = try Int64.fetchOne(db, sql: "SELECT blockNumber FROM strategy WHERE id = ?", arguments: [id])
@@ -228,7 +170,7 @@ extension OrderBookDatabase {
 
     /// SUBMITTED → EXECUTED (receipt status 1) or FAILED (status 0) once the block is final, with
     /// the transaction that landed.
-    func recordReceipt(_ id: Int64, _ transaction: SignedTransactionRecord, _ receipt: TransactionReceipt, finality: String) throws {
+    func recordReceipt(_ id: Int64, _ transaction: SignedTransactionRecord, _ receipt: Inclusion, finality: String) throws {
         try writer.write { db in
             try db.execute(sql: "UPDATE signedTransaction SET state = 'mined' WHERE txHash = ?", arguments: [transaction.txHash])
             try db.execute(sql: """

@@ -38,6 +38,8 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
     let pollInterval: Duration
     /// What the last pass found, for /health.
     nonisolated let status = LockedValue(Status())
+    /// Rung by the scheduler when strategies trigger: the next pass starts at once.
+    private nonisolated let doorbell = Doorbell()
     private var passRunning = false
     /// Passes in a row that hit a retryable problem (node down): the loop backs off, up to 30 s.
     private var troubledPasses = 0
@@ -70,10 +72,11 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
         self.pollInterval = pollInterval
     }
 
+    /// The scheduler's hand-off: wakes the run loop (the tick does not wait for the chain).
     nonisolated func handleTriggered(_ ids: [Int64]) async {
-        // The run loop picks them up within one poll interval; the scheduler's tick does not wait
-        // for the chain.
-        if !ids.isEmpty { logger.info("strategies triggered; handed to the finalizer", metadata: ["ids": "\(ids)"]) }
+        guard !ids.isEmpty else { return }
+        logger.info("strategies triggered; handed to the finalizer", metadata: ["ids": "\(ids)"])
+        doorbell.ring()
     }
 
     /// At start: a live signer refuses to run against a node of another chain. An unreachable node
@@ -97,8 +100,10 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
                                                     "finality": "\(chain.finality)", "maxSlippageBps": "\(chain.maxSlippageBasisPoints)"])
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await settle()
-            let backoff = pollInterval * (1 << min(troubledPasses, 6))
-            try? await Task.sleep(for: min(backoff, .seconds(30)))
+            // Polled (receipts, confirmations, stuck transactions) and woken by new triggers; while
+            // the node is in trouble only the poll, backing off, brings the next pass.
+            let backoff = min(pollInterval * (1 << min(troubledPasses, 6)), .seconds(30))
+            if troubledPasses > 0 { try? await Task.sleep(for: backoff) } else { await doorbell.wait(upTo: backoff) }
         }
     }
 
@@ -324,8 +329,8 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
     /// A receipt for one of the strategy's transactions: final, or waiting for confirmations.
     private func mined(_ s: StrategyRecord, _ t: SignedTransactionRecord, _ receipt: TransactionReceipt) async throws {
         let (final, waiting) = try await isFinal(receipt.blockNumber)
-        guard final else { return try database.recordMined(s.id!, t, receipt, waitingFor: waiting) }
-        try database.recordReceipt(s.id!, t, receipt, finality: chain.finality.description)
+        guard final else { return try database.recordMined(s.id!, t, Inclusion(receipt), waitingFor: waiting) }
+        try database.recordReceipt(s.id!, t, Inclusion(receipt), finality: chain.finality.description)
         metrics.transaction(receipt.succeeded ? "executed" : "reverted_on_chain")
         logger.info(receipt.succeeded ? "swap EXECUTED" : "swap reverted on chain; FAILED",
                     metadata: ["id": "\(s.id!)", "tx": "\(receipt.transactionHash)", "gasUsed": "\(receipt.gasUsed)",
@@ -565,5 +570,30 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
             logger.critical("fault injection: SIGKILL", metadata: ["point": "\(point)"])
             kill(getpid(), SIGKILL)
         }
+    }
+}
+
+/// The order book keeps transactions and inclusions in its own terms; these translate the chain's.
+extension SignedTransactionRecord {
+    init(strategyID: Int64?, sender: String, nonce: UInt64, signed: EthereumTransaction.Signed, fees: EthereumTransaction.Fees) {
+        switch fees {
+        case .legacy(let price):
+            self.init(strategyID: strategyID, sender: sender, nonce: nonce, txHash: signed.hashHex, raw: signed.raw, feeWei: price, tipWei: nil)
+        case .dynamic(let maxFee, let tip):
+            self.init(strategyID: strategyID, sender: sender, nonce: nonce, txHash: signed.hashHex, raw: signed.raw, feeWei: maxFee, tipWei: tip)
+        }
+    }
+
+    /// The fees it was signed with (for rows migrated from before fees were kept: read from the bytes).
+    var fees: EthereumTransaction.Fees? {
+        guard let fee = BigUInt(feeWei, radix: 10), fee > 0 else { return EthereumTransaction.fees(ofSigned: [UInt8](raw)) }
+        if let tipWei, let tip = BigUInt(tipWei, radix: 10) { return .dynamic(maxFeePerGas: fee, maxPriorityFeePerGas: tip) }
+        return .legacy(gasPrice: fee)
+    }
+}
+
+extension Inclusion {
+    init(_ receipt: TransactionReceipt) {
+        self.init(blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, succeeded: receipt.succeeded)
     }
 }

@@ -38,17 +38,3 @@ struct RateLimitMiddleware<Context: RemoteAddressRequestContext>: RouterMiddlewa
         return try await next(request, context)
     }
 }
-
-/// JSON bodies for the executor's answers.
-enum JSONResponse {
-    static func make(_ status: HTTPResponse.Status, _ object: Any) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        // Every answer is about live state (and some about a caller's strategies): never cached.
-        return Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
-    static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        make(status, ["status": "error", "message": message])
-    }
-}

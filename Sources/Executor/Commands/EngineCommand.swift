@@ -39,7 +39,7 @@ struct EngineCommand: AsyncParsableCommand {
         let router = Router(context: ExecutorRequestContext.self)
         router.addPolicyMiddleware(corsOrigins: ExecutorConfiguration.list(env["CORS_ALLOWED_ORIGINS"]), rateLimitPerMinute: rate,
                                    access: access) {
-            EngineController.json(.unauthorized, "{\"is_triggered\":false,\"error\":\"unauthorized\"}")
+            EngineController.failure(.unauthorized, "unauthorized")
         }
         controller.addRoutes(to: router)
         let app = Application(router: router, server: .executorHTTP1, configuration: .init(address: .hostname(host, port: port), serverName: "syphon-executor"),

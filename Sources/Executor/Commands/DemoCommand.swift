@@ -1,9 +1,7 @@
 import ArgumentParser
-import AsyncHTTPClient
 import FHECore
 import Foundation
 import Logging
-import NIOCore
 
 /// `syphon-executor demo`: the whole pipeline in one process on loopback. The executor (REST API,
 /// order book on a temporary SQLite file, scheduler, finalizer), a local Hermes replaying ETH/USD

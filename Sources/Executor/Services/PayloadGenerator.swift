@@ -1,48 +1,8 @@
-import ArgumentParser
-import AsyncHTTPClient
 import FHECore
 import Foundation
 import Hummingbird
 import Logging
 import NIOCore
-
-/// `payload-server`: the original payload generator's `POST /generatePayload`, done natively. Each
-/// user gets keys once (kept in a local keystore directory, the client key mode 0600), registered
-/// once with the executor (with custody); every payload is then a few hundred bytes of seeded
-/// bounds forwarded to ORCHESTRATOR_URL/createStrategy with X-API-TOKEN.
-struct PayloadServerCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "payload-server", abstract: "POST /generatePayload: keys per user, native payloads forwarded to the executor.")
-    @Option(help: "Address to listen on.") var bind = "127.0.0.1:5009"
-    @Option(help: "Directory of per-user keys.") var keystore = "keystore"
-    @Option(help: "Executor base URL (default ORCHESTRATOR_URL or http://127.0.0.1:5002).") var orchestrator: String?
-    @Option(help: "Parameter set for new user keys.") var params = "default"
-    @Option(help: "Users whose keys this server generates and keeps (each costs a key generation and ~28.5 MB on disk).")
-    var maxUsers = 100
-    @OptionGroup var insecure: InsecureTestParameters
-
-    func run() async throws {
-        let env = ProcessInfo.processInfo.environment
-        let parameters: ParameterSet
-        do { parameters = try ParameterSet.forNewKey(named: params, allowInsecureTestParameters: insecure.allowed) } catch {
-            throw ConfigurationError("--params: \(error)")
-        }
-        // Its callers authenticate with PAYLOAD_SERVER_TOKEN (API_TOKEN is what it presents to the executor).
-        let access = try AccessControl(adminToken: env["PAYLOAD_SERVER_TOKEN"], tokensFile: nil)
-        try BindAddress.requireTokenBeyondLoopback(bind, access, service: "payload-server")
-        let rate = try ExecutorConfiguration.positiveInteger(env["RATE_LIMIT_PER_MINUTE"], "RATE_LIMIT_PER_MINUTE") ?? 600
-        var logger = Logger(label: "syphon.payload")
-        logger.logLevel = .info
-        insecure.announce(logger)
-        let generator = PayloadGenerator(keystore: URL(fileURLWithPath: keystore),
-                                         orchestrator: orchestrator ?? env["ORCHESTRATOR_URL"] ?? "http://127.0.0.1:5002",
-                                         apiToken: env["API_TOKEN"], parameters: parameters,
-                                         insecure: insecure.allowed, access: access, rateLimitPerMinute: rate,
-                                         maxUsers: maxUsers, logger: logger)
-        let (host, port) = try BindAddress.parse(bind)
-        try await Application(router: generator.router(), server: .executorHTTP1, configuration: .init(address: .hostname(host, port: port))).runService()
-    }
-}
 
 struct PayloadGenerator: Sendable {
     let keystore: URL
@@ -104,14 +64,7 @@ struct PayloadGenerator: Sendable {
             guard users < maxUsers else {
                 throw StrategyIntake.Rejection("this payload server already holds keys for \(maxUsers) users (--max-users)", status: .forbidden)
             }
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            let randomness = try KeyGenerationRandomness()
-            let client = ClientKey.generate(parameters: parameters, using: randomness.secret)
-            let (_, seeded) = SeededEvaluationKey.generate(for: client, randomness: randomness)
-            _ = FileManager.default.createFile(atPath: dir.appendingPathComponent(KeyDirectory.clientKey).path,
-                                           contents: Data(NativeFormat.encode(client)), attributes: [.posixPermissions: 0o600])
-            try Data(NativeFormat.encode(seeded)).write(to: dir.appendingPathComponent(KeyDirectory.evaluationKey))
+            _ = try KeyDirectory.generate(into: dir, parameters: parameters)
             logger.info("generated keys for a new user", metadata: ["user": "\(safe.prefix(16))"])
         }
         return (try KeyDirectory.clientKey(dir.path, input: UntrustedInput(allowInsecureTestParameters: insecure)), try KeyDirectory.keyID(dir.path), dir)

@@ -89,7 +89,3 @@ struct BenchCompatCommand: AsyncParsableCommand {
         return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
     }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}

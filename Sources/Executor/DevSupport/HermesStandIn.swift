@@ -197,7 +197,7 @@ final class HermesStandIn: Sendable {
 
     func json(_ body: String) -> Response {
         let cut = faults.truncateJSON ? String(body.prefix(body.count / 2)) : body
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: cut)))
+        return JSONResponse.raw(.ok, cut)
     }
 
     func restPreamble() async throws -> Response? {

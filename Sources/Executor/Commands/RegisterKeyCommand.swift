@@ -1,0 +1,23 @@
+import ArgumentParser
+import Foundation
+
+/// `register-key`: uploads the evaluation key once (and, for custody, the client key, stored
+/// sealed by the executor); strategies then reference its key_id.
+struct RegisterKeyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "register-key", abstract: "Upload an evaluation key to the executor (POST /keys).")
+    @Option(help: "Key directory from keygen.") var key: String
+    @Option(help: "Executor base URL.") var url = "http://127.0.0.1:5002"
+    @Flag(help: "Also hand the client key to the executor (legacy-style custody: it decrypts the trigger decision).")
+    var custody = false
+    @Option(help: "API token (default: API_TOKEN from the environment).") var token: String?
+
+    func run() async throws {
+        var body = try KeyDirectory.read(key, KeyDirectory.evaluationKey)
+        if custody { body.append(try KeyDirectory.read(key, KeyDirectory.clientKey)) }
+        let (status, answer) = try await ExecutorAPIClient.post(url.hasSuffix("/") ? url + "keys" : url + "/keys", body,
+                                                                 contentType: "application/octet-stream",
+                                                                 token: token ?? ProcessInfo.processInfo.environment["API_TOKEN"])
+        print(String(buffer: answer))
+        if status >= 300 { throw ExitCode.failure }
+    }
+}
