@@ -1,4 +1,4 @@
-import CFHEShim
+internal import CFHEShim
 
 /// Scratch memory of blind rotation for one thread: the CMux difference, its decomposition, the
 /// digit spectra and the product spectra. Allocated once per worker; nothing is allocated inside

@@ -1,4 +1,4 @@
-import CFHEShim
+internal import CFHEShim
 
 extension GlweSecretKey {
     /// Encrypts a torus polynomial: B = Σ A_c·S_c + M + E with uniform A_c and Gaussian E.

@@ -1,4 +1,4 @@
-import CFHEShim
+internal import CFHEShim
 import Foundation
 
 /// Progress of evaluation-key generation, reported so the CLI can draw a progress bar.

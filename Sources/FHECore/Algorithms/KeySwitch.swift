@@ -1,4 +1,4 @@
-import CFHEShim
+internal import CFHEShim
 
 extension LweKeyswitchKey {
     /// Re-encrypts a ciphertext under the input key as one under the output key:

@@ -1,4 +1,4 @@
-import CFHEShim
+internal import CFHEShim
 
 extension LweSecretKey {
     /// Encrypts a torus plaintext: uniform mask from the encryption generator, Gaussian noise of

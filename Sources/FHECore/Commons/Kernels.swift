@@ -1,4 +1,4 @@
-import CFHEShim
+internal import CFHEShim
 import Foundation
 
 /// The instruction-set level of the C kernels (FFT, decomposition, keyswitch). Every level computes

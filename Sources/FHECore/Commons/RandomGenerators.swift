@@ -1,4 +1,4 @@
-import CFHEShim
+internal import CFHEShim
 import Foundation
 
 /// A cryptographically secure generator: AES-256 in counter mode keyed by a 32-byte seed.

@@ -1,4 +1,4 @@
-import CFHEShim
+internal import CFHEShim
 import Foundation
 
 /// Ready-to-run closures over the core operations, for `syphon-executor bench core` and the

@@ -1,4 +1,4 @@
-import CFHEShim
+internal import CFHEShim
 
 /// A polynomial of Z_{2^64}[X]/(X^N + 1) (torus coefficients, wrapping arithmetic).
 public struct Polynomial: Hashable, Sendable {

@@ -1,4 +1,4 @@
-import CFHEShim
+internal import CFHEShim
 import Foundation
 
 /// The negacyclic FFT of one polynomial size: owns the twiddle/twist tables and is the only Swift

@@ -1,4 +1,4 @@
-import CFHEShim
+internal import CFHEShim
 import Foundation
 
 extension ModulusSwitch {

@@ -1,4 +1,4 @@
-import CFHEShim
+internal import CFHEShim
 
 /// The project's native binary format (docs/native-format.md): a versioned, checksummed container
 ///

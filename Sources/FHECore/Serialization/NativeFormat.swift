@@ -1,4 +1,4 @@
-import CFHEShim
+internal import CFHEShim
 
 /// Stream ids of the public mask seed (the high half of the AES-CTR counter block).
 enum SeededStreams {

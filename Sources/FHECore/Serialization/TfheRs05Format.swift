@@ -1,4 +1,4 @@
-import CFHEShim
+internal import CFHEShim
 
 /// Reading and writing the original engine's objects: tfhe-rs 0.5 values serialized with
 /// `bincode::serialize` (bincode 1.3, fixint, little-endian), raw or as lowercase hex.
