@@ -42,6 +42,22 @@ struct ExecutorConfiguration: Sendable {
         return n
     }
 
+    /// A positive number of seconds (fractions allowed), or nil when unset.
+    static func positiveSeconds(_ text: String?, _ name: String) throws -> Duration? {
+        guard let text, !text.isEmpty else { return nil }
+        guard let seconds = Double(text), seconds > 0, seconds < 1e9 else { throw ConfigurationError("\(name) must be a positive number of seconds") }
+        return .milliseconds(Int64(seconds * 1000))
+    }
+
+    /// A `SYMBOL=value,…` setting: symbols upper-cased, values trimmed; `example` shows the form in the error.
+    static func symbolPairs(_ text: String?, _ name: String, example: String) throws -> [(symbol: String, value: String)] {
+        try list(text).map { entry in
+            let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { throw ConfigurationError("\(name) must look like \(example)") }
+            return (parts[0].uppercased(), parts[1])
+        }
+    }
+
     /// A comma-separated list setting (empty items dropped).
     static func list(_ text: String?) -> [String] {
         (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -87,10 +103,7 @@ struct ExecutorConfiguration: Sendable {
         try BindAddress.requireTokenBeyondLoopback(c.bind, c.access, service: "serve")
         c.apiToken = value("API_TOKEN")
         c.corsAllowedOrigins = list(value("CORS_ALLOWED_ORIGINS"))
-        if let s = value("CHECK_INTERVAL_SECONDS") {
-            guard let seconds = Double(s), seconds > 0 else { throw ConfigurationError("CHECK_INTERVAL_SECONDS must be a positive number") }
-            c.checkInterval = .milliseconds(Int64(seconds * 1000))
-        }
+        c.checkInterval = try positiveSeconds(value("CHECK_INTERVAL_SECONDS"), "CHECK_INTERVAL_SECONDS") ?? c.checkInterval
         c.hermes = try HermesConfiguration(environment: values)
         c.priceGuard = try PriceGuard(environment: values)
         c.keystoreKey = value("KEYSTORE_KEY")

@@ -79,10 +79,8 @@ struct ChainConfiguration: Sendable {
             if let hex = value("EXECUTOR_PRIVATE_KEY") { c.signingKey = try SigningKey(hex: hex) }
             else if let file = value("EXECUTOR_PRIVATE_KEY_FILE") { c.signingKey = try SigningKey(file: file) }
         } catch { throw ConfigurationError("\(error)") }
-        for pair in (value("TOKEN_ADDRESSES") ?? "").split(separator: ",") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, !parts[0].isEmpty else { throw ConfigurationError("TOKEN_ADDRESSES must look like ETH=0x…,USDC=0x…") }
-            c.tokens[parts[0].uppercased()] = try address(parts[1], "TOKEN_ADDRESSES \(parts[0])")
+        for (symbol, text) in try ExecutorConfiguration.symbolPairs(value("TOKEN_ADDRESSES"), "TOKEN_ADDRESSES", example: "ETH=0x…,USDC=0x…") {
+            c.tokens[symbol] = try address(text, "TOKEN_ADDRESSES \(symbol)")
         }
         if let fee = value("SWAP_POOL_FEE") {
             guard let f = UInt32(fee), f < 1 << 24 else { throw ConfigurationError("SWAP_POOL_FEE must be a uint24") }
@@ -100,19 +98,12 @@ struct ChainConfiguration: Sendable {
             // A key without a pinned chain would sign for whatever chain the RPC URL leads to.
             throw ConfigurationError("CHAIN_ID is required with EXECUTOR_PRIVATE_KEY: the chain swaps are signed for (e.g. 1 for Ethereum, 11155111 for Sepolia)")
         }
-        func seconds(_ name: String) throws -> Duration? {
-            guard let t = value(name) else { return nil }
-            guard let s = Double(t), s > 0, s < 1e9 else { throw ConfigurationError("\(name) must be a positive number of seconds") }
-            return .milliseconds(Int64(s * 1000))
-        }
-        c.receiptTimeout = try seconds("RECEIPT_TIMEOUT_SECONDS") ?? c.receiptTimeout
-        c.maxTriggerAge = try seconds("MAX_TRIGGER_AGE_SECONDS") ?? c.maxTriggerAge
-        for pair in (value("TOKEN_DECIMALS") ?? "").split(separator: ",") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, !parts[0].isEmpty, let d = UInt8(parts[1]), d <= MinimumOutput.maxDecimals else {
-                throw ConfigurationError("TOKEN_DECIMALS must look like ETH=18,USDC=6 (0…\(MinimumOutput.maxDecimals))")
-            }
-            c.tokenDecimals[parts[0].uppercased()] = d
+        c.receiptTimeout = try ExecutorConfiguration.positiveSeconds(value("RECEIPT_TIMEOUT_SECONDS"), "RECEIPT_TIMEOUT_SECONDS") ?? c.receiptTimeout
+        c.maxTriggerAge = try ExecutorConfiguration.positiveSeconds(value("MAX_TRIGGER_AGE_SECONDS"), "MAX_TRIGGER_AGE_SECONDS") ?? c.maxTriggerAge
+        let decimalsForm = "ETH=18,USDC=6 (0…\(MinimumOutput.maxDecimals))"
+        for (symbol, text) in try ExecutorConfiguration.symbolPairs(value("TOKEN_DECIMALS"), "TOKEN_DECIMALS", example: decimalsForm) {
+            guard let d = UInt8(text), d <= MinimumOutput.maxDecimals else { throw ConfigurationError("TOKEN_DECIMALS must look like \(decimalsForm)") }
+            c.tokenDecimals[symbol] = d
         }
         if let bps = value("MAX_SLIPPAGE_BPS") {
             guard let b = UInt32(bps), b < 10_000 else { throw ConfigurationError("MAX_SLIPPAGE_BPS must be an integer in 0…9999") }

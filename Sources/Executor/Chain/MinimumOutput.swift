@@ -51,17 +51,7 @@ enum Wei {
     static let perGwei = BigUInt(1_000_000_000)
 
     /// "30", "1.5", "0.000000001": nil for anything else or more than 9 decimals.
-    static func fromGwei(_ text: String) -> BigUInt? {
-        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.count <= 30 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
-              let whole = BigUInt(String(parts[0])) else { return nil }
-        var fraction = BigUInt(0)
-        if parts.count == 2 {
-            guard parts[1].count <= 9, let f = BigUInt(String(parts[1])) else { return nil }
-            fraction = f * BigUInt(10).power(9 - parts[1].count)
-        }
-        return whole * perGwei + fraction
-    }
+    static func fromGwei(_ text: String) -> BigUInt? { DecimalText.units(text, scale: 9) }
 
     /// For messages: gwei with up to 9 decimals, trailing zeros dropped.
     static func gweiText(_ wei: BigUInt) -> String {

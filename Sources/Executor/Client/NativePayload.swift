@@ -1,18 +1,14 @@
 import ArgumentParser
+import BigInt
 import FHECore
 import Foundation
 
 /// "3800.00" or "3800" → 380000 cents, exactly; more than two decimals or a u32 overflow is an error.
 func parseCents(_ text: String) throws -> UInt32 {
-    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-    guard (1...2).contains(parts.count), !parts[0].isEmpty, parts.allSatisfy({ $0.allSatisfy(\.isNumber) }),
-          parts.count == 1 || (1...2).contains(parts[1].count) else {
+    guard let cents = DecimalText.units(text, scale: 2) else {
         throw ValidationError("'\(text)' is not a price like 3800.00 (at most two decimals)")
     }
-    let fraction = parts.count == 2 ? String(parts[1]).padding(toLength: 2, withPad: "0", startingAt: 0) : "00"
-    guard let cents = UInt64(String(parts[0]) + fraction), cents <= UInt64(UInt32.max) else {
-        throw ValidationError("'\(text)' does not fit u32 cents")
-    }
+    guard cents <= BigUInt(UInt32.max) else { throw ValidationError("'\(text)' does not fit u32 cents") }
     return UInt32(cents)
 }
 

@@ -88,9 +88,14 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
             logger.warning("could not check the node's chain id at start; checked before every signature", metadata: ["error": "\(error)"])
             return
         }
-        guard reported == expected else {
-            throw ConfigurationError("the node at \(chain.rpcURL.redacted) reports chain \(reported) but CHAIN_ID is \(expected); refusing to start a signer for the wrong chain")
+        if let problem = Self.chainIDProblem(reported: reported, expected: expected) {
+            throw ConfigurationError("the node at \(chain.rpcURL.redacted) \(problem); refusing to start a signer for the wrong chain")
         }
+    }
+
+    static func chainIDProblem(reported: UInt64, expected: UInt64?) -> String? {
+        guard let expected, expected != reported else { return nil }
+        return "reports chain \(reported) but CHAIN_ID is \(expected)"
     }
 
     func run() async throws {
@@ -214,25 +219,29 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
         guard let tokenOut = chain.tokens[s.assetOut.uppercased()] else {
             throw Entrypoint.Authorization.Invalid(description: "no token address for asset_out \(s.assetOut) (TOKEN_ADDRESSES)")
         }
-        let decimalsIn = try await decimals(symbol: s.assetIn, token: authorization.asset)
+        // asset_in is the user's word and zkp_data's asset the token actually swapped: a configured
+        // TOKEN_DECIMALS for the symbol applies only when the symbol's configured token is that one.
+        let symbolNamesInput = chain.tokens[s.assetIn.uppercased()].map { $0 == authorization.asset } ?? true
+        let decimalsIn = try await decimals(symbol: symbolNamesInput ? s.assetIn : nil, token: authorization.asset)
         let decimalsOut = try await decimals(symbol: s.assetOut, token: tokenOut)
         return try MinimumOutput.amount(in: authorization.amount, priceCents: UInt64(cents), direction: direction, decimalsIn: decimalsIn,
                                         decimalsOut: decimalsOut, slippageBasisPoints: chain.maxSlippageBasisPoints)
     }
 
     /// TOKEN_DECIMALS for the symbol, else the token's own `decimals()` (cached per token).
-    private func decimals(symbol: String, token: EthereumAddress) async throws -> UInt8 {
-        if let configured = chain.tokenDecimals[symbol.uppercased()] { return configured }
+    private func decimals(symbol: String?, token: EthereumAddress) async throws -> UInt8 {
+        if let symbol, let configured = chain.tokenDecimals[symbol.uppercased()] { return configured }
+        let name = symbol ?? "the"
         if let known = decimalsByToken[token] { return known }
         let answer: [UInt8]
         do {
             answer = try await rpc.call(JSONRPCClient.callObject(from: nil, to: token, data: Keccak.selector("decimals()")))
         } catch let e as JSONRPCError where e.isRevert {
-            throw MinimumOutput.Unpriceable(description: "\(symbol) token \(token) reverted on decimals(); set TOKEN_DECIMALS")
+            throw MinimumOutput.Unpriceable(description: "\(name) token \(token) reverted on decimals(); set TOKEN_DECIMALS")
         }
         guard answer.count == 32, case .uint(let value)? = try? ABI.decode([.uint(bits: 256)], from: answer).first,
               value <= BigUInt(MinimumOutput.maxDecimals) else {
-            throw MinimumOutput.Unpriceable(description: "\(symbol) token \(token) has no usable decimals() (\(answer.count) bytes); set TOKEN_DECIMALS")
+            throw MinimumOutput.Unpriceable(description: "\(name) token \(token) has no usable decimals() (\(answer.count) bytes); set TOKEN_DECIMALS")
         }
         decimalsByToken[token] = UInt8(value)
         return UInt8(value)
@@ -276,10 +285,9 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
     /// The node's chain id, checked against CHAIN_ID before every signature.
     private func checkedChainID() async throws -> UInt64 {
         let reported = try await rpc.chainID()
-        if let expected = chain.expectedChainID, expected != reported {
-            let problem = "the node reports chain \(reported) but CHAIN_ID is \(expected); nothing is signed"
-            passCounts.chainIDProblem = problem
-            throw ConfigurationError(problem)
+        if let problem = Self.chainIDProblem(reported: reported, expected: chain.expectedChainID) {
+            passCounts.chainIDProblem = "the node \(problem); nothing is signed"
+            throw ConfigurationError(passCounts.chainIDProblem!)
         }
         return reported
     }
@@ -495,12 +503,8 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
             guard confirmed < top else { return }
             let used = try database.usedNonces(sender: sender)
             for nonce in confirmed..<top where !used.contains(nonce) {
-                let chainID = try await checkedChainID()
                 guard case .ok(let fees) = try await currentFees() else { passCounts.waitingForFees += 1; return }
-                let signed = EthereumTransaction(chainID: chainID, nonce: nonce, fees: fees, gasLimit: 21_000, to: key.address, data: [])
-                    .signed(with: key)
-                let filler = SignedTransactionRecord(strategyID: nil, sender: sender, nonce: nonce, signed: signed, fees: fees)
-                try database.insertFiller(filler)
+                let filler = try await signFiller(key, nonce: nonce, fees: fees)
                 metrics.transaction("nonce_filler")
                 logger.warning("nonce hole closed with a zero-value transfer to ourselves", metadata: ["nonce": "\(nonce)", "tx": "\(filler.txHash)"])
                 await sendFiller(filler)
@@ -520,12 +524,8 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
             if try await rpc.knowsTransaction(f.txHash) { return }
             if f.state == .rejected, let key = chain.signingKey, case .ok(let market) = try await currentFees() {
                 // Signed again above the old fees: the pool may still hold the old one.
-                let fees = Self.replacement(of: f.fees, market: market)
-                let signed = EthereumTransaction(chainID: try await checkedChainID(), nonce: UInt64(f.nonce), fees: fees, gasLimit: 21_000,
-                                                 to: key.address, data: []).signed(with: key)
-                let replacement = SignedTransactionRecord(strategyID: nil, sender: f.sender, nonce: UInt64(f.nonce), signed: signed, fees: fees)
+                let replacement = try await signFiller(key, nonce: UInt64(f.nonce), fees: Self.replacement(of: f.fees, market: market))
                 try database.setState(.superseded, ofTransaction: f.txHash)
-                try database.insertFiller(replacement)
                 return await sendFiller(replacement)
             }
             await sendFiller(f)
@@ -533,6 +533,15 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
             passHadRetry = true
             logger.warning("filler check deferred", metadata: ["tx": "\(f.txHash)", "error": "\(error)"])
         }
+    }
+
+    /// A zero-value transfer to ourselves at `nonce`, persisted before it is sent.
+    private func signFiller(_ key: SigningKey, nonce: UInt64, fees: EthereumTransaction.Fees) async throws -> SignedTransactionRecord {
+        let signed = EthereumTransaction(chainID: try await checkedChainID(), nonce: nonce, fees: fees, gasLimit: 21_000, to: key.address, data: [])
+            .signed(with: key)
+        let filler = SignedTransactionRecord(strategyID: nil, sender: key.address.checksummed, nonce: nonce, signed: signed, fees: fees)
+        try database.insertFiller(filler)
+        return filler
     }
 
     private func sendFiller(_ f: SignedTransactionRecord) async {

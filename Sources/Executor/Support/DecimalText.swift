@@ -1,3 +1,4 @@
+import BigInt
 /// A non-negative decimal number as exact text, from JSON number syntax (`1500.0`, `1e-7`,
 /// `2.5E3`) or a decimal string: the exponent, if any, is applied to the digits, never through a
 /// binary float.
@@ -33,5 +34,17 @@ struct DecimalText: Equatable {
         while result.count > 1, result.hasPrefix("0"), !result.hasPrefix("0.") { result.removeFirst() }
         guard result.utf8.count <= Self.maxLength else { return nil }
         text = result
+    }
+
+    /// Plain fixed-point text ("3800.00", "1.5", "30") as an integer count of 10^-scale units:
+    /// ASCII digits, at most one point with digits on both sides and at most `scale` decimals, no
+    /// exponent. nil for anything else. Prices in cents and fees in wei are read through it.
+    static func units(_ text: String, scale: Int) -> BigUInt? {
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), text.utf8.count <= maxLength,
+              parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }),
+              parts.count == 1 || parts[1].count <= scale else { return nil }
+        let fraction = parts.count == 2 ? String(parts[1]) : ""
+        return BigUInt(String(parts[0]) + fraction + String(repeating: "0", count: scale - fraction.count), radix: 10)
     }
 }
