@@ -16,7 +16,7 @@ let optimisedSwift: [SwiftSetting] = [
 
 let package = Package(
     name: "syphon-executor",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "FHECore", targets: ["FHECore"]),
         .executable(name: "syphon-executor", targets: ["Executor"]),

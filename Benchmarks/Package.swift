@@ -6,7 +6,7 @@ import PackageDescription
 
 let package = Package(
     name: "SyphonBenchmarks",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [
         // `name:` pins the identity: without it the identity is the checkout's folder name.
         .package(name: "syphon-executor", path: ".."),

@@ -1,4 +1,5 @@
 @testable import Executor
+import FHECore
 import Foundation
 import Testing
 

@@ -72,7 +72,7 @@ struct ParameterPolicyTests {
             #expect(health["kernels"] as? String == Kernel.summary)
             serve.process.terminate()
             serve.process.waitUntilExit()
-            let log = String(decoding: serve.log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let log = serve.output()
             #expect(log.contains("INSECURE: --allow-insecure-test-parameters"))
         }
         do {

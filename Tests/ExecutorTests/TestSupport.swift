@@ -54,7 +54,13 @@ func runProcess(_ executable: URL, _ arguments: [String], environment: [String: 
         input.fileHandleForWriting.write(stdin)
         try input.fileHandleForWriting.close()
     }
-    let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+    // Both pipes drained at once: a child that fills one while we wait on the other would block.
+    let errors = LockedValue(Data()), errorsRead = DispatchSemaphore(value: 0)
+    let errorReader = err.fileHandleForReading
+    DispatchQueue.global().async { errors.set(errorReader.readDataToEndOfFile()); errorsRead.signal() }
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    errorsRead.wait()
+    let stderr = errors.get()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
 }
@@ -87,7 +93,11 @@ func refusedStart(_ arguments: [String], environment: [String: String]) throws -
 final class RunningServer {
     let process = Process()
     let port: Int
-    let log = Pipe()
+    private let log = Pipe()
+    /// Everything the server wrote, read as it comes: a pipe nobody drains fills at 64 KiB and then
+    /// blocks the server's next log line, and with it the request that logs.
+    private let captured = LockedValue(Data())
+    private let drained = DispatchSemaphore(value: 0)
 
     /// `waitUntilReady: false` for a process expected to die before it answers (fault injection).
     init(_ arguments: (Int) -> [String], environment: [String: String] = [:], waitUntilReady: Bool = true) throws {
@@ -98,6 +108,11 @@ final class RunningServer {
         process.standardOutput = log
         process.standardError = log
         try process.run()
+        let reader = log.fileHandleForReading, captured = self.captured, drained = self.drained
+        DispatchQueue.global().async {
+            while case let chunk = reader.availableData, !chunk.isEmpty { captured.update { $0.append(chunk) } }
+            drained.signal()
+        }
         if !waitUntilReady { return }
         // Wait until it accepts connections. There is no progress to observe before that: the
         // ceiling is generous, and an exit fails at once.
@@ -109,6 +124,12 @@ final class RunningServer {
         }
         process.terminate()
         throw ProgressStalled(description: "the server did not listen within 180 s")
+    }
+
+    /// What the server wrote to standard output and error; once it has exited, all of it.
+    func output() -> String {
+        if !process.isRunning, drained.wait(timeout: .now() + 10) == .success { drained.signal() }
+        return String(decoding: captured.get(), as: UTF8.self)
     }
 
     deinit {

@@ -524,8 +524,7 @@ struct SecretAndOracleTests {
             #expect(!lastError.contains(secret), "\(lastError)")
             kill(again.process.processIdentifier, SIGTERM)
             again.process.waitUntilExit()
-            let logs = String(decoding: server.log.fileHandleForReading.availableData + again.log.fileHandleForReading.availableData,
-                              as: UTF8.self)
+            let logs = server.output() + again.output()
             #expect(!logs.isEmpty && !logs.contains(secret), "\(logs.components(separatedBy: "\n").filter { $0.contains(secret) }.prefix(3))")
         }
     }

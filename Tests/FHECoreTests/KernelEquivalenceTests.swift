@@ -62,10 +62,10 @@ struct KernelEquivalenceTests {
         let (client, server) = TestKeyCache.shared.keys(for: parameters)
         let rng = CSPRNG(seed: [UInt8](repeating: 53, count: 32))
         let upper = client.encryptRadix(400_000, blockCount: 16, using: rng), lower = client.encryptRadix(380_000, blockCount: 16, using: rng)
-        let engine = ComparisonEngine(serverKey: server)
+        let engine = ComparisonEngine()
         for (price, expected) in [(390_000 as UInt64, false), (400_001, true)] {
             let runs = try Self.onEveryKernel {
-                try engine.evaluate(.bracketOrderLong, upper: upper, lower: lower, priceCents: price).block.ciphertext.words
+                try engine.evaluate(EvaluationRequest(serverKey: server, strategy: .bracketOrderLong, upper: upper, lower: lower), priceCents: price).block.ciphertext.words
             }
             let words = Self.expectIdentical("BRACKET_ORDER_LONG at \(price) \(parameters.name)", runs)
             let decision = EncryptedBoolean(block: BlockCiphertext(ciphertext: LweCiphertext(words: words), degree: 1, noiseLevel: 1))

@@ -6,7 +6,7 @@ import Testing
 /// figures of parameters.md, on the legacy set. Sample sizes: 16 384 fresh encryptions, 4 096
 /// keyswitches, 4 096 bootstraps; the standard error of a variance estimate is sqrt(2/N), i.e.
 /// 1.1 % / 2.2 % / 2.2 %, so a ±10 % band is more than 4 standard errors wide.
-@Suite("Noise of encryption, keyswitch and bootstrap (legacy set)", .serialized)
+@Suite("Noise of encryption, keyswitch and bootstrap (tfhe-rs 0.5 set)", .serialized)
 struct NoiseTests {
     static let parameters = ParameterSet.tfheRs05
 

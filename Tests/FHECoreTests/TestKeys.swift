@@ -1,5 +1,6 @@
 import FHECore
 import Foundation
+import Synchronization
 
 /// Insecure parameter sets for tests only.
 enum TestParameters {
@@ -27,22 +28,22 @@ enum TestParameters {
 }
 
 /// Keys generated once per test process and parameter set (key generation dominates test time).
-final class TestKeyCache: @unchecked Sendable {
+final class TestKeyCache: Sendable {
     static let shared = TestKeyCache()
-    private let lock = NSLock()
-    private var keys: [String: (ClientKey, ServerKey)] = [:]
+    /// Held while a key is generated, so that two suites asking at once generate it once.
+    private let cache = Mutex<[String: (ClientKey, ServerKey)]>([:])
 
     func keys(for parameters: ParameterSet) -> (client: ClientKey, server: ServerKey) {
-        lock.lock()
-        defer { lock.unlock() }
-        if let k = keys[parameters.name] { return k }
-        // A stable seed per set (String.hashValue changes between processes).
-        let seed = parameters.name.utf8.reduce(UInt8(17)) { $0 &* 31 &+ $1 }
-        let randomness = KeyGenerationRandomness(testSeed: seed)
-        let client = ClientKey.generate(parameters: parameters, using: randomness.secret)
-        let server = ServerKey.generate(for: client, using: randomness.encryption)
-        keys[parameters.name] = (client, server)
-        return (client, server)
+        cache.withLock { keys in
+            if let k = keys[parameters.name] { return k }
+            // A stable seed per set (String.hashValue changes between processes).
+            let seed = parameters.name.utf8.reduce(UInt8(17)) { $0 &* 31 &+ $1 }
+            let randomness = KeyGenerationRandomness(testSeed: seed)
+            let client = ClientKey.generate(parameters: parameters, using: randomness.secret)
+            let server = ServerKey.generate(for: client, using: randomness.encryption)
+            keys[parameters.name] = (client, server)
+            return (client, server)
+        }
     }
 }
 

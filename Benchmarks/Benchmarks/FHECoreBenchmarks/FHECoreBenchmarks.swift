@@ -68,8 +68,8 @@ func registerComparisonBenchmarks() {
                 let (client, server) = keys(p)
                 let rng = try! CSPRNG()
                 let bound = client.encrypt(380_000, using: rng)
-                let engine = ComparisonEngine(serverKey: server)
-                return { _ = try! engine.compare(bound, .greaterOrEqual, 390_000) }
+                let engine = ComparisonEngine()
+                return { _ = try! engine.compare(bound, .greaterOrEqual, 390_000, serverKey: server) }
             }
         }
         Benchmark("fhecore-bracket-390000-\(p.name)",
@@ -80,7 +80,8 @@ func registerComparisonBenchmarks() {
                 let request = EvaluationRequest(serverKey: server, strategy: .bracketOrderLong,
                                                 upper: client.encrypt(400_000, using: rng),
                                                 lower: client.encrypt(380_000, using: rng))
-                return { _ = try! ComparisonEngine.evaluateBatch([request], priceCents: 390_000) }
+                let engine = ComparisonEngine()
+                return { _ = try! engine.evaluate(request, priceCents: 390_000) }
             }
         }
     }

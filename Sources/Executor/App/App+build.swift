@@ -30,7 +30,8 @@ struct ExecutorServices: Sendable {
                          metadata: ["unopenable": "\(custody.unopenable)", "opened": "\(custody.opened)"])
         }
         keys = KeyRepository(database: database, keystore: keystore,
-                             input: UntrustedInput(allowInsecureTestParameters: c.allowInsecureTestParameters))
+                             input: UntrustedInput(allowInsecureTestParameters: c.allowInsecureTestParameters),
+                             cacheBytes: c.serverKeyCacheBytes)
         oracle = PriceOracle(client: HermesClient(configuration: c.hermes, logger: logger), priceGuard: c.priceGuard, feeds: [],
                              logger: logger)
         metrics = ExecutorMetrics()
@@ -41,7 +42,7 @@ struct ExecutorServices: Sendable {
         scheduler = OrderScheduler(database: database, keys: keys, oracle: oracle, worker: worker,
                                    finalizer: swapFinalizer ?? RecordOnlyFinalizer(logger: logger), metrics: metrics,
                                    interval: c.checkInterval, logger: logger,
-                                   remote: c.engineMode == "remote" ? c.engineURL.map { RemoteEngine(url: $0, apiToken: c.apiToken) } : nil,
+                                   remote: c.engineMode == .remote ? c.engineURL.map { RemoteEngine(url: $0, apiToken: c.apiToken) } : nil,
                                    streaming: c.streamPrices)
     }
 
@@ -56,7 +57,7 @@ struct ExecutorServices: Sendable {
                            proofs: configuration.chain.map(ProofVerifier.init)).addRoutes(to: router)
         HealthController(database: database, oracle: oracle, metrics: metrics, scheduler: scheduler, uploads: uploads,
                          engineMode: configuration.engineMode, insecureParameters: configuration.allowInsecureTestParameters,
-                         finalization: configuration.chain.map { $0.isDryRun ? "dry-run" : "live" } ?? "record-only",
+                         finalization: configuration.finalization,
                          finalizer: swapFinalizer)
             .addRoutes(to: router)
         return router

@@ -18,8 +18,16 @@ struct ChainConfiguration: Sendable {
     var tokens: [String: EthereumAddress]
     /// SWAP_POOL_FEE: the Uniswap v3 pool fee tier in hundredths of a bip (default 3000 = 0.3 %).
     var poolFee: UInt32 = 3000
-    /// TX_TYPE: `legacy` (gasPrice with EIP-155, as the original sent) or `1559`.
-    var dynamicFees = false
+    /// TX_TYPE: the fee fields swaps are signed with.
+    var transactionType = TransactionType.legacy
+    var dynamicFees: Bool { transactionType == .eip1559 }
+
+    enum TransactionType: String, Sendable, CaseIterable {
+        /// gasPrice with EIP-155 replay protection, as the original sent.
+        case legacy
+        /// EIP-1559 (type 2): max fee and priority fee.
+        case eip1559 = "1559"
+    }
     /// CHAIN_ID: the chain swaps are signed for; required with a private key, checked against the
     /// node at start and before every signature.
     var expectedChainID: UInt64?
@@ -54,9 +62,14 @@ struct ChainConfiguration: Sendable {
             }
         }
     }
-    /// Test-only fault injection (SYPHON_FAULT_INJECTION): `crash-after-submit` or
-    /// `crash-after-broadcast` SIGKILLs the process at that point, to prove recovery.
-    var faultInjection: String?
+    /// Test-only fault injection (SYPHON_FAULT_INJECTION): SIGKILLs the process at that point, to
+    /// prove recovery.
+    var faultInjection: FaultPoint?
+
+    enum FaultPoint: String, Sendable, CaseIterable {
+        case crashAfterSubmit = "crash-after-submit"
+        case crashAfterBroadcast = "crash-after-broadcast"
+    }
 
     var isDryRun: Bool { signingKey == nil }
 
@@ -64,73 +77,54 @@ struct ChainConfiguration: Sendable {
     func feeCap(dynamic: Bool) -> BigUInt? { dynamic ? maxFeePerGas : maxGasPrice }
 
     /// nil when no RPC URL is configured (record-only).
-    static func load(_ value: (String) -> String?) throws -> ChainConfiguration? {
-        guard let url = value("SEPOLIA_RPC_URL") ?? value("RPC_URL") else { return nil }
-        guard let entrypointText = value("SYPHON_VAULT_CONTRACT_ADDRESS") ?? value("ENTRYPOINT_CONTRACT_ADDRESS") else {
+    static func load(_ values: ConfigurationValues) throws -> ChainConfiguration? {
+        guard let url = values["SEPOLIA_RPC_URL"] ?? values["RPC_URL"] else { return nil }
+        guard let entrypointText = values["SYPHON_VAULT_CONTRACT_ADDRESS"] ?? values["ENTRYPOINT_CONTRACT_ADDRESS"] else {
             throw ConfigurationError("an RPC URL is set but no SYPHON_VAULT_CONTRACT_ADDRESS / ENTRYPOINT_CONTRACT_ADDRESS to send swaps to")
         }
         func address(_ text: String, _ name: String) throws -> EthereumAddress {
             do { return try EthereumAddress(text) } catch { throw ConfigurationError("\(name): \(error)") }
         }
         var c = ChainConfiguration(rpcURL: SecretURL(url), entrypoint: try address(entrypointText, "SYPHON_VAULT_CONTRACT_ADDRESS"), tokens: [:])
-        c.verifier = value("VERIFY_PROOFS") == "0" ? nil
-            : try value("VERIFIER_CONTRACT_ADDRESS").map { try address($0, "VERIFIER_CONTRACT_ADDRESS") } ?? c.entrypoint
+        c.verifier = try values.flag("VERIFY_PROOFS") == false ? nil
+            : try values["VERIFIER_CONTRACT_ADDRESS"].map { try address($0, "VERIFIER_CONTRACT_ADDRESS") } ?? c.entrypoint
         do {
-            if let hex = value("EXECUTOR_PRIVATE_KEY") { c.signingKey = try SigningKey(hex: hex) }
-            else if let file = value("EXECUTOR_PRIVATE_KEY_FILE") { c.signingKey = try SigningKey(file: file) }
+            if let hex = values["EXECUTOR_PRIVATE_KEY"] { c.signingKey = try SigningKey(hex: hex) }
+            else if let file = values["EXECUTOR_PRIVATE_KEY_FILE"] { c.signingKey = try SigningKey(file: file) }
         } catch { throw ConfigurationError("\(error)") }
-        for (symbol, text) in try ExecutorConfiguration.symbolPairs(value("TOKEN_ADDRESSES"), "TOKEN_ADDRESSES", example: "ETH=0x…,USDC=0x…") {
+        for (symbol, text) in try values.symbolPairs("TOKEN_ADDRESSES", example: "ETH=0x…,USDC=0x…") {
             c.tokens[symbol] = try address(text, "TOKEN_ADDRESSES \(symbol)")
         }
-        if let fee = value("SWAP_POOL_FEE") {
-            guard let f = UInt32(fee), f < 1 << 24 else { throw ConfigurationError("SWAP_POOL_FEE must be a uint24") }
-            c.poolFee = f
-        }
-        switch value("TX_TYPE") ?? "legacy" {
-        case "legacy": c.dynamicFees = false
-        case "1559", "eip1559": c.dynamicFees = true
-        default: throw ConfigurationError("TX_TYPE must be legacy or 1559")
-        }
-        if let id = value("CHAIN_ID") {
-            guard let n = UInt64(id), n > 0 else { throw ConfigurationError("CHAIN_ID must be a positive integer") }
-            c.expectedChainID = n
-        } else if c.signingKey != nil {
+        c.poolFee = try values.integer("SWAP_POOL_FEE", in: 0...(1 << 24 - 1), form: "a uint24").map(UInt32.init) ?? c.poolFee
+        c.transactionType = try values["TX_TYPE"] == "eip1559" ? .eip1559 : values.choice("TX_TYPE") ?? c.transactionType
+        c.expectedChainID = try values.positiveInteger("CHAIN_ID").map(UInt64.init)
+        if c.expectedChainID == nil && c.signingKey != nil {
             // A key without a pinned chain would sign for whatever chain the RPC URL leads to.
             throw ConfigurationError("CHAIN_ID is required with EXECUTOR_PRIVATE_KEY: the chain swaps are signed for (e.g. 1 for Ethereum, 11155111 for Sepolia)")
         }
-        c.receiptTimeout = try ExecutorConfiguration.positiveSeconds(value("RECEIPT_TIMEOUT_SECONDS"), "RECEIPT_TIMEOUT_SECONDS") ?? c.receiptTimeout
-        c.maxTriggerAge = try ExecutorConfiguration.positiveSeconds(value("MAX_TRIGGER_AGE_SECONDS"), "MAX_TRIGGER_AGE_SECONDS") ?? c.maxTriggerAge
+        c.receiptTimeout = try values.positiveSeconds("RECEIPT_TIMEOUT_SECONDS") ?? c.receiptTimeout
+        c.maxTriggerAge = try values.positiveSeconds("MAX_TRIGGER_AGE_SECONDS") ?? c.maxTriggerAge
         let decimalsForm = "ETH=18,USDC=6 (0…\(MinimumOutput.maxDecimals))"
-        for (symbol, text) in try ExecutorConfiguration.symbolPairs(value("TOKEN_DECIMALS"), "TOKEN_DECIMALS", example: decimalsForm) {
+        for (symbol, text) in try values.symbolPairs("TOKEN_DECIMALS", example: decimalsForm) {
             guard let d = UInt8(text), d <= MinimumOutput.maxDecimals else { throw ConfigurationError("TOKEN_DECIMALS must look like \(decimalsForm)") }
             c.tokenDecimals[symbol] = d
         }
-        if let bps = value("MAX_SLIPPAGE_BPS") {
-            guard let b = UInt32(bps), b < 10_000 else { throw ConfigurationError("MAX_SLIPPAGE_BPS must be an integer in 0…9999") }
-            c.maxSlippageBasisPoints = b
-        }
+        c.maxSlippageBasisPoints = try values.integer("MAX_SLIPPAGE_BPS", in: 0...9_999).map(UInt32.init) ?? c.maxSlippageBasisPoints
         func gwei(_ name: String) throws -> BigUInt? {
-            guard let t = value(name) else { return nil }
+            guard let t = values[name] else { return nil }
             guard let wei = Wei.fromGwei(t), wei > 0 else { throw ConfigurationError("\(name) must be a positive number of gwei (up to 9 decimals)") }
             return wei
         }
         c.maxFeePerGas = try gwei("MAX_FEE_PER_GAS_GWEI")
         c.maxGasPrice = try gwei("MAX_GAS_PRICE_GWEI")
-        func count(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
-            guard let t = value(name) else { return nil }
-            guard let n = Int(t), range.contains(n) else { throw ConfigurationError("\(name) must be an integer in \(range.lowerBound)…\(range.upperBound)") }
-            return n
+        c.maxFeeBumps = try values.integer("MAX_FEE_BUMPS", in: 0...50) ?? c.maxFeeBumps
+        c.maxSendAttempts = try values.integer("MAX_SEND_ATTEMPTS", in: 1...100) ?? c.maxSendAttempts
+        if values["CONFIRMATIONS"] == "finalized" {
+            c.finality = .finalizedTag
+        } else if let n = try values.integer("CONFIRMATIONS", in: 1...1000, form: "1…1000 or 'finalized'") {
+            c.finality = .confirmations(UInt64(n))
         }
-        c.maxFeeBumps = try count("MAX_FEE_BUMPS", 0...50) ?? c.maxFeeBumps
-        c.maxSendAttempts = try count("MAX_SEND_ATTEMPTS", 1...100) ?? c.maxSendAttempts
-        switch value("CONFIRMATIONS") {
-        case nil: break
-        case "finalized": c.finality = .finalizedTag
-        case let t?:
-            guard let n = UInt64(t), (1...1000).contains(n) else { throw ConfigurationError("CONFIRMATIONS must be 1…1000 or 'finalized'") }
-            c.finality = .confirmations(n)
-        }
-        c.faultInjection = value("SYPHON_FAULT_INJECTION")
+        c.faultInjection = try values.choice("SYPHON_FAULT_INJECTION")
         return c
     }
 

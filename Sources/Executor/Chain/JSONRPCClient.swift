@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import BigInt
+import FHECore
 import Foundation
 import NIOCore
 

@@ -20,6 +20,14 @@ enum KeyDirectory {
 
     static func keyID(_ dir: String) throws -> String { contentHash(try read(dir, evaluationKey)) }
 
+    /// A `POST /keys` body: the evaluation key, followed by the client key for custody (the
+    /// executor can then decrypt the decisions; without custody it never sees the client key).
+    static func registration(_ dir: String, custody: Bool) throws -> Data {
+        var body = try read(dir, evaluationKey)
+        if custody { body.append(try read(dir, clientKey)) }
+        return body
+    }
+
     /// What `generate` made.
     struct Generated {
         let client: ClientKey

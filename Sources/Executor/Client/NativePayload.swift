@@ -20,7 +20,7 @@ enum NativePayload {
         body["strategy_type"] = type.rawValue
         body["key_id"] = keyID
         func bound(_ cents: UInt32?) -> String? {
-            cents.map { Hex.encode(NativeFormat.encode(client.encryptSeeded(UInt64($0), using: rng), parameters: client.parameters)) }
+            cents.map { Hex.encode(WireFormat.native.encryptPriceBound($0, with: client, using: rng)) }
         }
         if type.needsUpperBound { body["encrypted_upper_bound"] = bound(upperCents) }
         if type.needsLowerBound { body["encrypted_lower_bound"] = bound(lowerCents) }

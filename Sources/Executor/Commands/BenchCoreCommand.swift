@@ -8,16 +8,14 @@ struct BenchCoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "core", abstract: "FFT, external product, keyswitch, PBS, KS+PBS and batched KS+PBS.")
 
-    @Flag(help: "Print one JSON object instead of the table.") var json = false
-    @Option(help: "Parameter sets to measure (comma-separated).") var params = "tfhe-rs-0.5,default"
+    @OptionGroup var options: BenchOptions
     @Option(help: "Ciphertexts per batched KS+PBS run.") var batch = 64
     @Option(help: "Repetitions per latency row.") var repetitions = 15
 
     func run() async throws {
         var rows: [BenchRow] = []
-        let log: (String) -> Void = { if !json { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } }
-        let fftw = FFTWReference.load()
-        let fftwMicros = fftw.map { ref in Timing.median(repetitions: 2001, inner: 1) { ref.execute() } * 1e6 }
+        let json = options.json, log = options.log
+        let fftwMicros = BenchSetup.fftwReferenceMicros()
         log("kernels: \(Kernel.summary); FFTW reference: "
             + (fftwMicros.map { String(format: "%.3f µs", $0) } ?? "libfftw3 not found"))
         let size = PolynomialSize(2048)
@@ -25,16 +23,9 @@ struct BenchCoreCommand: AsyncParsableCommand {
                              seconds: Timing.median(repetitions: 2001, inner: 1, CoreOperations.forwardFFT(size: size))))
         rows.append(BenchRow(name: "ifft_2048", params: "-", threads: 1,
                              seconds: Timing.median(repetitions: 2001, inner: 1, CoreOperations.backwardFFT(size: size))))
-        for name in params.split(separator: ",").map(String.init) {
-            guard let parameters = ParameterSet.named(name) else {
-                throw ValidationError("unknown parameter set '\(name)'; known: \(ParameterSet.shipped.map(\.name))")
-            }
-            log("generating keys for \(name)…")
-            let start = Date()
-            let randomness = try KeyGenerationRandomness()
-            let client = ClientKey.generate(parameters: parameters, using: randomness.secret)
-            let server = ServerKey.generate(for: client, using: randomness.encryption, progress: ProgressBar.handler(enabled: !json))
-            rows.append(BenchRow(name: "keygen", params: name, threads: 2, seconds: Date().timeIntervalSince(start)))
+        try await BenchSetup.forEachParameterSet(options.params, progress: !json, log: log) { keys in
+            let (name, client, server) = (keys.name, keys.client, keys.server)
+            rows.append(BenchRow(name: "keygen", params: name, threads: 2, seconds: keys.seconds))
             rows.append(BenchRow(name: "external_product", params: name, threads: 1,
                                  seconds: Timing.median(repetitions: 201, inner: 1, CoreOperations.externalProduct(server))))
             for cached in [false, true] {
@@ -57,10 +48,7 @@ struct BenchCoreCommand: AsyncParsableCommand {
                 rows.append(BenchRow(name: "ks_pbs_batch", params: name, threads: threads, seconds: perBatch / Double(batch)))
             }
         }
-        if json {
-            print(BenchReport(fftwMicros: fftwMicros, instructionSet: CoreOperations.instructionSet, rows: rows).json)
-        } else {
-            print(BenchReport(fftwMicros: fftwMicros, instructionSet: CoreOperations.instructionSet, rows: rows).table)
-        }
+        let report = BenchReport(fftwMicros: fftwMicros, instructionSet: CoreOperations.instructionSet, rows: rows)
+        print(json ? report.json : report.table)
     }
 }

@@ -46,9 +46,8 @@ struct DemoCommand: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: directory) }
 
         // The price service, stepped by this command's clock (prices with exponent -8).
-        let eth = FeedMap.defaults["ETH"]!, btc = FeedMap.defaults["BTC"]!
         func steps(_ dollars: [Int64]) -> [HermesStandIn.Step] { dollars.map { .init(price: $0 * 100_000_000, conf: 50_000_000) } }
-        let hermes = HermesStandIn(paths: [eth: steps(Self.ethPath), btc: steps(Self.btcPath)], slotInterval: .seconds(3600))
+        let hermes = HermesStandIn(paths: [Self.eth: steps(Self.ethPath), Self.btc: steps(Self.btcPath)], slotInterval: .seconds(3600))
         let hermesPort = LockedValue(0)
         let hermesTask = Task { try await hermes.run(logLevel: .critical) { hermesPort.set($0) } }
         defer { hermesTask.cancel() }
@@ -58,24 +57,8 @@ struct DemoCommand: AsyncParsableCommand {
             "DATABASE_URI": directory.appendingPathComponent("strategies.db").path, "BIND": "127.0.0.1:0",
             "PYTH_HERMES_URL": "http://127.0.0.1:\(hermesPort.get())", "CHECK_INTERVAL_SECONDS": "0.5",
         ]
-        var tokens = Self.tokens
-        let devnodePaths = LocalDevnode.Paths(repository: URL(fileURLWithPath: repository))
-        var devnode: LocalDevnode?
-        if !noDevnode && devnodePaths.exist {
-            // Tokens with real decimals() (the minimum output is sized from them) and a block a
-            // second, so that swaps reach their confirmations.
-            let node = try LocalDevnode(devnodePaths, tokens: Self.tokenDecimals, blockTime: 1)
-            devnode = node
-            tokens = node.tokens
-            environment.merge(["SEPOLIA_RPC_URL": node.url, "SYPHON_VAULT_CONTRACT_ADDRESS": node.contract,
-                               "EXECUTOR_PRIVATE_KEY": LocalDevnode.executorKey, "CHAIN_ID": "\(LocalDevnode.chainID)"]) { $1 }
-            print("chain    EVM devnode (py-evm) at \(node.url), mock Entrypoint \(node.contract): swaps are signed, sent and mined, "
-                  + "EXECUTED after \(ChainConfiguration.Finality.confirmations(2))")
-        } else {
-            print("chain    DRY RUN: \(noDevnode ? "--no-devnode given" : "no devnode in \(devnodePaths.python.deletingLastPathComponent().deletingLastPathComponent().path) (make test or make devnode installs it)"); triggered swaps are recorded, not sent")
-        }
+        let (devnode, tokens) = try startChain(into: &environment)
         defer { devnode?.stop() }
-        environment["TOKEN_ADDRESSES"] = tokens.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         print("oracle   local Hermes at 127.0.0.1:\(hermesPort.get()) replaying ETH/USD and BTC/USD, a step every \(stepSeconds) s or once evaluated")
 
         let configuration = try ExecutorConfiguration.load(flags: [:], environment: environment, dotEnvPath: "/nonexistent")
@@ -88,17 +71,53 @@ struct DemoCommand: AsyncParsableCommand {
         let base = "http://127.0.0.1:\(port.get())"
         print("executor \(base), order book \(directory.appendingPathComponent("strategies.db").path)\n")
 
-        // The user's side: keys once, then strategies with encrypted bounds.
+        let names = try await createStrategies(base, keys: directory.appendingPathComponent("keys"), tokens: tokens)
+        let live = configuration.chain.map { !$0.isDryRun } ?? false
+        try await replay(services, hermes: hermes, names: names, live: live)
+
+        let summary = services.metrics.evaluationSummary
+        print(String(format: "\nevaluation: %d strategy evaluations in %d batches, %.1f ms per batch, %.1f ms per strategy (in-process FHE, %@)",
+                     summary.strategies, summary.batches, summary.seconds * 1000 / Double(max(summary.batches, 1)),
+                     summary.seconds * 1000 / Double(max(summary.strategies, 1)), ParameterSet.default.name))
+        print(live ? "all strategies final: swaps mined on the devnode" : "all strategies final (dry run: nothing was sent)")
+    }
+
+    static let eth = FeedMap.defaults["ETH"]!, btc = FeedMap.defaults["BTC"]!
+
+    /// Starts the EVM devnode when it is installed and adds the chain settings to `environment`;
+    /// returns it (nil for a dry run) and the token addresses swaps use.
+    func startChain(into environment: inout [String: String]) throws -> (LocalDevnode?, [String: String]) {
+        var tokens = Self.tokens
+        let paths = LocalDevnode.Paths(repository: URL(fileURLWithPath: repository))
+        var devnode: LocalDevnode?
+        if !noDevnode && paths.exist {
+            // Tokens with real decimals() (the minimum output is sized from them) and a block a
+            // second, so that swaps reach their confirmations.
+            let node = try LocalDevnode(paths, tokens: Self.tokenDecimals, blockTime: 1)
+            devnode = node
+            tokens = node.tokens
+            environment.merge(["SEPOLIA_RPC_URL": node.url, "SYPHON_VAULT_CONTRACT_ADDRESS": node.contract,
+                               "EXECUTOR_PRIVATE_KEY": LocalDevnode.executorKey, "CHAIN_ID": "\(LocalDevnode.chainID)"]) { $1 }
+            print("chain    EVM devnode (py-evm) at \(node.url), mock Entrypoint \(node.contract): swaps are signed, sent and mined, "
+                  + "EXECUTED after \(ChainConfiguration.Finality.confirmations(2))")
+        } else {
+            print("chain    DRY RUN: \(noDevnode ? "--no-devnode given" : "no devnode in \(paths.python.deletingLastPathComponent().deletingLastPathComponent().path) (make test or make devnode installs it)"); triggered swaps are recorded, not sent")
+        }
+        environment["TOKEN_ADDRESSES"] = tokens.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        return (devnode, tokens)
+    }
+
+    /// The user's side: keys once (as `keygen` makes them), registered with custody as `register-key
+    /// --custody` does, then one strategy of each plan with encrypted bounds. Returns each
+    /// strategy's description by id.
+    func createStrategies(_ base: String, keys: URL, tokens: [String: String]) async throws -> [Int64: String] {
         let keygenStart = ContinuousClock.now
-        let randomness = try KeyGenerationRandomness()
-        let client = ClientKey.generate(parameters: .default, using: randomness.secret)
-        let (_, seeded) = SeededEvaluationKey.generate(for: client, randomness: randomness)
+        let generated = try KeyDirectory.generate(into: keys, parameters: .default)
         let keygenSeconds = (ContinuousClock.now - keygenStart).seconds
-        let evaluationKey = NativeFormat.encode(seeded)
-        let (keyStatus, keyAnswer) = try await Self.post(base + "/keys", evaluationKey + NativeFormat.encode(client), json: false)
+        let (keyStatus, keyAnswer) = try await Self.post(base + "/keys", [UInt8](try KeyDirectory.registration(keys.path, custody: true)), json: false)
         guard keyStatus < 300, let keyID = keyAnswer["key_id"] as? String else { throw ValidationError("POST /keys failed: \(keyAnswer)") }
         print(String(format: "keys     generated in %.2f s (parameters %@); evaluation key %.1f MB registered once as %@…",
-                     keygenSeconds, client.parameters.name, Double(evaluationKey.count) / 1e6, String(keyID.prefix(12))))
+                     keygenSeconds, generated.client.parameters.name, Double(generated.evaluationKeyBytes) / 1e6, String(keyID.prefix(12))))
 
         let rng = try CSPRNG()
         var names: [Int64: String] = [:]
@@ -110,7 +129,7 @@ struct DemoCommand: AsyncParsableCommand {
                              "publicInputs": ["asset": tokens["USDC"]!, "amount": "250000000", "nullifier": "\(1000 + i)",
                                               "newCommitment": "\(7_000_000 + i)"]],
             ]
-            let body = NativePayload.body(client: client, keyID: keyID, type: plan.type, upperCents: try plan.upper.map(parseCents),
+            let body = NativePayload.body(client: generated.client, keyID: keyID, type: plan.type, upperCents: try plan.upper.map(parseCents),
                                           lowerCents: try plan.lower.map(parseCents), fields: fields, rng: rng)
             let bytes = try JSONSerialization.data(withJSONObject: body)
             let (status, answer) = try await Self.post(base + "/createStrategy", [UInt8](bytes), json: true)
@@ -120,9 +139,13 @@ struct DemoCommand: AsyncParsableCommand {
             print("strategy \(id) \(plan.type.rawValue): \(names[Int64(id)]!) (\(bytes.count) B request)")
         }
         print("")
+        return names
+    }
 
-        // Replay the paths; print the book whenever it changes, until every strategy is final.
-        let live = configuration.chain.map { !$0.isDryRun } ?? false
+    /// Replays the price paths and prints the book whenever it changes, until every strategy is
+    /// final. The next price comes once this one has been evaluated on every feed that still has
+    /// pending strategies and nothing is being settled: a busy machine sees every step.
+    func replay(_ services: ExecutorServices, hermes: HermesStandIn, names: [Int64: String], live: Bool) async throws {
         func isFinal(_ s: StrategyRecord) -> Bool {
             [.executed, .failed, .cancelled, .expired].contains(s.status) || (!live && s.status == .triggered)
         }
@@ -130,25 +153,22 @@ struct DemoCommand: AsyncParsableCommand {
         var lastStep = ContinuousClock.now, step = 0, lastTable = ""
         var lastTicks = 0, lastProgress = ContinuousClock.now
         while true {
+            let eth = Self.ethPath[min(step, Self.ethPath.count - 1)], btc = Self.btcPath[min(step, Self.btcPath.count - 1)]
             let book = try services.database.strategies(userId: "demo", status: nil)
             let table = Self.table(book, names: names)
             if table != lastTable {
-                print(String(format: "t=%5.1f s  ETH/USD %@  BTC/USD %@", (ContinuousClock.now - started).seconds,
-                             Self.dollars(Self.ethPath[min(step, Self.ethPath.count - 1)]),
-                             Self.dollars(Self.btcPath[min(step, Self.btcPath.count - 1)])))
+                print(String(format: "t=%5.1f s  ETH/USD %@  BTC/USD %@", (ContinuousClock.now - started).seconds, Self.dollars(eth), Self.dollars(btc)))
                 print(table)
                 lastTable = table
             }
-            if book.allSatisfy(isFinal) { break }
+            if book.allSatisfy(isFinal) { return }
             let progress = services.scheduler.progress.get()
             if progress.ticks != lastTicks { lastTicks = progress.ticks; lastProgress = .now }
             if (ContinuousClock.now - lastProgress).seconds > stallSeconds {
                 print("no scheduler progress for \(Int(stallSeconds)) s; giving up")
                 throw ExitCode.failure
             }
-            // The next price comes once this one has been evaluated on every feed that still has
-            // pending strategies and nothing is being settled: a busy machine sees every step.
-            let current = [eth: Self.ethPath[min(step, Self.ethPath.count - 1)] * 100, btc: Self.btcPath[min(step, Self.btcPath.count - 1)] * 100]
+            let current = [Self.eth: eth * 100, Self.btc: btc * 100]
             let evaluated = book.filter { $0.status == .pending }.allSatisfy { progress.evaluatedPrices[$0.priceFeedId].map(Int64.init) == current[$0.priceFeedId] }
             let settling = book.contains { $0.status == .submitted || ($0.status == .triggered && live) }
             if evaluated && !settling && (ContinuousClock.now - lastStep).seconds >= stepSeconds && step < Self.ethPath.count - 1 {
@@ -158,12 +178,6 @@ struct DemoCommand: AsyncParsableCommand {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-
-        let summary = services.metrics.evaluationSummary
-        print(String(format: "\nevaluation: %d strategy evaluations in %d batches, %.1f ms per batch, %.1f ms per strategy (in-process FHE, %@)",
-                     summary.strategies, summary.batches, summary.seconds * 1000 / Double(max(summary.batches, 1)),
-                     summary.seconds * 1000 / Double(max(summary.strategies, 1)), client.parameters.name))
-        print(live ? "all strategies final: swaps mined on the devnode" : "all strategies final (dry run: nothing was sent)")
     }
 
     static func dollars(_ d: Int64) -> String { String(format: "%9.2f", Double(d)) }

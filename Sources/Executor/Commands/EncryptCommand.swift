@@ -7,7 +7,7 @@ struct EncryptCommand: AsyncParsableCommand {
     @Option(help: "Key directory from keygen.") var key: String
     @Option(help: "Price, e.g. 3800.00.") var value: String?
     @Option(help: "Price in cents.") var cents: UInt32?
-    @Option(help: "native (seeded, ~240 B) or tfhe-rs-0.5 (RadixCiphertext bincode).") var format = "native"
+    @Option(help: "native (seeded, ~240 B) or tfhe-rs-0.5 (RadixCiphertext bincode).") var format = WireFormat.native
     @Option(help: "Write the hex here instead of standard output.") var out: String?
     @OptionGroup var insecure: InsecureTestParameters
 
@@ -17,13 +17,10 @@ struct EncryptCommand: AsyncParsableCommand {
         insecure.announce()
         let client = try KeyDirectory.clientKey(key, input: insecure.input)
         let rng = try CSPRNG()
-        let bytes: [UInt8]
-        switch format {
-        case "native": bytes = NativeFormat.encode(client.encryptSeeded(UInt64(amount), using: rng), parameters: client.parameters)
-        case "tfhe-rs-0.5": bytes = TfheRs05.encodeRadixCiphertext(client.encrypt(amount, using: rng), parameters: client.parameters)
-        default: throw ValidationError("--format must be native or tfhe-rs-0.5")
-        }
-        let hex = Hex.encode(bytes)
+        let hex = Hex.encode(format.encryptPriceBound(amount, with: client, using: rng))
         if let out { try hex.write(toFile: out, atomically: true, encoding: .utf8) } else { print(hex) }
     }
 }
+
+/// `--format native|tfhe-rs-0.5` on the client commands.
+extension WireFormat: ExpressibleByArgument {}

@@ -17,27 +17,26 @@ struct EngineCommand: AsyncParsableCommand {
             """)
 
     @Option(help: "Address to listen on, HOST:PORT.") var bind = "127.0.0.1:5001"
-    @Option(help: "Decoded server keys kept in memory (about 79 MB each for tfhe-rs 0.5 keys).") var keyCache = 2
-    @Option(help: "Largest request body in MiB (a legacy request is about 210 MiB).") var maxBodyMib = 512
+    @Option(help: "MiB of decoded server keys kept in memory (a tfhe-rs 0.5 key is about 79 MB decoded).") var keyCacheMib = 256
+    @Option(help: "Largest request body in MiB (an original request is about 210 MiB).") var maxBodyMib = 512
     @OptionGroup var insecure: InsecureTestParameters
 
     func run() async throws {
-        let env = ProcessInfo.processInfo.environment
-        let access = try AccessControl(adminToken: env["API_TOKEN"], tokensFile: env["API_TOKENS_FILE"])
+        let values = try ConfigurationValues()
+        let access = try AccessControl(values)
         try BindAddress.requireTokenBeyondLoopback(bind, access, service: "engine")
         let (host, port) = try BindAddress.parse(bind)
         var logger = Logger(label: "syphon.engine")
         logger.logLevel = .info
         insecure.announce(logger)
-        let rate = try ExecutorConfiguration.positiveInteger(env["RATE_LIMIT_PER_MINUTE"], "RATE_LIMIT_PER_MINUTE") ?? 600
-        let uploads = try ExecutorConfiguration.positiveInteger(env["MAX_CONCURRENT_LARGE_UPLOADS"], "MAX_CONCURRENT_LARGE_UPLOADS") ?? 2
+        let rate = try values.positiveInteger("RATE_LIMIT_PER_MINUTE") ?? 600
+        let uploads = try values.positiveInteger("MAX_CONCURRENT_LARGE_UPLOADS") ?? 2
         let controller = EngineController(
-            evaluator: LegacyEvaluator(input: insecure.input,
-                                       cache: ServerKeyCache(capacity: keyCache)),
+            evaluator: TfheRs05Evaluator(input: insecure.input, cache: ServerKeyCache(byteLimit: keyCacheMib << 20)),
             worker: FHEWorker(), maxBodyBytes: maxBodyMib << 20, uploads: UploadSlots(capacity: uploads), logger: logger)
         // The same request policy as `serve`: CORS, rate limit, identities.
         let router = Router(context: ExecutorRequestContext.self)
-        router.addPolicyMiddleware(corsOrigins: ExecutorConfiguration.list(env["CORS_ALLOWED_ORIGINS"]), rateLimitPerMinute: rate,
+        router.addPolicyMiddleware(corsOrigins: values.list("CORS_ALLOWED_ORIGINS"), rateLimitPerMinute: rate,
                                    access: access) {
             EngineController.failure(.unauthorized, "unauthorized")
         }

@@ -39,8 +39,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         insecure.announce()
         // Which kernel computed the result (every level writes the same bytes; SYPHON_ISA picks one).
         FileHandle.standardError.write(Data("kernels: \(Kernel.summary)\n".utf8))
-        let evaluator = LegacyEvaluator(input: insecure.input,
-                                        cache: ServerKeyCache(capacity: 0))
+        let evaluator = TfheRs05Evaluator(input: insecure.input, cache: ServerKeyCache(byteLimit: 0))
         let key = try Self.read(serverKey).withUnsafeBytes { try evaluator.serverKey($0) }
         let p = key.parameters
         let result: EncryptedBoolean
@@ -49,9 +48,9 @@ struct EvaluateCommand: AsyncParsableCommand {
                 throw ValidationError("unknown --op '\(op)'; expected ge, le, gt, lt or eq")
             }
             let ct = try Self.read(ciphertext!).withUnsafeBytes { try evaluator.bound($0, field: "--ciphertext", parameters: p)! }
-            result = try ComparisonEngine(serverKey: key).compare(ct, comparison, priceCents)
+            result = try evaluator.engine.compare(ct, comparison, priceCents, serverKey: key)
         } else {
-            guard let type = StrategyType(rawValue: strategy!) else { throw LegacyRequestError.unknownStrategy(strategy!) }
+            let type = try StrategyType.named(strategy!)
             let upperData = try upper.map(Self.read), lowerData = try lower.map(Self.read)
             result = try (upperData ?? Data()).withUnsafeBytes { u in
                 try (lowerData ?? Data()).withUnsafeBytes { l in

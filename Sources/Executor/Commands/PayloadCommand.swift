@@ -5,7 +5,7 @@ import Foundation
 /// `payload`: a ready `/createStrategy` JSON body on standard output.
 struct PayloadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "payload", abstract: "Print a /createStrategy JSON body (native: key_id + seeded bounds; or legacy tfhe-rs 0.5).",
+        commandName: "payload", abstract: "Print a /createStrategy JSON body (native: key_id + seeded bounds; or the original tfhe-rs 0.5 form).",
         discussion: "syphon-executor payload --key keys --strategy LIMIT_BUY_DIP --lower 3800.00 --asset-in USDC --asset-out ETH --amount 1.5 --recipient 0x… | curl -d @- …/createStrategy")
     @Option(help: "Key directory from keygen.") var key: String
     @Option(help: "Strategy type.") var strategy: String
@@ -18,11 +18,11 @@ struct PayloadCommand: AsyncParsableCommand {
     @Option(help: "JSON file with zkp_data (default: an empty proof object).") var zkpData: String?
     @Option(help: "User id.") var userId = "user"
     @Option(help: "Idempotency key (default: a random UUID).") var payloadId: String?
-    @Option(help: "native (default) or tfhe-rs-0.5 (the original, with inline keys).") var format = "native"
+    @Option(help: "native (default) or tfhe-rs-0.5 (the original, with inline keys).") var format = WireFormat.native
     @OptionGroup var insecure: InsecureTestParameters
 
     func run() async throws {
-        guard let type = StrategyType(rawValue: strategy) else { throw LegacyRequestError.unknownStrategy(strategy) }
+        let type = try StrategyType.named(strategy)
         if type.needsUpperBound && upper == nil { throw ValidationError("\(strategy) needs --upper") }
         if type.needsLowerBound && lower == nil { throw ValidationError("\(strategy) needs --lower") }
         insecure.announce()
@@ -36,26 +36,19 @@ struct PayloadCommand: AsyncParsableCommand {
         ]
         let upperCents = try type.needsUpperBound ? upper.map(parseCents) : nil
         let lowerCents = try type.needsLowerBound ? lower.map(parseCents) : nil
-        if format == "native" {
+        switch format {
+        case .native:
             body = NativePayload.body(client: client, keyID: try KeyDirectory.keyID(key), type: type, upperCents: upperCents,
                                       lowerCents: lowerCents, fields: body, rng: rng)
-        } else {
+        case .tfheRs05:
             for (field, cents) in [("encrypted_upper_bound", upperCents), ("encrypted_lower_bound", lowerCents)] {
-                body[field] = cents.map { Hex.encode(TfheRs05.encodeRadixCiphertext(client.encryptRadix(UInt64($0), blockCount: 16, using: rng),
-                                                                                     parameters: client.parameters)) }
+                body[field] = cents.map { Hex.encode(format.encryptPriceBound($0, with: client, using: rng)) }
             }
-        }
-        switch format {
-        case "native":
-            break
-        case "tfhe-rs-0.5":
             let serverKey = try KeyDirectory.read(key, KeyDirectory.evaluationKey).withUnsafeBytes {
                 try insecure.input.serverKey($0).key
             }
             body["server_key"] = Hex.encode(TfheRs05.encodeServerKey(serverKey))
-            body["encrypted_client_key"] = Hex.encode(TfheRs05.encodeRadixClientKey(client, blockCount: 16))
-        default:
-            throw ValidationError("--format must be native or tfhe-rs-0.5")
+            body["encrypted_client_key"] = Hex.encode(TfheRs05.encodeRadixClientKey(client, blockCount: UntrustedInput.priceBoundBlockCount(client.parameters)))
         }
         FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
         FileHandle.standardOutput.write(Data("\n".utf8))

@@ -20,21 +20,21 @@ struct PayloadServerCommand: AsyncParsableCommand {
     @OptionGroup var insecure: InsecureTestParameters
 
     func run() async throws {
-        let env = ProcessInfo.processInfo.environment
+        let values = try ConfigurationValues()
         let parameters: ParameterSet
         do { parameters = try ParameterSet.forNewKey(named: params, allowInsecureTestParameters: insecure.allowed) } catch {
             throw ConfigurationError("--params: \(error)")
         }
         // Its callers authenticate with PAYLOAD_SERVER_TOKEN (API_TOKEN is what it presents to the executor).
-        let access = try AccessControl(adminToken: env["PAYLOAD_SERVER_TOKEN"], tokensFile: nil)
+        let access = try AccessControl(adminToken: values["PAYLOAD_SERVER_TOKEN"], tokensFile: nil)
         try BindAddress.requireTokenBeyondLoopback(bind, access, service: "payload-server")
-        let rate = try ExecutorConfiguration.positiveInteger(env["RATE_LIMIT_PER_MINUTE"], "RATE_LIMIT_PER_MINUTE") ?? 600
+        let rate = try values.positiveInteger("RATE_LIMIT_PER_MINUTE") ?? 600
         var logger = Logger(label: "syphon.payload")
         logger.logLevel = .info
         insecure.announce(logger)
         let generator = PayloadGenerator(keystore: URL(fileURLWithPath: keystore),
-                                         orchestrator: orchestrator ?? env["ORCHESTRATOR_URL"] ?? "http://127.0.0.1:5002",
-                                         apiToken: env["API_TOKEN"], parameters: parameters,
+                                         orchestrator: orchestrator ?? values["ORCHESTRATOR_URL"] ?? "http://127.0.0.1:5002",
+                                         apiToken: values["API_TOKEN"], parameters: parameters,
                                          insecure: insecure.allowed, access: access, rateLimitPerMinute: rate,
                                          maxUsers: maxUsers, logger: logger)
         let (host, port) = try BindAddress.parse(bind)

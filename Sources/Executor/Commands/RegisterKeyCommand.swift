@@ -7,16 +7,15 @@ struct RegisterKeyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "register-key", abstract: "Upload an evaluation key to the executor (POST /keys).")
     @Option(help: "Key directory from keygen.") var key: String
     @Option(help: "Executor base URL.") var url = "http://127.0.0.1:5002"
-    @Flag(help: "Also hand the client key to the executor (legacy-style custody: it decrypts the trigger decision).")
+    @Flag(help: "Also hand the client key to the executor (custody: the executor can then decrypt the trigger decision).")
     var custody = false
     @Option(help: "API token (default: API_TOKEN from the environment).") var token: String?
 
     func run() async throws {
-        var body = try KeyDirectory.read(key, KeyDirectory.evaluationKey)
-        if custody { body.append(try KeyDirectory.read(key, KeyDirectory.clientKey)) }
+        let body = try KeyDirectory.registration(key, custody: custody)
         let (status, answer) = try await ExecutorAPIClient.post(url.hasSuffix("/") ? url + "keys" : url + "/keys", body,
                                                                  contentType: "application/octet-stream",
-                                                                 token: token ?? ProcessInfo.processInfo.environment["API_TOKEN"])
+                                                                 token: token ?? ConfigurationValues()["API_TOKEN"])
         print(String(buffer: answer))
         if status >= 300 { throw ExitCode.failure }
     }

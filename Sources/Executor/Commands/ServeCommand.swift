@@ -31,7 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
         let services = try ExecutorServices(configuration: configuration, logger: logger)
         try await services.swapFinalizer?.checkChainAtStart()
         logger.info("executor listening", metadata: ["address": "\(configuration.bind)", "database": "\(configuration.databaseURI)",
-                                                     "engine": "\(configuration.engineMode)", "kernels": "\(Kernel.summary)",
+                                                     "engine": "\(configuration.engineMode.rawValue)", "kernels": "\(Kernel.summary)",
                                                      "hermes": "\(configuration.hermes.baseURLs.map { SecretURL($0).redacted })"])
         try await services.application(logger: logger).runService()
     }

@@ -10,11 +10,11 @@ struct HealthController: Sendable {
     let metrics: ExecutorMetrics
     let scheduler: OrderScheduler
     let uploads: UploadSlots
-    let engineMode: String
+    let engineMode: EngineMode
     /// Whether this process accepts the insecure test-vector parameters (--allow-insecure-test-parameters).
     let insecureParameters: Bool
     /// record-only (no chain), dry-run (simulate only) or live.
-    let finalization: String
+    let finalization: FinalizationMode
     /// What the finalizer's last pass held back (fees above the cap, nonce conflicts, …).
     let finalizer: SwapFinalizer?
 
@@ -38,7 +38,7 @@ struct HealthController: Sendable {
             let custodyOK = progress.unopenableCustody.isEmpty
             let body: [String: Any] = [
                 "status": !healthy ? "unavailable" : ["ok", "idle"].contains(oracleStatus) && custodyOK ? "ok" : "degraded",
-                "database": healthy ? "ok" : "unavailable", "engine": engineMode, "finalization": finalization,
+                "database": healthy ? "ok" : "unavailable", "engine": engineMode.rawValue, "finalization": finalization.rawValue,
                 "settlement": finalizer.map { $0.status.get().json as Any } ?? NSNull(),
                 "oracle": ["status": oracleStatus, "price_age_seconds": ages, "last_error": lastError.map { $0 as Any } ?? NSNull(),
                            "rejections": await oracle.rejections],

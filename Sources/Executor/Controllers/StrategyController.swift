@@ -64,35 +64,18 @@ struct StrategyController: Sendable {
     }
 
     /// Reads the body under `policy`, validates it on the intake lane of the FHE worker (never in
-    /// the scheduler's way), then `store`s it. Every refusal has its own status: 400 (the intake's
-    /// rejection), 403 (another identity's key), 409 (a conflict with the book), 413/415/503 (the
-    /// body), 503 (the chain could not be asked).
+    /// the scheduler's way), then `store`s it. Every refusal carries its own status (Refusal.swift):
+    /// 400 the intake's rejection, 403 another identity's key, 409 a conflict with the book,
+    /// 413/415/503 the body, 503 a chain that could not be asked.
     func answer<Validated: Sendable>(_ request: Request, _ context: ExecutorRequestContext, policy: BodyPolicy,
                                      validate: @escaping @Sendable (UnsafeRawBufferPointer, Identity, IntakeCheckpoint) throws -> Validated,
                                      store: @Sendable (Validated, Identity) async throws -> Response) async throws -> Response {
         let identity = context.identity ?? .local
-        do {
-            return try await context.withBody(request, policy: policy, slots: uploads) { body in
-                let validated = try await worker.intake { checkpoint in
-                    try body.withUnsafeReadableBytes { try validate($0, identity, checkpoint) }
-                }
-                return try await store(validated, identity)
+        return try await context.withBody(request, policy: policy, slots: uploads) { body in
+            let validated = try await worker.intake { checkpoint in
+                try body.withUnsafeReadableBytes { try validate($0, identity, checkpoint) }
             }
-        } catch let refusal as BodyRefusal {
-            var response = JSONResponse.error(refusal.status, refusal.description)
-            response.headers.append(contentsOf: refusal.headers)
-            return response
-        } catch let rejection as StrategyIntake.Rejection {
-            return JSONResponse.error(rejection.status, rejection.description)
-        } catch let conflict as OrderBookConflict {
-            let status: HTTPResponse.Status = switch conflict {
-            case .seedReused: .badRequest
-            case .keyOwnedByAnotherIdentity: .forbidden
-            case .differentCustodyKey: .conflict
-            }
-            return JSONResponse.error(status, conflict.description)
-        } catch let unavailable as ProofVerifier.Unavailable {
-            return JSONResponse.error(.serviceUnavailable, unavailable.description)
+            return try await store(validated, identity)
         }
     }
 

@@ -8,7 +8,7 @@ import Logging
 /// 200 `{"is_triggered":bool}`; a bad request is 400 `{"is_triggered":false,"error":…}` (413, 415
 /// and 503 for bodies that are too large, of the wrong type, or beyond the upload cap).
 struct EngineController: Sendable {
-    let evaluator: LegacyEvaluator
+    let evaluator: TfheRs05Evaluator
     let worker: FHEWorker
     let maxBodyBytes: Int
     let uploads: UploadSlots
@@ -23,6 +23,7 @@ struct EngineController: Sendable {
             let insecure = evaluator.input.allowInsecureTestParameters
             let accepted = TfheRs05.candidateParameters(allowInsecureTestParameters: insecure).map(\.name)
             return JSONResponse.make(.ok, ["status": "ok", "mode": "engine", "cached_server_keys": evaluator.cache.count,
+                                           "cached_server_key_mib": evaluator.cache.bytes >> 20,
                                            "insecure_parameters": insecure, "kernels": Kernel.summary,
                                            "parameter_sets": ["accepted": accepted, "in_use": evaluator.cache.parameterSets]])
         }
@@ -48,17 +49,11 @@ struct EngineController: Sendable {
             logger.info("evaluateStrategy answered", metadata: ["is_triggered": "\(triggered)",
                                                                "elapsed": "\(ContinuousClock.now - start)"])
             return JSONResponse.raw(.ok, "{\"is_triggered\":\(triggered)}")
-        case .failure(let refusal as BodyRefusal):
+        case .failure(let refusal as any Refusal):
+            logger.notice("evaluateStrategy refused", metadata: ["status": "\(refusal.status.code)", "reason": "\(refusal)"])
             var response = Self.failure(refusal.status, refusal.description)
             response.headers.append(contentsOf: refusal.headers)
             return response
-        case .failure(let error as LegacyRequestError):
-            logger.notice("evaluateStrategy rejected", metadata: ["reason": "\(error)"])
-            return Self.failure(.badRequest, error.description)
-        case .failure(let error as JSONScanError):
-            return Self.failure(.badRequest, error.description)
-        case .failure(let error as FHECoreError):
-            return Self.failure(.badRequest, error.description)
         case .failure(let error):
             logger.error("evaluateStrategy failed", metadata: ["error": "\(error)"])
             return Self.failure(.internalServerError, "internal error")
@@ -66,24 +61,24 @@ struct EngineController: Sendable {
     }
 
     /// The whole request on the worker: parse, decode what the strategy needs, evaluate, decrypt.
-    static func decide(_ bytes: UnsafeRawBufferPointer, evaluator: LegacyEvaluator) throws -> Bool {
+    static func decide(_ bytes: UnsafeRawBufferPointer, evaluator: TfheRs05Evaluator) throws -> Bool {
         let fields = try JSONFields(bytes)
-        guard let typeName = try fields.string("strategy_type") else { throw LegacyRequestError.missingField("strategy_type") }
-        guard let strategy = StrategyType(rawValue: typeName) else { throw LegacyRequestError.unknownStrategy(typeName) }
+        guard let typeName = try fields.string("strategy_type") else { throw EngineRequestError.missingField("strategy_type") }
+        let strategy = try StrategyType.named(typeName)
         for mpc in ["fhe_key_id", "mpc_public_key_set", "mpc_share_indices"] where fields.isPresent(mpc) {
-            throw LegacyRequestError.unsupported(
+            throw EngineRequestError.unsupported(
                 "threshold (MPC) decryption was requested ('\(mpc)') but no decryption service is configured on this engine")
         }
         guard let price = try fields.unsignedInteger("current_price_cents") else {
-            throw LegacyRequestError.missingField("current_price_cents")
+            throw EngineRequestError.missingField("current_price_cents")
         }
-        guard let serverKeyBytes = try fields.rawString("server_key") else { throw LegacyRequestError.missingField("server_key") }
+        guard let serverKeyBytes = try fields.rawString("server_key") else { throw EngineRequestError.missingField("server_key") }
         guard let clientKeyBytes = try fields.rawString("encrypted_client_key") else {
-            throw LegacyRequestError.missingField("encrypted_client_key")
+            throw EngineRequestError.missingField("encrypted_client_key")
         }
         let serverKey: ServerKey
         do { serverKey = try evaluator.serverKey(serverKeyBytes) } catch let e as FHECoreError {
-            throw LegacyRequestError.invalidField("server_key", e.description)
+            throw EngineRequestError.invalidField("server_key", e.description)
         }
         let result = try evaluator.evaluate(strategy, upper: try fields.rawString("encrypted_upper_bound"),
                                             lower: try fields.rawString("encrypted_lower_bound"),

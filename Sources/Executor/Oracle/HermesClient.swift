@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FHECore
 import Foundation
 import Logging
 import NIOCore
@@ -115,32 +116,23 @@ final class HermesClient: Sendable {
 extension HermesConfiguration {
     /// PYTH_HERMES_URL (default the public endpoint), PYTH_HERMES_FALLBACK_URLS (comma-separated),
     /// PYTH_API_KEY, PYTH_HERMES_ENDPOINT (v2 | legacy), PYTH_TIMEOUT_SECONDS.
-    init(environment env: [String: String]) throws {
+    init(_ values: ConfigurationValues) throws {
         self.init()
-        let primary = env["PYTH_HERMES_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://hermes.pyth.network"
-        let fallbacks = (env["PYTH_HERMES_FALLBACK_URLS"] ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-        baseURLs = ([primary] + fallbacks).filter { !$0.isEmpty }.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
-        apiKey = env["PYTH_API_KEY"]
-        if let name = env["PYTH_HERMES_ENDPOINT"], !name.isEmpty {
-            guard let e = HermesEndpoint(rawValue: name) else {
-                throw OracleConfigurationError("PYTH_HERMES_ENDPOINT must be v2 or legacy, got '\(name)'")
-            }
-            endpoint = e
-        }
-        if let t = env["PYTH_TIMEOUT_SECONDS"], let seconds = Int64(t), seconds > 0 { timeout = .seconds(seconds) }
+        let primary = values["PYTH_HERMES_URL"] ?? "https://hermes.pyth.network"
+        baseURLs = ([primary] + values.list("PYTH_HERMES_FALLBACK_URLS")).map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        apiKey = values["PYTH_API_KEY"]
+        endpoint = try values.choice("PYTH_HERMES_ENDPOINT") ?? endpoint
+        if let seconds = try values.positiveInteger("PYTH_TIMEOUT_SECONDS") { timeout = .seconds(Int64(seconds)) }
     }
 }
 
 extension PriceGuard {
     /// MAX_PRICE_AGE_SECONDS (default 60) and MAX_CONFIDENCE_RATIO (default 0.01).
-    init(environment env: [String: String]) throws {
+    init(_ values: ConfigurationValues) throws {
         self.init()
-        if let v = env["MAX_PRICE_AGE_SECONDS"], !v.isEmpty {
-            guard let age = Int64(v), age > 0 else { throw OracleConfigurationError("MAX_PRICE_AGE_SECONDS must be a positive integer") }
-            maxAgeSeconds = age
-        }
-        if let v = env["MAX_CONFIDENCE_RATIO"], !v.isEmpty {
-            guard let ratio = Double(v), ratio > 0 else { throw OracleConfigurationError("MAX_CONFIDENCE_RATIO must be a positive number") }
+        maxAgeSeconds = try values.positiveInteger("MAX_PRICE_AGE_SECONDS").map(Int64.init) ?? maxAgeSeconds
+        if let v = values["MAX_CONFIDENCE_RATIO"] {
+            guard let ratio = Double(v), ratio > 0 else { throw ConfigurationError("MAX_CONFIDENCE_RATIO must be a positive number") }
             maxConfidenceRatio = ratio
         }
     }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FHECore
 import Foundation
 import Logging
 import NIOCore

@@ -5,148 +5,158 @@ extension OrderBookDatabase {
     /// Named migrations; never edited once shipped.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1-order-book") { db in
-            try db.create(table: "serverKey") { t in
-                t.primaryKey("id", .text) // SHA-256 of the serialized key
-                t.column("format", .text).notNull()
-                t.column("parameterSet", .text).notNull()
-                t.column("data", .blob).notNull()
-                t.column("createdAt", .datetime).notNull()
-            }
-            try db.create(table: "clientKey") { t in
-                t.primaryKey("id", .text) // SHA-256 of the serialized key (before sealing)
-                t.column("sealed", .blob).notNull() // AES-GCM (nonce ‖ ciphertext ‖ tag) under the keystore key
-                t.column("createdAt", .datetime).notNull()
-            }
-            try db.create(table: "ciphertext") { t in
-                t.primaryKey("id", .text) // SHA-256 of the serialized ciphertext
-                t.column("data", .blob).notNull()
-            }
-            try db.create(table: "strategy") { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.column("payloadId", .text).notNull().unique()
-                t.column("userId", .text).notNull().indexed()
-                t.column("strategyType", .text).notNull()
-                t.column("assetIn", .text).notNull()
-                t.column("assetOut", .text).notNull()
-                t.column("amount", .text).notNull() // decimal string, never a float
-                t.column("recipientAddress", .text).notNull()
-                t.column("zkpData", .text).notNull() // JSON
-                t.column("upperBoundId", .text).references("ciphertext")
-                t.column("lowerBoundId", .text).references("ciphertext")
-                t.column("serverKeyId", .text).notNull().references("serverKey")
-                t.column("clientKeyId", .text).notNull().references("clientKey")
-                t.column("priceFeedId", .text).notNull().indexed()
-                t.column("expiresAt", .datetime)
-                t.column("status", .text).notNull().indexed()
-                t.column("triggerPriceCents", .integer)
-                t.column("triggeredAt", .datetime)
-                t.column("txHash", .text)
-                t.column("signedTransaction", .blob)
-                t.column("failureReason", .text)
-                t.column("createdAt", .datetime).notNull()
-                t.column("updatedAt", .datetime).notNull()
-            }
-        }
-        migrator.registerMigration("v2-key-registration") { db in
-            // A registered (native) evaluation key may come with a client key held in custody.
-            try db.alter(table: "serverKey") { t in t.add(column: "clientKeyId", .text).references("clientKey") }
-        }
-        migrator.registerMigration("v3-chain-finalization") { db in
-            try db.alter(table: "strategy") { t in
-                t.add(column: "sender", .text) // the executor account that signed the swap
-                t.add(column: "nonce", .integer)
-                t.add(column: "gasLimit", .integer)
-                t.add(column: "gasUsed", .integer)
-                t.add(column: "blockNumber", .integer)
-                t.add(column: "submittedAt", .datetime)
-                t.add(column: "finalizedAt", .datetime)
-                t.add(column: "simulation", .text) // dry run: what the simulation said
-                t.add(column: "lastError", .text) // the last retryable problem (node down, tx rejected)
-                t.add(column: "sendAttempts", .integer).notNull().defaults(to: 0)
-            }
-            // The nonce lock, in the data itself: no two signed swaps of one account share a nonce.
-            try db.execute(sql: "CREATE UNIQUE INDEX strategy_sender_nonce ON strategy(sender, nonce) WHERE nonce IS NOT NULL")
-        }
-        migrator.registerMigration("v4-identities-custody-seeds") { db in
-            // Who registered a key, who created a strategy (NULL: before identities existed; the
-            // admin's alone).
-            try db.alter(table: "serverKey") { t in t.add(column: "owner", .text) }
-            // How a client key is sealed: 1 = AES-GCM without associated data (before v4), 2 = bound to
-            // its id as associated data. Version-1 blobs are resealed at start-up.
-            try db.alter(table: "clientKey") { t in t.add(column: "sealing", .integer).notNull().defaults(to: 1) }
-            // recipientAddress becomes optional (the original generator sends none; a swap without one
-            // fails at settlement, as it did there): SQLite changes a column's nullability by rebuilding.
-            let columns = """
-                id, payloadId, userId, strategyType, assetIn, assetOut, amount, recipientAddress, zkpData, upperBoundId, \
-                lowerBoundId, serverKeyId, clientKeyId, priceFeedId, expiresAt, status, triggerPriceCents, triggeredAt, txHash, \
-                signedTransaction, failureReason, createdAt, updatedAt, sender, nonce, gasLimit, gasUsed, blockNumber, submittedAt, \
-                finalizedAt, simulation, lastError, sendAttempts
-                """
-            try db.execute(sql: """
-                CREATE TABLE strategy_v4 ("id" INTEGER PRIMARY KEY AUTOINCREMENT, "payloadId" TEXT NOT NULL UNIQUE,
-                    "userId" TEXT NOT NULL, "strategyType" TEXT NOT NULL, "assetIn" TEXT NOT NULL, "assetOut" TEXT NOT NULL,
-                    "amount" TEXT NOT NULL, "recipientAddress" TEXT, "zkpData" TEXT NOT NULL,
-                    "upperBoundId" TEXT REFERENCES "ciphertext"("id"), "lowerBoundId" TEXT REFERENCES "ciphertext"("id"),
-                    "serverKeyId" TEXT NOT NULL REFERENCES "serverKey"("id"), "clientKeyId" TEXT NOT NULL REFERENCES "clientKey"("id"),
-                    "priceFeedId" TEXT NOT NULL, "expiresAt" DATETIME, "status" TEXT NOT NULL, "triggerPriceCents" INTEGER,
-                    "triggeredAt" DATETIME, "txHash" TEXT, "signedTransaction" BLOB, "failureReason" TEXT,
-                    "createdAt" DATETIME NOT NULL, "updatedAt" DATETIME NOT NULL, "sender" TEXT, "nonce" INTEGER, "gasLimit" INTEGER,
-                    "gasUsed" INTEGER, "blockNumber" INTEGER, "submittedAt" DATETIME, "finalizedAt" DATETIME, "simulation" TEXT,
-                    "lastError" TEXT, "sendAttempts" INTEGER NOT NULL DEFAULT 0, "owner" TEXT);
-                INSERT INTO strategy_v4 (\(columns)) SELECT \(columns) FROM strategy;
-                DROP TABLE strategy;
-                ALTER TABLE strategy_v4 RENAME TO strategy;
-                CREATE INDEX "strategy_on_userId" ON "strategy"("userId");
-                CREATE INDEX "strategy_on_priceFeedId" ON "strategy"("priceFeedId");
-                CREATE INDEX "strategy_on_status" ON "strategy"("status");
-                CREATE INDEX "strategy_on_owner" ON "strategy"("owner");
-                CREATE UNIQUE INDEX strategy_sender_nonce ON strategy(sender, nonce) WHERE nonce IS NOT NULL;
-                """)
-            // Every native bound's public mask seed, once per key: a second bound with the same seed
-            // under the same key would reveal the difference of the two prices.
-            try db.create(table: "boundSeed") { t in
-                t.column("keyId", .text).notNull().references("serverKey")
-                t.column("seed", .blob).notNull()
-                t.column("strategyId", .integer).notNull().references("strategy")
-                t.primaryKey(["keyId", "seed"])
-            }
-        }
-        migrator.registerMigration("v5-settlement-safety") { db in
-            try db.alter(table: "strategy") { t in
-                t.add(column: "minAmountOut", .text) // decimal, raw units of the output token
-                t.add(column: "feeBumps", .integer).notNull().defaults(to: 0)
-            }
-            // Every transaction signed for a nonce, kept: a replacement or a re-signature never
-            // loses sight of an earlier one that may still be mined. strategyId NULL: a filler (a
-            // zero-value transfer to ourselves that closes a nonce hole).
-            try db.create(table: "signedTransaction") { t in
-                t.primaryKey("txHash", .text)
-                t.column("strategyId", .integer).references("strategy").indexed()
-                t.column("sender", .text).notNull()
-                t.column("nonce", .integer).notNull()
-                t.column("raw", .blob).notNull()
-                t.column("feeWei", .text).notNull() // gasPrice, or maxFeePerGas for type 2
-                t.column("tipWei", .text) // maxPriorityFeePerGas (type 2)
-                t.column("state", .text).notNull() // signed, sent, rejected, mined, superseded
-                t.column("createdAt", .datetime).notNull()
-                t.column("sentAt", .datetime)
-            }
-            try db.create(index: "signedTransaction_sender_nonce", on: "signedTransaction", columns: ["sender", "nonce"])
-            try db.execute(sql: """
-                INSERT INTO signedTransaction (txHash, strategyId, sender, nonce, raw, feeWei, state, createdAt, sentAt)
-                SELECT txHash, id, sender, nonce, signedTransaction, '0', 'sent', COALESCE(submittedAt, updatedAt), submittedAt
-                FROM strategy WHERE txHash IS NOT NULL AND signedTransaction IS NOT NULL AND nonce IS NOT NULL AND sender IS NOT NULL
-                """)
-            // What happened to a strategy besides its status: stale triggers, fee waits, replacements, reorgs.
-            try db.create(table: "strategyEvent") { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.column("strategyId", .integer).notNull().references("strategy").indexed()
-                t.column("at", .datetime).notNull()
-                t.column("kind", .text).notNull()
-                t.column("detail", .text).notNull()
-            }
-        }
+        migrator.registerMigration("v1-order-book", migrate: v1OrderBook)
+        migrator.registerMigration("v2-key-registration", migrate: v2KeyRegistration)
+        migrator.registerMigration("v3-chain-finalization", migrate: v3ChainFinalization)
+        migrator.registerMigration("v4-identities-custody-seeds", migrate: v4IdentitiesCustodySeeds)
+        migrator.registerMigration("v5-settlement-safety", migrate: v5SettlementSafety)
         return migrator
+    }
+
+    private static func v1OrderBook(_ db: Database) throws {
+        try db.create(table: "serverKey") { t in
+            t.primaryKey("id", .text) // SHA-256 of the serialized key
+            t.column("format", .text).notNull()
+            t.column("parameterSet", .text).notNull()
+            t.column("data", .blob).notNull()
+            t.column("createdAt", .datetime).notNull()
+        }
+        try db.create(table: "clientKey") { t in
+            t.primaryKey("id", .text) // SHA-256 of the serialized key (before sealing)
+            t.column("sealed", .blob).notNull() // AES-GCM (nonce ‖ ciphertext ‖ tag) under the keystore key
+            t.column("createdAt", .datetime).notNull()
+        }
+        try db.create(table: "ciphertext") { t in
+            t.primaryKey("id", .text) // SHA-256 of the serialized ciphertext
+            t.column("data", .blob).notNull()
+        }
+        try db.create(table: "strategy") { t in
+            t.autoIncrementedPrimaryKey("id")
+            t.column("payloadId", .text).notNull().unique()
+            t.column("userId", .text).notNull().indexed()
+            t.column("strategyType", .text).notNull()
+            t.column("assetIn", .text).notNull()
+            t.column("assetOut", .text).notNull()
+            t.column("amount", .text).notNull() // decimal string, never a float
+            t.column("recipientAddress", .text).notNull()
+            t.column("zkpData", .text).notNull() // JSON
+            t.column("upperBoundId", .text).references("ciphertext")
+            t.column("lowerBoundId", .text).references("ciphertext")
+            t.column("serverKeyId", .text).notNull().references("serverKey")
+            t.column("clientKeyId", .text).notNull().references("clientKey")
+            t.column("priceFeedId", .text).notNull().indexed()
+            t.column("expiresAt", .datetime)
+            t.column("status", .text).notNull().indexed()
+            t.column("triggerPriceCents", .integer)
+            t.column("triggeredAt", .datetime)
+            t.column("txHash", .text)
+            t.column("signedTransaction", .blob)
+            t.column("failureReason", .text)
+            t.column("createdAt", .datetime).notNull()
+            t.column("updatedAt", .datetime).notNull()
+        }
+    }
+
+    private static func v2KeyRegistration(_ db: Database) throws {
+        // A registered (native) evaluation key may come with a client key held in custody.
+        try db.alter(table: "serverKey") { t in t.add(column: "clientKeyId", .text).references("clientKey") }
+    }
+
+    private static func v3ChainFinalization(_ db: Database) throws {
+        try db.alter(table: "strategy") { t in
+            t.add(column: "sender", .text) // the executor account that signed the swap
+            t.add(column: "nonce", .integer)
+            t.add(column: "gasLimit", .integer)
+            t.add(column: "gasUsed", .integer)
+            t.add(column: "blockNumber", .integer)
+            t.add(column: "submittedAt", .datetime)
+            t.add(column: "finalizedAt", .datetime)
+            t.add(column: "simulation", .text) // dry run: what the simulation said
+            t.add(column: "lastError", .text) // the last retryable problem (node down, tx rejected)
+            t.add(column: "sendAttempts", .integer).notNull().defaults(to: 0)
+        }
+        // The nonce lock, in the data itself: no two signed swaps of one account share a nonce.
+        try db.execute(sql: "CREATE UNIQUE INDEX strategy_sender_nonce ON strategy(sender, nonce) WHERE nonce IS NOT NULL")
+    }
+
+    private static func v4IdentitiesCustodySeeds(_ db: Database) throws {
+        // Who registered a key, who created a strategy (NULL: before identities existed; the
+        // admin's alone).
+        try db.alter(table: "serverKey") { t in t.add(column: "owner", .text) }
+        // How a client key is sealed: 1 = AES-GCM without associated data (before v4), 2 = bound to
+        // its id as associated data. Version-1 blobs are resealed at start-up.
+        try db.alter(table: "clientKey") { t in t.add(column: "sealing", .integer).notNull().defaults(to: 1) }
+        // recipientAddress becomes optional (the original generator sends none; a swap without one
+        // fails at settlement, as it did there): SQLite changes a column's nullability by rebuilding.
+        let columns = """
+            id, payloadId, userId, strategyType, assetIn, assetOut, amount, recipientAddress, zkpData, upperBoundId, \
+            lowerBoundId, serverKeyId, clientKeyId, priceFeedId, expiresAt, status, triggerPriceCents, triggeredAt, txHash, \
+            signedTransaction, failureReason, createdAt, updatedAt, sender, nonce, gasLimit, gasUsed, blockNumber, submittedAt, \
+            finalizedAt, simulation, lastError, sendAttempts
+            """
+        try db.execute(sql: """
+            CREATE TABLE strategy_v4 ("id" INTEGER PRIMARY KEY AUTOINCREMENT, "payloadId" TEXT NOT NULL UNIQUE,
+                "userId" TEXT NOT NULL, "strategyType" TEXT NOT NULL, "assetIn" TEXT NOT NULL, "assetOut" TEXT NOT NULL,
+                "amount" TEXT NOT NULL, "recipientAddress" TEXT, "zkpData" TEXT NOT NULL,
+                "upperBoundId" TEXT REFERENCES "ciphertext"("id"), "lowerBoundId" TEXT REFERENCES "ciphertext"("id"),
+                "serverKeyId" TEXT NOT NULL REFERENCES "serverKey"("id"), "clientKeyId" TEXT NOT NULL REFERENCES "clientKey"("id"),
+                "priceFeedId" TEXT NOT NULL, "expiresAt" DATETIME, "status" TEXT NOT NULL, "triggerPriceCents" INTEGER,
+                "triggeredAt" DATETIME, "txHash" TEXT, "signedTransaction" BLOB, "failureReason" TEXT,
+                "createdAt" DATETIME NOT NULL, "updatedAt" DATETIME NOT NULL, "sender" TEXT, "nonce" INTEGER, "gasLimit" INTEGER,
+                "gasUsed" INTEGER, "blockNumber" INTEGER, "submittedAt" DATETIME, "finalizedAt" DATETIME, "simulation" TEXT,
+                "lastError" TEXT, "sendAttempts" INTEGER NOT NULL DEFAULT 0, "owner" TEXT);
+            INSERT INTO strategy_v4 (\(columns)) SELECT \(columns) FROM strategy;
+            DROP TABLE strategy;
+            ALTER TABLE strategy_v4 RENAME TO strategy;
+            CREATE INDEX "strategy_on_userId" ON "strategy"("userId");
+            CREATE INDEX "strategy_on_priceFeedId" ON "strategy"("priceFeedId");
+            CREATE INDEX "strategy_on_status" ON "strategy"("status");
+            CREATE INDEX "strategy_on_owner" ON "strategy"("owner");
+            CREATE UNIQUE INDEX strategy_sender_nonce ON strategy(sender, nonce) WHERE nonce IS NOT NULL;
+            """)
+        // Every native bound's public mask seed, once per key: a second bound with the same seed
+        // under the same key would reveal the difference of the two prices.
+        try db.create(table: "boundSeed") { t in
+            t.column("keyId", .text).notNull().references("serverKey")
+            t.column("seed", .blob).notNull()
+            t.column("strategyId", .integer).notNull().references("strategy")
+            t.primaryKey(["keyId", "seed"])
+        }
+    }
+
+    private static func v5SettlementSafety(_ db: Database) throws {
+        try db.alter(table: "strategy") { t in
+            t.add(column: "minAmountOut", .text) // decimal, raw units of the output token
+            t.add(column: "feeBumps", .integer).notNull().defaults(to: 0)
+        }
+        // Every transaction signed for a nonce, kept: a replacement or a re-signature never
+        // loses sight of an earlier one that may still be mined. strategyId NULL: a filler (a
+        // zero-value transfer to ourselves that closes a nonce hole).
+        try db.create(table: "signedTransaction") { t in
+            t.primaryKey("txHash", .text)
+            t.column("strategyId", .integer).references("strategy").indexed()
+            t.column("sender", .text).notNull()
+            t.column("nonce", .integer).notNull()
+            t.column("raw", .blob).notNull()
+            t.column("feeWei", .text).notNull() // gasPrice, or maxFeePerGas for type 2
+            t.column("tipWei", .text) // maxPriorityFeePerGas (type 2)
+            t.column("state", .text).notNull() // signed, sent, rejected, mined, superseded
+            t.column("createdAt", .datetime).notNull()
+            t.column("sentAt", .datetime)
+        }
+        try db.create(index: "signedTransaction_sender_nonce", on: "signedTransaction", columns: ["sender", "nonce"])
+        try db.execute(sql: """
+            INSERT INTO signedTransaction (txHash, strategyId, sender, nonce, raw, feeWei, state, createdAt, sentAt)
+            SELECT txHash, id, sender, nonce, signedTransaction, '0', 'sent', COALESCE(submittedAt, updatedAt), submittedAt
+            FROM strategy WHERE txHash IS NOT NULL AND signedTransaction IS NOT NULL AND nonce IS NOT NULL AND sender IS NOT NULL
+            """)
+        // What happened to a strategy besides its status: stale triggers, fee waits, replacements, reorgs.
+        try db.create(table: "strategyEvent") { t in
+            t.autoIncrementedPrimaryKey("id")
+            t.column("strategyId", .integer).notNull().references("strategy").indexed()
+            t.column("at", .datetime).notNull()
+            t.column("kind", .text).notNull()
+            t.column("detail", .text).notNull()
+        }
     }
 }

@@ -1,3 +1,4 @@
+import FHECore
 import Foundation
 import Metrics
 import Prometheus

@@ -1,26 +1,29 @@
 import FHECore
 import Foundation
+import Synchronization
 
 /// Keys and bounds of the order book, decoded through FHECore's ``UntrustedInput`` (the order book
 /// is outside the process: whatever is read back is validated again). Decoded evaluation keys are
-/// kept by content id, a few at a time (a tfhe-rs 0.5 key is ~79 MB decoded); client keys are
-/// unsealed per use, never cached.
-final class KeyRepository: @unchecked Sendable {
+/// kept by content id in FHECore's ``ServerKeyCache`` (bounded by bytes: a tfhe-rs 0.5 key is
+/// ~79 MB decoded); client keys are unsealed per use, never cached.
+final class KeyRepository: Sendable {
     let database: OrderBookDatabase
     let keystore: Keystore
     let input: UntrustedInput
-    private let lock = NSLock()
-    private var serverKeys: [(id: String, key: ServerKey)] = []
+    let serverKeys: ServerKeyCache
     /// (client key id, evaluation key id) pairs already checked to belong together (the check reads
     /// k·N keyswitch rows; once per pair and process is enough).
-    private var checkedPairs: Set<[String]> = []
-    let capacity: Int
+    private let checkedPairs = Mutex<Set<[String]>>([])
 
-    init(database: OrderBookDatabase, keystore: Keystore, input: UntrustedInput, capacity: Int = 4) {
+    /// What `serve` keeps decoded unless SERVER_KEY_CACHE_MIB says otherwise: 18 default-set keys
+    /// or 6 tfhe-rs 0.5 keys.
+    static let defaultCacheBytes = 512 << 20
+
+    init(database: OrderBookDatabase, keystore: Keystore, input: UntrustedInput, cacheBytes: Int = defaultCacheBytes) {
         self.database = database
         self.keystore = keystore
         self.input = input
-        self.capacity = capacity
+        serverKeys = ServerKeyCache(byteLimit: cacheBytes)
     }
 
     /// Opens the keystore against the order book before anything runs: every sealed client key must
@@ -48,26 +51,12 @@ final class KeyRepository: @unchecked Sendable {
         return (opened, unopenable)
     }
 
-    func remember(_ id: String, _ key: ServerKey) {
-        lock.lock()
-        defer { lock.unlock() }
-        serverKeys.removeAll { $0.id == id }
-        serverKeys.append((id, key))
-        if serverKeys.count > capacity { serverKeys.removeFirst(serverKeys.count - capacity) }
-    }
-
-    func cachedServerKey(id: String) -> ServerKey? {
-        lock.lock()
-        defer { lock.unlock() }
-        return serverKeys.first(where: { $0.id == id })?.key
-    }
-
+    /// The evaluation key stored under `id`, decoded (and validated) once while it stays cached.
     func serverKey(id: String) throws -> ServerKey {
-        if let hit = cachedServerKey(id: id) { return hit }
-        guard let (_, data) = try database.serverKeyData(id: id) else { throw StoredMaterialError("server key \(id.prefix(12))… is missing") }
-        let key = try data.withUnsafeBytes { try input.serverKey($0).key }
-        remember(id, key)
-        return key
+        try serverKeys.key(id) {
+            guard let (_, data) = try database.serverKeyData(id: id) else { throw StoredMaterialError("server key \(id.prefix(12))… is missing") }
+            return try data.withUnsafeBytes { try input.serverKey($0).key }
+        }
     }
 
     /// The custody client key of a strategy, checked (once per process) to belong to its evaluation
@@ -79,11 +68,11 @@ final class KeyRepository: @unchecked Sendable {
         var bytes = try keystore.open(sealed, keyID: id, sealing: sealing)
         defer { bytes.resetBytes(in: 0..<bytes.count) }
         let pair = [id, serverKeyID]
-        let checked = lock.withLock { checkedPairs.contains(pair) }
+        let checked = checkedPairs.withLock { $0.contains(pair) }
         let key = try bytes.withUnsafeBytes { raw in
             checked ? try input.clientKey(raw, parameters: serverKey.parameters) : try input.clientKey(raw, belongingTo: serverKey)
         }
-        if !checked { _ = lock.withLock { checkedPairs.insert(pair) } }
+        if !checked { _ = checkedPairs.withLock { $0.insert(pair) } }
         return key
     }
 

@@ -31,7 +31,8 @@ final class OrderScheduler: Service, Sendable {
     let finalizer: any TriggeredStrategyHandler
     let metrics: ExecutorMetrics
     let interval: Duration
-    let memo = EvaluationMemo()
+    /// The in-process evaluator, with a memo kept across ticks (see ``EvaluationMemo``).
+    let engine = ComparisonEngine(memo: EvaluationMemo())
     let logger: Logger
     /// When set, strategies are evaluated by this remote engine instead of in-process.
     let remote: RemoteEngine?
@@ -151,7 +152,7 @@ final class OrderScheduler: Service, Sendable {
     /// One batch per feed on the FHE worker's evaluation lane; returns (triggered, failed, evaluated count).
     func evaluate(_ strategies: [StrategyRecord], priceCents: UInt32) async throws -> ([Int64], [Int64], Int) {
         if let remote { return await evaluateRemotely(strategies, priceCents: priceCents, engine: remote) }
-        let keys = self.keys, memo = self.memo, database = self.database, logger = self.logger, metrics = self.metrics
+        let keys = self.keys, engine = self.engine, database = self.database, logger = self.logger, metrics = self.metrics
         let progress = self.progress
         let started = ContinuousClock.now
         let result = try await worker.evaluate { () -> ([Int64], [Int64], Int) in
@@ -173,7 +174,7 @@ final class OrderScheduler: Service, Sendable {
                     failed.append(s.id!)
                 }
             }
-            let results = try ComparisonEngine.evaluateBatch(requests, priceCents: UInt64(priceCents), memo: memo)
+            let results = try engine.evaluate(requests, priceCents: UInt64(priceCents))
             var triggered: [Int64] = []
             for (result, (s, request)) in zip(results, zip(owners, requests)) {
                 let id = s.id!

@@ -42,15 +42,7 @@ struct PayloadGenerator: Sendable {
                                     "parameter_set": parameters.name, "insecure_parameters": insecure])
         }
         router.post("/generatePayload") { request, context in
-            do {
-                return try await context.withBody(request, policy: .json(limit: 1 << 20), slots: uploads) { try await generate($0) }
-            } catch let e as StrategyIntake.Rejection {
-                return JSONResponse.error(e.status, e.description)
-            } catch let refusal as BodyRefusal {
-                return JSONResponse.error(refusal.status, refusal.description)
-            } catch let unavailable as ExecutorUnavailable {
-                return JSONResponse.error(.serviceUnavailable, unavailable.description)
-            }
+            try await context.withBody(request, policy: .json(limit: 1 << 20), slots: uploads) { try await generate($0) }
         }
         return router
     }
@@ -62,7 +54,7 @@ struct PayloadGenerator: Sendable {
         if !FileManager.default.fileExists(atPath: dir.appendingPathComponent(KeyDirectory.evaluationKey).path) {
             let users = (try? FileManager.default.contentsOfDirectory(atPath: keystore.path).count) ?? 0
             guard users < maxUsers else {
-                throw StrategyIntake.Rejection("this payload server already holds keys for \(maxUsers) users (--max-users)", status: .forbidden)
+                throw Rejection("this payload server already holds keys for \(maxUsers) users (--max-users)", status: .forbidden)
             }
             _ = try KeyDirectory.generate(into: dir, parameters: parameters)
             logger.info("generated keys for a new user", metadata: ["user": "\(safe.prefix(16))"])
@@ -71,32 +63,30 @@ struct PayloadGenerator: Sendable {
     }
 
     /// The executor is a dependency: when it cannot be reached the answer is 503, never a 500.
-    struct ExecutorUnavailable: Error, CustomStringConvertible {
-        let description = "the executor (ORCHESTRATOR_URL) cannot be reached; retry later"
-    }
+    static let executorUnavailable = DependencyUnavailable(description: "the executor (ORCHESTRATOR_URL) cannot be reached; retry later")
 
     func post(_ path: String, _ body: Data, contentType: String) async throws -> (Int, ByteBuffer) {
         do { return try await ExecutorAPIClient.post(orchestrator + path, body, contentType: contentType, token: apiToken) } catch {
             logger.warning("executor unreachable", metadata: ["url": "\(SecretURL(orchestrator).redacted)"])
-            throw ExecutorUnavailable()
+            throw Self.executorUnavailable
         }
     }
 
     func generate(_ buffer: ByteBuffer) async throws -> Response {
         let input = try buffer.withUnsafeReadableBytes { raw -> (String, StrategyType, UInt32?, UInt32?, [String: Any]) in
             let fields: JSONFields
-            do { fields = try JSONFields(raw) } catch { throw StrategyIntake.Rejection("\(error)") }
+            do { fields = try JSONFields(raw) } catch { throw Rejection("\(error)") }
             func text(_ key: String) throws -> String {
                 switch fields[key] {
                 case .string(let r)?, .number(let r)?: return String(decoding: fields.slice(r), as: UTF8.self)
-                default: throw StrategyIntake.Rejection("missing field '\(key)'")
+                default: throw Rejection("missing field '\(key)'")
                 }
             }
             let userId = try text("user_id"), typeName = try text("strategy_type")
-            guard let type = StrategyType(rawValue: typeName) else { throw StrategyIntake.Rejection("unknown strategy_type '\(typeName)'") }
+            let type = try StrategyType.named(typeName)
             func bound(_ key: String, _ needed: Bool) throws -> UInt32? {
                 guard needed else { return nil }
-                do { return try parseCents(try text(key)) } catch { throw StrategyIntake.Rejection("\(key): \(error)") }
+                do { return try parseCents(try text(key)) } catch { throw Rejection("\(key): \(error)") }
             }
             var passthrough: [String: Any] = ["user_id": userId, "asset_in": try text("asset_in"), "asset_out": try text("asset_out"),
                                               "amount": try text("amount"), "payload_id": UUID().uuidString]

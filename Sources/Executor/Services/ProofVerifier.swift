@@ -9,9 +9,6 @@ struct ProofVerifier: Sendable {
     let chain: ChainConfiguration
     let rpc: JSONRPCClient
 
-    /// The node could not be asked; the request may be retried.
-    struct Unavailable: Error, CustomStringConvertible { let description: String }
-
     init(chain: ChainConfiguration) {
         self.chain = chain
         self.rpc = JSONRPCClient(url: chain.rpcURL)
@@ -21,19 +18,19 @@ struct ProofVerifier: Sendable {
         guard let verifier = chain.verifier else { return }
         let order: Entrypoint.SwapOrder
         do { order = try chain.swapOrder(zkpData: record.zkpData, assetOut: record.assetOut, recipient: record.recipientAddress, minAmountOut: 0) } catch {
-            throw StrategyIntake.Rejection("\(error)")
+            throw Rejection("\(error)")
         }
         let answer: [UInt8]
         do {
             answer = try await rpc.call(JSONRPCClient.callObject(from: nil, to: verifier, data: try order.authorization.verifyCalldata()))
         } catch let e as JSONRPCError where e.isRevert {
-            throw StrategyIntake.Rejection("proof rejected: verify() reverted: \(e.revertReason)")
+            throw Rejection("proof rejected: verify() reverted: \(e.revertReason)")
         } catch {
-            throw Unavailable(description: "cannot verify the proof now (\(error)); retry later")
+            throw DependencyUnavailable(description: "cannot verify the proof now (\(error)); retry later")
         }
         guard case .bool(let valid)? = try? ABI.decode([.bool], from: answer).first else {
-            throw StrategyIntake.Rejection("proof rejected: verify() did not return a bool")
+            throw Rejection("proof rejected: verify() did not return a bool")
         }
-        guard valid else { throw StrategyIntake.Rejection("proof rejected: verify() returned false") }
+        guard valid else { throw Rejection("proof rejected: verify() returned false") }
     }
 }

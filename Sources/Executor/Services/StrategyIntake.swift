@@ -16,16 +16,6 @@ struct StrategyIntake: Sendable {
     /// A native createStrategy body is a key id and two bounds of ~0.5 KB: nothing bigger is one.
     static let nativeBodyLimit = 64 << 10
 
-    /// Why a request is refused; the status is deliberate (400 unless said otherwise).
-    struct Rejection: Error, CustomStringConvertible {
-        let description: String
-        let status: HTTPResponse.Status
-        init(_ description: String, status: HTTPResponse.Status = .badRequest) {
-            self.description = description
-            self.status = status
-        }
-    }
-
     /// An amount as exact decimal text: digits with an optional fraction, or a JSON number with an
     /// exponent (the original generator sends an f64), expanded without float loss.
     static func decimalAmount(_ fields: JSONFields) throws -> String {
@@ -47,7 +37,7 @@ struct StrategyIntake: Sendable {
         return v
     }
 
-    /// Hex decoded (and hashed) per step: a legacy server key is 219 MB of hex, about half a second
+    /// Hex decoded (and hashed) per step: a tfhe-rs 0.5 server key is 219 MB of hex, about half a second
     /// of work that a tick must never wait for in one piece.
     static let hexStep = 4 << 20
 
@@ -110,7 +100,7 @@ struct StrategyIntake: Sendable {
 
     /// The bounds the strategy type needs, each decoded through ``UntrustedInput`` (16 fresh blocks
     /// under `parameters`, in the form's own format) and stored under its content hash.
-    func bounds(_ fields: JSONFields, _ type: StrategyType, parameters: ParameterSet, format: UntrustedInput.Format,
+    func bounds(_ fields: JSONFields, _ type: StrategyType, parameters: ParameterSet, format: WireFormat,
                 checkpoint: IntakeCheckpoint) throws -> (blobs: [(id: String, data: Data)], ids: [String: String], seeds: [[UInt8]]) {
         var blobs: [(id: String, data: Data)] = [], ids: [String: String] = [:], seeds: [[UInt8]] = []
         for (field, needed) in [("encrypted_upper_bound", type.needsUpperBound), ("encrypted_lower_bound", type.needsLowerBound)] where needed {
@@ -170,21 +160,19 @@ struct StrategyIntake: Sendable {
     /// POST /keys: one native evaluation-key container, optionally followed by its client-key
     /// container, which must have generated it.
     func register(_ body: UnsafeRawBufferPointer) throws -> Registration {
-        guard NativeFormat.kind(of: body) == .evaluationKey, let first = NativeFormat.containerLength(body), first <= body.count else {
+        guard let (evaluationBytes, clientBytes) = UntrustedInput.splitKeyBundle(body) else {
             throw Rejection("body must be a native evaluation key container (keygen output), optionally followed by its client key")
         }
-        let evaluationBytes = UnsafeRawBufferPointer(rebasing: body[0..<first])
         let serverKey: ServerKey
         do { serverKey = try input.serverKey(evaluationBytes).key } catch { throw Rejection("invalid evaluation key: \(error)") }
-        // The legacy set is read for the original's payloads only: a new key must meet 2^-128.
+        // The tfhe-rs 0.5 set is read for the original's payloads only: a new key must meet 2^-128.
         do { try serverKey.parameters.requireForNewKeys(allowInsecureTestParameters: input.allowInsecureTestParameters) } catch {
             throw Rejection("\(error)")
         }
         let keyID = contentHash(evaluationBytes)
-        if keys.cachedServerKey(id: keyID) == nil { keys.remember(keyID, serverKey) }
+        if keys.serverKeys.get(keyID) == nil { keys.serverKeys.put(keyID, serverKey) }
         var custody: (id: String, sealed: Data)?
-        if first < body.count {
-            let clientBytes = UnsafeRawBufferPointer(rebasing: body[first...])
+        if let clientBytes {
             do {
                 _ = try input.clientKey(clientBytes, belongingTo: serverKey)
             } catch let mismatch as FHECoreError {
@@ -206,7 +194,7 @@ struct StrategyIntake: Sendable {
         let payloadId = try required(fields, "payload_id")
         let userId = try required(fields, "user_id")
         let typeName = try required(fields, "strategy_type")
-        guard let type = StrategyType(rawValue: typeName) else { throw Rejection(LegacyRequestError.unknownStrategy(typeName).description) }
+        let type = try StrategyType.named(typeName)
         let assetIn = try required(fields, "asset_in"), assetOut = try required(fields, "asset_out")
         let amount = try Self.decimalAmount(fields)
         var recipient: String?
@@ -236,10 +224,10 @@ struct StrategyIntake: Sendable {
         // for the scheduler; its client key checked to belong to it, then sealed.
         let (serverKeyBytes, serverKeyId) = try hexBytes(fields, "server_key", checkpoint: checkpoint)
         let serverKey: ServerKey
-        if let known = keys.cachedServerKey(id: serverKeyId) {
+        if let known = keys.serverKeys.get(serverKeyId) {
             serverKey = known // the same bytes were validated before
         } else {
-            let decoded: (key: ServerKey, format: UntrustedInput.Format)
+            let decoded: (key: ServerKey, format: WireFormat)
             do { decoded = try serverKeyBytes.withUnsafeBytes { try input.serverKey($0) } } catch {
                 throw Rejection("invalid server_key: \(error)")
             }
@@ -256,7 +244,7 @@ struct StrategyIntake: Sendable {
             throw Rejection("invalid encrypted_client_key: \(error)")
         }
         let sealed = try keys.keystore.seal(clientKeyBytes, keyID: clientKeyId)
-        keys.remember(serverKeyId, serverKey)
+        keys.serverKeys.put(serverKeyId, serverKey)
 
         return .init(record: common.record(serverKeyId: serverKeyId, clientKeyId: clientKeyId, boundIds: ids, now: now),
                      serverKey: (serverKeyId, serverKey.parameters.name, serverKeyBytes), clientKey: (clientKeyId, sealed), bounds: blobs)

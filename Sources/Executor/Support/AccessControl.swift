@@ -27,6 +27,11 @@ struct AccessControl: Sendable {
     /// No token configured: every caller is ``Identity/local``.
     var isOpen: Bool { entries.isEmpty }
 
+    /// API_TOKEN (the admin) and API_TOKENS_FILE (`name token` lines).
+    init(_ values: ConfigurationValues) throws {
+        try self.init(adminToken: values["API_TOKEN"], tokensFile: values["API_TOKENS_FILE"])
+    }
+
     init(adminToken: String?, tokensFile: String?) throws {
         var entries: [(digest: [UInt8], identity: Identity)] = []
         var seen: Set<String> = []

@@ -1,26 +1,26 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Synchronization
 
 /// A token bucket per client address: `perMinute` requests, refilled continuously; beyond it, 429
 /// with Retry-After and a JSON error. /health is exempt.
-final class RateLimiter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var buckets: [String: (tokens: Double, updated: Date)] = [:]
+final class RateLimiter: Sendable {
+    private let buckets = Mutex<[String: (tokens: Double, updated: Date)]>([:])
     let perMinute: Double
 
     init(perMinute: Int) { self.perMinute = Double(perMinute) }
 
     /// nil when allowed, otherwise the seconds until a request would be.
     func take(_ client: String, now: Date = Date()) -> Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        var bucket = buckets[client] ?? (perMinute, now)
-        bucket.tokens = min(perMinute, bucket.tokens + now.timeIntervalSince(bucket.updated) * perMinute / 60)
-        bucket.updated = now
-        defer { buckets[client] = bucket; if buckets.count > 100_000 { buckets.removeAll() } }
-        if bucket.tokens >= 1 { bucket.tokens -= 1; return nil }
-        return max(1, Int(((1 - bucket.tokens) * 60 / perMinute).rounded(.up)))
+        buckets.withLock { buckets in
+            var bucket = buckets[client] ?? (perMinute, now)
+            bucket.tokens = min(perMinute, bucket.tokens + now.timeIntervalSince(bucket.updated) * perMinute / 60)
+            bucket.updated = now
+            defer { buckets[client] = bucket; if buckets.count > 100_000 { buckets.removeAll() } }
+            if bucket.tokens >= 1 { bucket.tokens -= 1; return nil }
+            return max(1, Int(((1 - bucket.tokens) * 60 / perMinute).rounded(.up)))
+        }
     }
 }
 

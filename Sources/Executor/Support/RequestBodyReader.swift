@@ -1,3 +1,4 @@
+import FHECore
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -83,22 +84,13 @@ enum BodyDeadline {
     static let large: Duration = .seconds(300)
 }
 
-/// Why a body was not read. Each service answers it in its own error shape.
+/// Why a body was not read (statuses in Refusal.swift). Each service answers it in its own error shape.
 enum BodyRefusal: Error, CustomStringConvertible {
     case unsupportedMediaType(expected: String)
     case tooLarge(limit: Int)
     case busy(retryAfterSeconds: Int)
     /// The body did not arrive in time (a slow upload holding a slot or a connection).
     case tooSlow(seconds: Int)
-
-    var status: HTTPResponse.Status {
-        switch self {
-        case .unsupportedMediaType: .unsupportedMediaType
-        case .tooLarge: .contentTooLarge
-        case .busy: .serviceUnavailable
-        case .tooSlow: .requestTimeout
-        }
-    }
 
     var description: String {
         switch self {
@@ -107,12 +99,6 @@ enum BodyRefusal: Error, CustomStringConvertible {
         case .busy(let s): "too many large uploads in progress; retry in \(s) s"
         case .tooSlow(let s): "the request body did not arrive within \(s) s"
         }
-    }
-
-    /// Headers the refusal needs (Retry-After for 503).
-    var headers: HTTPFields {
-        if case .busy(let s) = self { return [HTTPField.Name("Retry-After")!: "\(s)"] }
-        return [:]
     }
 }
 

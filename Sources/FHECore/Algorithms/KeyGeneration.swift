@@ -1,5 +1,6 @@
 internal import CFHEShim
 import Foundation
+import Synchronization
 
 /// Progress of evaluation-key generation, reported so the CLI can draw a progress bar.
 public struct KeyGenerationProgress: Sendable {
@@ -98,11 +99,4 @@ extension FourierBootstrapKey {
         }
         progress?(KeyGenerationProgress(stage: .fourierConversion, completed: 1, total: 1))
     }
-}
-
-/// Carries non-Sendable values into a concurrentPerform closure whose iterations touch disjoint
-/// parts of them (each thread its own generator and its own output range).
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

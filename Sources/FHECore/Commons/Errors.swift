@@ -19,7 +19,7 @@ public enum FHECoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case undecidableDecision(value: Int)
     /// A client key that did not generate the evaluation key it is presented with.
     case keyPairMismatch(String)
-    /// New keys under a set whose failure probability is above 2^-128 per bootstrap (the legacy set
+    /// New keys under a set whose failure probability is above 2^-128 per bootstrap (the tfhe-rs 0.5 set
     /// is read for the original's payloads, never used for new keys).
     case notForNewKeys(set: String, log2FailureProbability: Double, allowed: [String])
 

@@ -1,5 +1,6 @@
 internal import CFHEShim
 import Foundation
+import Synchronization
 
 /// The negacyclic FFT of one polynomial size: owns the twiddle/twist tables and is the only Swift
 /// type that calls the FFT kernels. Created once per size and shared (``forSize(_:)``).
@@ -55,16 +56,4 @@ public final class FourierTransform: @unchecked Sendable {
 
     /// Position, in our spectrum, of natural-order DFT coefficient k (for wire formats).
     func storageIndex(ofNatural k: Int) -> Int { cfhe_fft_bitrev_index(k, polynomialSize.fourierSize) }
-}
-
-/// A minimal lock around a value (Synchronization.Mutex needs macOS 15; this builds everywhere).
-final class Mutex<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Bootstrap results remembered across evaluations. Between two scheduler ticks the price moves in
 /// its low digits only, so most level-1 terms of a comparison (high pairs, high chunks) and often
 /// their reductions are the same bootstraps of the same ciphertexts as before. A node is identified
@@ -6,39 +8,41 @@
 /// again would replace by a fresh one with the same value and the same noise distribution.
 ///
 /// Entries unused for `retainedRuns` evaluations are dropped.
-public final class EvaluationMemo: @unchecked Sendable {
-    private let lock = NSLock()
-    private var entries: [NodeSignature: (output: LweCiphertext, lastUse: Int)] = [:]
-    private var run = 0
+public final class EvaluationMemo: Sendable {
+    private struct State {
+        var entries: [NodeSignature: (output: LweCiphertext, lastUse: Int)] = [:]
+        var run = 0
+        var hits = 0
+        var misses = 0
+    }
+    private let state = Mutex(State())
     public let retainedRuns: Int
-    public private(set) var hits = 0
-    public private(set) var misses = 0
 
     public init(retainedRuns: Int = 2) { self.retainedRuns = max(1, retainedRuns) }
 
-    public var count: Int { lock.lock(); defer { lock.unlock() }; return entries.count }
+    public var count: Int { state.withLock { $0.entries.count } }
+    public var hits: Int { state.withLock { $0.hits } }
+    public var misses: Int { state.withLock { $0.misses } }
 
     func beginRun() {
-        lock.lock()
-        defer { lock.unlock() }
-        run += 1
-        let oldest = run - retainedRuns
-        entries = entries.filter { $0.value.lastUse >= oldest }
+        state.withLock { s in
+            s.run += 1
+            let oldest = s.run - retainedRuns
+            s.entries = s.entries.filter { $0.value.lastUse >= oldest }
+        }
     }
 
     func lookup(_ signature: NodeSignature) -> LweCiphertext? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let entry = entries[signature] else { misses += 1; return nil }
-        hits += 1
-        entries[signature] = (entry.output, run)
-        return entry.output
+        state.withLock { s in
+            guard let entry = s.entries[signature] else { s.misses += 1; return nil }
+            s.hits += 1
+            s.entries[signature] = (entry.output, s.run)
+            return entry.output
+        }
     }
 
     func store(_ signature: NodeSignature, _ output: LweCiphertext) {
-        lock.lock()
-        defer { lock.unlock() }
-        entries[signature] = (output, run)
+        state.withLock { s in s.entries[signature] = (output, s.run) }
     }
 }
 

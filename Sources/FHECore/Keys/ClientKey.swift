@@ -1,6 +1,6 @@
 /// The secret side of a parameter set: the GLWE key (whose coefficients are the "big" LWE key that
 /// ciphertexts at rest use) and the small LWE key that bootstrapping runs under.
-/// Never leaves the client in the native flow; the legacy flow ships it encrypted at rest.
+/// Never leaves the client in the native flow; the original tfhe-rs 0.5 flow ships it with every request.
 public final class ClientKey: @unchecked Sendable, CustomStringConvertible {
     public let parameters: ParameterSet
     public let glweSecretKey: GlweSecretKey

@@ -1,7 +1,7 @@
 extension ParameterSet {
     /// NOT SECURE. The custom parameters of the genuine tfhe-rs 0.5.3 small vector set
     /// (`vectors/tfhe-rs-0.5-small`: n = 128, N = 512, σ_lwe = 2^−25, σ_glwe = 2^−45, PBS 23/1,
-    /// KS 3/5), the same shape as the legacy set at a size that makes end-to-end tests of the real
+    /// KS 3/5), the same shape as the tfhe-rs 0.5 set at a size that makes end-to-end tests of the real
     /// binary fast. Never in ``shipped``; decoders and the CLI accept it only when the caller opts
     /// in explicitly (`--allow-insecure-test-parameters`), which only tests do.
     public static let insecureTfheRs05Small = ParameterSet(
@@ -23,7 +23,7 @@ extension ParameterSet {
         allowInsecureTestParameters ? forNewKeys + [.insecureTfheRs05Small] : forNewKeys
     }
 
-    /// The set named `name` for a new key, or a typed error naming the ones allowed (the legacy set is
+    /// The set named `name` for a new key, or a typed error naming the ones allowed (the tfhe-rs 0.5 set is
     /// known but refused: it is only for reading the original's payloads).
     public static func forNewKey(named name: String, allowInsecureTestParameters: Bool) throws -> ParameterSet {
         let allowed = forNewKeys(allowInsecureTestParameters: allowInsecureTestParameters)

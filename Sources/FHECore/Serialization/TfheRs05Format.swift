@@ -8,7 +8,7 @@ internal import CFHEShim
 /// parameter set before using the data, consumes the input exactly, and throws
 /// ``FHECoreError`` naming the field and byte offset; no input traps.
 public enum TfheRs05 {
-    /// The sets a tfhe-rs 0.5 blob may use: the legacy production set, and — only when the caller
+    /// The sets a tfhe-rs 0.5 blob may use: its production set, and — only when the caller
     /// opts in — the insecure set of the genuine small test vectors.
     public static func candidateParameters(allowInsecureTestParameters: Bool) -> [ParameterSet] {
         allowInsecureTestParameters ? [.tfheRs05, .insecureTfheRs05Small] : [.tfheRs05]

@@ -14,18 +14,10 @@ public struct UntrustedInput: Sendable {
         self.allowInsecureTestParameters = allowInsecureTestParameters
     }
 
-    /// Where an object came from.
-    public enum Format: String, Sendable {
-        /// The project's container (docs/native-format.md): seeded, checksummed.
-        case native
-        /// The original engine's tfhe-rs 0.5 bincode.
-        case tfheRs05 = "tfhe-rs-0.5"
-    }
-
     /// A price bound, decoded and checked.
     public struct PriceBound: Sendable {
         public let ciphertext: RadixCiphertext
-        public let format: Format
+        public let format: WireFormat
         /// The public mask seed of a native bound. Two bounds under one key must never share one:
         /// the difference of their bodies would be the difference of the prices plus noise.
         public let seed: [UInt8]?
@@ -39,7 +31,7 @@ public struct UntrustedInput: Sendable {
     /// Hands `body` the bytes a decoder reads and whether they are a native container. Hex text of a
     /// native container (what `encrypt` writes) is decoded first; tfhe-rs bincode in hex is left as
     /// text, its decoders read hex on the fly (a 219 MB hex server key never needs a copy).
-    func withDetectedFormat<R>(_ data: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer, Format) throws -> R) throws -> R {
+    func withDetectedFormat<R>(_ data: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer, WireFormat) throws -> R) throws -> R {
         if NativeFormat.kind(of: data) != nil { return try body(data, .native) }
         let magicHex = Array(Hex.encode(NativeFormat.magic).utf8)
         if data.count >= magicHex.count, Hex.looksLikeHex(data),
@@ -89,7 +81,7 @@ public struct UntrustedInput: Sendable {
 
     /// An evaluation key: a native seeded evaluation key (expanded) or a tfhe-rs 0.5 `ServerKey`
     /// (its parameter set detected from the layout).
-    public func serverKey(_ data: UnsafeRawBufferPointer) throws -> (key: ServerKey, format: Format) {
+    public func serverKey(_ data: UnsafeRawBufferPointer) throws -> (key: ServerKey, format: WireFormat) {
         try withDetectedFormat(data) { bytes, format in
             switch format {
             case .native:
@@ -100,6 +92,18 @@ public struct UntrustedInput: Sendable {
                 return (try TfheRs05.decodeServerKey(bytes, parameters: p), .tfheRs05)
             }
         }
+    }
+
+    /// A `POST /keys` body: one native evaluation-key container, optionally followed by the client
+    /// key container that generated it. Nil when the body does not start with a whole evaluation
+    /// key container; the parts are still untrusted (decode them with ``serverKey(_:)`` and
+    /// ``clientKey(_:belongingTo:)``).
+    public static func splitKeyBundle(_ body: UnsafeRawBufferPointer)
+        -> (evaluationKey: UnsafeRawBufferPointer, clientKey: UnsafeRawBufferPointer?)? {
+        guard NativeFormat.kind(of: body) == .evaluationKey, let first = NativeFormat.containerLength(body), first <= body.count else {
+            return nil
+        }
+        return (UnsafeRawBufferPointer(rebasing: body[0..<first]), first < body.count ? UnsafeRawBufferPointer(rebasing: body[first...]) : nil)
     }
 
     /// A client key for `parameters`: a native container or a tfhe-rs 0.5 `RadixClientKey`. Without

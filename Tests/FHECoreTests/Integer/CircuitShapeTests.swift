@@ -68,11 +68,11 @@ struct CircuitShapeTests {
     @Test("Shapes outside the accepted range are refused with a typed error, not a trap")
     func refusedShapes() throws {
         let (_, server) = TestKeyCache.shared.keys(for: TestParameters.insecureSmall)
-        let engine = ComparisonEngine(serverKey: server)
+        let engine = ComparisonEngine()
         let tooWide = RadixCiphertext.trivial(0, blockCount: 33, parameters: server.parameters).withFreshDegrees(server.parameters)
-        #expect(throws: FHECoreError.self) { _ = try engine.compare(tooWide, .greaterOrEqual, 20_000_000) }
+        #expect(throws: FHECoreError.self) { _ = try engine.compare(tooWide, .greaterOrEqual, 20_000_000, serverKey: server) }
         #expect(throws: FHECoreError.self) {
-            _ = try engine.evaluate(.bracketOrderLong, upper: tooWide, lower: tooWide, priceCents: 390_000)
+            _ = try engine.evaluate(EvaluationRequest(serverKey: server, strategy: .bracketOrderLong, upper: tooWide, lower: tooWide), priceCents: 390_000)
         }
     }
 }

@@ -57,13 +57,13 @@ struct EncryptedComparisonTests {
             requests.append(EvaluationRequest(serverKey: server, strategy: type, upper: upper, lower: lower))
         }
         for price in prices {
-            let results = try ComparisonEngine.evaluateBatch(requests, priceCents: price)
+            let results = try ComparisonEngine().evaluate(requests, priceCents: price)
             expected = StrategyType.allCases.map { $0.isTriggered(priceCents: price, upper: upperValue, lower: lowerValue) }
             #expect(try results.map(client.decrypt) == expected, "\(parameters.name) price \(price)")
         }
         // A missing bound is an error, not a trap.
         #expect(throws: FHECoreError.self) {
-            try ComparisonEngine(serverKey: server).evaluate(.bracketOrderLong, upper: upper, lower: nil, priceCents: 1)
+            try ComparisonEngine().evaluate(EvaluationRequest(serverKey: server, strategy: .bracketOrderLong, upper: upper, lower: nil), priceCents: 1)
         }
     }
 
@@ -86,7 +86,7 @@ struct EncryptedComparisonTests {
             clients.append(client)
             expected.append(type.isTriggered(priceCents: 1050, upper: upper, lower: lower))
         }
-        let results = try ComparisonEngine.evaluateBatch(requests, priceCents: 1050)
+        let results = try ComparisonEngine().evaluate(requests, priceCents: 1050)
         #expect(try zip(results, clients).map { try $1.decrypt($0) } == expected)
     }
 }
@@ -111,7 +111,7 @@ struct EvaluationMemoTests {
         var firstMisses = 0
         for tick in 0..<12 {
             let before = (memo.hits, memo.misses)
-            let results = try ComparisonEngine.evaluateBatch(requests, priceCents: price, memo: memo)
+            let results = try ComparisonEngine(memo: memo).evaluate(requests, priceCents: price)
             for (i, r) in requests.enumerated() {
                 let (upper, lower) = bounds[i / StrategyType.allCases.count]
                 #expect(try client.decrypt(results[i]) == r.strategy.isTriggered(priceCents: price, upper: upper, lower: lower),

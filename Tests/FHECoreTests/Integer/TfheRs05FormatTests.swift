@@ -106,7 +106,7 @@ struct TfheRs05FormatTests {
         #expect(encoded.count == (try Self.read(VectorFiles.smallSet, "server_key.bin")).count)
         let again = try encoded.withUnsafeBytes { try TfheRs05.decodeServerKey($0, parameters: set.parameters) }
         let ct = set.ciphertexts[380_000]!
-        let result = try ComparisonEngine(serverKey: again).compare(ct, .greaterOrEqual, 379_999)
+        let result = try ComparisonEngine().compare(ct, .greaterOrEqual, 379_999, serverKey: again)
         #expect(try set.client.decrypt(result))
     }
 

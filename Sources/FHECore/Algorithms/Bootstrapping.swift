@@ -1,0 +1,121 @@
+internal import CFHEShim
+import Foundation
+
+// Bootstrapping with a server key: keyswitch, modulus switch, blind rotation and sample extraction,
+// one ciphertext at a time or batched. The key itself (Keys/ServerKey.swift) only holds material.
+
+extension ModulusSwitch {
+    /// Switches `count` keyswitched ciphertexts (`size` 32-bit words each) to 2N = 2^log2TwoN.
+    func apply(_ input: UnsafePointer<UInt32>, size: Int, count: Int, log2TwoN: Int, into output: UnsafeMutablePointer<UInt32>) {
+        switch self {
+        case .plain: cfhe_modulus_switch(input, size * count, UInt32(log2TwoN), output)
+        case .centered: cfhe_modulus_switch_centered(input, size, count, UInt32(log2TwoN), output)
+        }
+    }
+}
+
+extension ServerKey {
+    /// Big-key ciphertext → small-key ciphertext.
+    public func keyswitch(_ ct: LweCiphertext) -> LweCiphertext { keyswitchKey.keyswitch(ct) }
+
+    /// Programmable bootstrap of a small-key ciphertext: a fresh big-key encryption of lut(m).
+    public func bootstrap(_ small: LweCiphertext, lut: LookupTable) -> LweCiphertext {
+        precondition(small.dimension == parameters.lweDimension,
+                     "bootstrap input dimension \(small.dimension) is not \(parameters.lweDimension)")
+        var top = [UInt32](repeating: 0, count: small.words.count)
+        cfhe_torus_to_top32(small.words, small.words.count, &top)
+        return bootstrap(top32: top, lut: lut)
+    }
+
+    /// Bootstrap of a small-key ciphertext given by the top 32 bits of its words.
+    func bootstrap(top32 small: [UInt32], lut: LookupTable) -> LweCiphertext {
+        let scratch = BlindRotationScratch(bootstrapKey: bootstrapKey)
+        let g = parameters.glweDimension.size.value, n = parameters.polynomialSize.value
+        let acc = AlignedBuffer<UInt64>(count: g * n)
+        var switched = [UInt32](repeating: 0, count: small.count)
+        small.withUnsafeBufferPointer { s in
+            switched.withUnsafeMutableBufferPointer { out in
+                parameters.modulusSwitch.apply(s.baseAddress!, size: small.count, count: 1, log2TwoN: parameters.polynomialSize.log2 + 1,
+                                               into: out.baseAddress!)
+            }
+        }
+        switched.withUnsafeBufferPointer { s in
+            bootstrapKey.blindRotate(lut: lut, switched: s.baseAddress!, accumulator: acc.pointer, fft: fft,
+                                     scratch: scratch)
+        }
+        var out = LweCiphertext(dimension: parameters.bigLweDimension)
+        out.words.withUnsafeMutableBufferPointer { o in
+            extractConstantCoefficient(glwe: acc.pointer, glweDimension: g - 1, polynomialSize: n, into: o.baseAddress!)
+        }
+        return out
+    }
+
+    /// Keyswitch then bootstrap (KS_PBS): a big-key ciphertext of m → a fresh one of lut(m).
+    public func applyLookupTable(_ ct: LweCiphertext, _ lut: LookupTable) -> LweCiphertext {
+        precondition(ct.dimension == parameters.bigLweDimension,
+                     "lookup input dimension \(ct.dimension) is not \(parameters.bigLweDimension)")
+        var small = [UInt32](repeating: 0, count: parameters.lweDimension.size.value)
+        ct.words.withUnsafeBufferPointer { keyswitchKey.keyswitch($0.baseAddress!, into: &small) }
+        return bootstrap(top32: small, lut: lut)
+    }
+
+    /// Ciphertexts per group in a batch: their accumulators (32 KiB each at N = 2048) stay in the
+    /// L2 cache while one GGSW after another streams through, so the 50 MB key is read once per group.
+    static let batchGroup = 32
+
+    /// Applies luts[i] to cts[i] for every i in one pass over the keys, on `threads` threads with
+    /// per-thread scratch. Same results as calling ``applyLookupTable(_:_:)`` for each.
+    public func applyLookupTables(_ cts: [LweCiphertext], _ luts: [LookupTable], threads: Int = 2) -> [LweCiphertext] {
+        precondition(cts.count == luts.count, "\(cts.count) ciphertexts but \(luts.count) lookup tables")
+        let count = cts.count
+        if count == 0 { return [] }
+        let bigSize = parameters.bigLweDimension.size.value, smallSize = parameters.lweDimension.size.value
+        let g = parameters.glweDimension.size.value, n = parameters.polynomialSize.value, twoN = 2 * n
+        let log2TwoN = UInt32(parameters.polynomialSize.log2 + 1)
+        let input = AlignedBuffer<UInt64>(count: count * bigSize)
+        for (c, ct) in cts.enumerated() {
+            precondition(ct.words.count == bigSize, "ciphertext \(c) has \(ct.words.count) words, expected \(bigSize)")
+            ct.words.withUnsafeBufferPointer { input.pointer.advanced(by: c * bigSize).update(from: $0.baseAddress!, count: bigSize) }
+        }
+        let output = AlignedBuffer<UInt64>(count: count * bigSize)
+        let workers = max(1, min(threads, count))
+        let shared = UncheckedSendable(luts)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let luts = shared.value
+            let lo = count * worker / workers, hi = count * (worker + 1) / workers
+            let scratch = BlindRotationScratch(bootstrapKey: bootstrapKey)
+            var start = lo
+            while start < hi {
+                let m = min(Self.batchGroup, hi - start)
+                let small = AlignedBuffer<UInt32>(count: m * smallSize)
+                keyswitchKey.keyswitchBatch(input.pointer + start * bigSize, count: m, into: small.pointer)
+                let switched = AlignedBuffer<UInt32>(count: m * smallSize)
+                parameters.modulusSwitch.apply(small.pointer, size: smallSize, count: m, log2TwoN: Int(log2TwoN), into: switched.pointer)
+                let accs = AlignedBuffer<UInt64>(count: m * g * n)
+                for c in 0..<m {
+                    let acc = accs.pointer + c * g * n
+                    let rotation = (twoN - Int(switched[c * smallSize + smallSize - 1]) % twoN) % twoN
+                    luts[start + c].body.coefficients.withUnsafeBufferPointer { t in
+                        cfhe_poly_mul_monomial(acc + (g - 1) * n, t.baseAddress!, n, rotation)
+                    }
+                }
+                for i in 0..<(smallSize - 1) {
+                    for c in 0..<m {
+                        let rotation = Int(switched[c * smallSize + i]) % twoN
+                        if rotation == 0 { continue }
+                        bootstrapKey.cmux(accumulator: accs.pointer + c * g * n, ggsw: i, rotation: rotation, fft: fft,
+                                          scratch: scratch, prefetch: c == 0 && i + 2 < smallSize ? i + 1 : nil)
+                    }
+                }
+                for c in 0..<m {
+                    extractConstantCoefficient(glwe: accs.pointer + c * g * n, glweDimension: g - 1, polynomialSize: n,
+                                               into: output.pointer + (start + c) * bigSize)
+                }
+                start += m
+            }
+        }
+        return (0..<count).map { c in
+            LweCiphertext(words: Array(UnsafeBufferPointer(start: output.pointer + c * bigSize, count: bigSize)))
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Synchronization
+
+/// Decoded evaluation keys by a content identifier of their serialized bytes (a digest, so equal
+/// ids mean equal keys), least recently used evicted first once their decoded size passes
+/// `byteLimit`. Decoding a key costs hundreds of milliseconds and a key is tens of megabytes, so
+/// the one bound that matters is memory; the order book's registered keys and the engine's inline
+/// keys share this one cache type.
+public final class ServerKeyCache: Sendable {
+    private struct Entry {
+        let id: String
+        let key: ServerKey
+    }
+    private let entries = Mutex<[Entry]>([])
+    public let byteLimit: Int
+
+    /// `byteLimit` 0 caches nothing. One key larger than the limit is still kept alone (it is in
+    /// use), so that a small limit degrades to "the last key" rather than to "no cache".
+    public init(byteLimit: Int) { self.byteLimit = max(0, byteLimit) }
+
+    public func get(_ id: String) -> ServerKey? {
+        entries.withLock { list in
+            guard let i = list.firstIndex(where: { $0.id == id }) else { return nil }
+            let entry = list.remove(at: i)
+            list.append(entry)
+            return entry.key
+        }
+    }
+
+    public func put(_ id: String, _ key: ServerKey) {
+        guard byteLimit > 0 else { return }
+        entries.withLock { list in
+            list.removeAll { $0.id == id }
+            list.append(Entry(id: id, key: key))
+            var total = list.reduce(0) { $0 + $1.key.byteCount }
+            while total > byteLimit, list.count > 1 {
+                total -= list.removeFirst().key.byteCount
+            }
+        }
+    }
+
+    /// The cached key for `id`, or `decode()`'s, which is then cached. Two callers missing the same
+    /// id at once may both decode; the second result replaces the first (they are equal).
+    public func key(_ id: String, orDecode decode: () throws -> ServerKey) rethrows -> ServerKey {
+        if let hit = get(id) { return hit }
+        let key = try decode()
+        put(id, key)
+        return key
+    }
+
+    public var count: Int { entries.withLock { $0.count } }
+    public var bytes: Int { entries.withLock { $0.reduce(0) { $0 + $1.key.byteCount } } }
+    /// The parameter sets of the cached keys, by name.
+    public var parameterSets: [String] { entries.withLock { Set($0.map(\.key.parameters.name)).sorted() } }
+}
