@@ -15,7 +15,7 @@ EVM_VENV := .venv-evm
 EVM_PACKAGES := alysis==0.6.3 py-evm==0.12.1b1 eth-account==0.14.0 vyper==0.4.3
 
 FUZZ_RUNS ?= 1000000
-FUZZ_TARGETS := radix boolean clientkey serverkey hex native json hermes chain
+FUZZ_TARGETS := radix boolean clientkey serverkey hex native json hermes chain pyth
 
 .PHONY: all deps build run test bench fuzz devnode clean
 
@@ -71,7 +71,7 @@ bench: build
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
 
 ## fuzz: libFuzzer (with AddressSanitizer) over every decoder of untrusted input (tfhe-rs 0.5, native containers,
-## request JSON, Hermes answers, chain data), FUZZ_RUNS executions each,
+## request JSON, Hermes answers, chain data, Pyth accumulator updates), FUZZ_RUNS executions each,
 ## seeded from vectors/; findings are written to .build/fuzz/<target>/.
 fuzz: deps
 	cd Tests/Fuzz && $(SWIFT) build -c release -Xswiftc -sanitize=fuzzer,address

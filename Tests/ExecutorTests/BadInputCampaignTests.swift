@@ -80,7 +80,7 @@ struct BadInputCampaignTests {
         try await ExecutorLoopbackTests.withHermes([eth: [.init(price: 390_000_000_000, conf: 1_000_000)]]) { _, hermesPort in
             let serve = try RunningServer({ ["serve", "--bind", "127.0.0.1:\($0)", "--allow-insecure-test-parameters"] }, environment: [
                 "API_TOKENS_FILE": tokenFile.path, "API_TOKEN": Self.admin, "KEYSTORE_KEY": String(repeating: "c4", count: 32),
-                "PYTH_HERMES_URL": "http://127.0.0.1:\(hermesPort)", "CHECK_INTERVAL_SECONDS": "0.2", "DATABASE_URI": dbURI,
+                "PYTH_HERMES_URL": "http://127.0.0.1:\(hermesPort)", "PYTH_GUARDIAN_SETS": HermesStandIn.testGuardianSetting, "CHECK_INTERVAL_SECONDS": "0.2", "DATABASE_URI": dbURI,
                 "RATE_LIMIT_PER_MINUTE": "100000000", "MAX_BODY_MIB": "16", "LARGE_UPLOAD_WAIT_SECONDS": "30"])
             let engine = try RunningServer({ ["engine", "--bind", "127.0.0.1:\($0)", "--allow-insecure-test-parameters", "--max-body-mib", "16"] },
                                            environment: ["API_TOKEN": Self.engineToken, "RATE_LIMIT_PER_MINUTE": "100000000"])

@@ -22,7 +22,7 @@ struct EndToEndTests {
         // ETH 3 900 → 3 790 → 4 010; BTC 97 000 → 100 200 (one step per advance).
         try await ExecutorLoopbackTests.withHermes([eth: [3900, 3790, 4010].map(step), btc: [97000, 100_200].map(step)]) { hermes, hermesPort in
             var env = FinalizerTests.environment(node)
-            env.merge(["KEYSTORE_KEY": String(repeating: "5a", count: 32), "PYTH_HERMES_URL": "http://127.0.0.1:\(hermesPort)",
+            env.merge(["KEYSTORE_KEY": String(repeating: "5a", count: 32), "PYTH_HERMES_URL": "http://127.0.0.1:\(hermesPort)", "PYTH_GUARDIAN_SETS": HermesStandIn.testGuardianSetting,
                        "CHECK_INTERVAL_SECONDS": "0.2", "DATABASE_URI": "sqlite:///" + dir.appendingPathComponent("strategies.db").path,
                        "TOKEN_ADDRESSES": "ETH=\(FinalizerTests.tokens["ETH"]!),BTC=0x000000000000000000000000000000000000B7C0"]) { $1 }
             let server = try RunningServer({ ["serve", "--bind", "127.0.0.1:\($0)", "--allow-insecure-test-parameters"] }, environment: env)

@@ -16,7 +16,7 @@ struct ExecutorServiceTests {
     static func configuration(_ directory: URL, token: String? = nil, hermes: String = "http://127.0.0.1:9",
                               extra: [String: String] = [:]) throws -> ExecutorConfiguration {
         var env = ["DATABASE_URI": "sqlite:///" + directory.appendingPathComponent("strategies.db").path,
-                   "KEYSTORE_KEY": String(repeating: "ab", count: 32), "PYTH_HERMES_URL": hermes,
+                   "KEYSTORE_KEY": String(repeating: "ab", count: 32), "PYTH_HERMES_URL": hermes, "PYTH_GUARDIAN_SETS": HermesStandIn.testGuardianSetting,
                    "CHECK_INTERVAL_SECONDS": "0.2"]
         if let token { env["API_TOKEN"] = token }
         env.merge(extra) { $1 }
@@ -174,19 +174,53 @@ struct ExecutorServiceTests {
         // Tick 1 at 390 000 cents: nothing triggers.
         var report = try await services.scheduler.tick()
         #expect(report.evaluated == 3 && report.triggered.isEmpty)
+        // A Hermes that lies (parsed 3 790.00, which would trigger the dip, while Pyth signed 3 900.00), that
+        // signs with keys nobody trusts, or that sends no signed update: nothing is evaluated, nothing triggers.
+        let faults: [HermesStandIn.Faults] = [.init(parsedPriceOverride: 379_000_000_000), .init(signWithStrangers: true),
+                                              .init(omitUpdates: true)]
+        for fault in faults {
+            standIn.faults = fault
+            report = try await services.scheduler.tick()
+            #expect(report.evaluated == 0 && report.skippedFeeds == [Self.ethFeed] && report.triggered.isEmpty, "\(fault)")
+        }
+        standIn.faults = .init()
+        #expect(try services.database.strategies(userId: nil, status: nil).allSatisfy { $0.status == .pending })
+        let rejections = await services.oracle.rejections
+        #expect(rejections["unverified_parsed_mismatch"] == 1 && rejections["unverified_bad_signature"] == 1
+                && rejections["unverified_feed_missing"] == 1, "\(rejections)")
         // A stale price: nothing is evaluated at all.
         standIn.faults.staleBySeconds = 600
         standIn.advance()
         report = try await services.scheduler.tick()
         #expect(report.evaluated == 0 && report.skippedFeeds == [Self.ethFeed])
-        // Tick 3 at 379 000 cents: the dip and the bracket trigger, the rally does not.
         standIn.faults.staleBySeconds = 0
+        // Tick at 379 000 cents: the dip and the bracket trigger, the rally does not.
         report = try await services.scheduler.tick()
         #expect(report.evaluated == 3)
-        let states = try services.database.strategies(userId: nil, status: nil).map { ($0.payloadId, $0.status, $0.triggerPriceCents) }
+        let book = try services.database.strategies(userId: nil, status: nil)
+        let states = book.map { ($0.payloadId, $0.status, $0.triggerPriceCents) }
         #expect(states.map(\.0) == ["s-dip", "s-rally", "s-bracket"])
         #expect(states.map(\.1) == [.triggered, .pending, .triggered])
         #expect(states.compactMap(\.2) == [379_000, 379_000])
+        // Each trigger keeps the signed update it rests on; it verifies offline and carries the price.
+        let dip = book[0]
+        let updateID = try #require(dip.triggerUpdateId)
+        let update = try #require(try services.database.priceUpdate(id: updateID))
+        let verified = try AccumulatorUpdate.verify([UInt8](update), trust: .standIn)
+        let message = try #require(verified.messages.first { $0.feedHex == Self.ethFeed })
+        #expect(message.price == 379_000_000_000 && message.publishTime == dip.triggerPublishTime && dip.triggerPrice == message.price)
+        #expect(book[2].triggerUpdateId == updateID)
+        let (status, out, err) = try runProcess(Paths.binary, ["verify-price", "--update", Hex.encode([UInt8](update)), "--feed", Self.ethFeed],
+                                                environment: ["PYTH_GUARDIAN_SETS": HermesStandIn.testGuardianSetting])
+        #expect(status == 0 && out.contains("VERIFIED") && out.contains("price 379000000000"), "\(out) \(err)")
+        try await app.test(.router) { client in
+            let answer = try await client.execute(uri: "/strategies/\(dip.id!)", method: .get)
+            let body = try #require(try JSONSerialization.jsonObject(with: Data(buffer: answer.body)) as? [String: Any])
+            let trigger = try #require(body["trigger_price"] as? [String: Any])
+            #expect(trigger["price"] as? String == "379000000000" && trigger["update_sha256"] as? String == updateID)
+            let stored = try await client.execute(uri: "/price-updates/\(updateID)", method: .get)
+            #expect(stored.status == .ok && String(buffer: stored.body).contains(Hex.encode([UInt8](update))))
+        }
         // Triggered strategies are never evaluated again.
         report = try await services.scheduler.tick()
         #expect(report.evaluated == 1 && report.triggered.isEmpty)
@@ -248,7 +282,7 @@ struct ExecutorLoopbackTests {
     @Test("Hermes unreachable: serve keeps running, evaluates nothing, and reports it on /health")
     func oracleDown() async throws {
         let dir = try ExecutorServiceTests.temporaryDirectory()
-        let env = ["KEYSTORE_KEY": String(repeating: "11", count: 32), "PYTH_HERMES_URL": "http://127.0.0.1:9",
+        let env = ["KEYSTORE_KEY": String(repeating: "11", count: 32), "PYTH_HERMES_URL": "http://127.0.0.1:9", "PYTH_GUARDIAN_SETS": HermesStandIn.testGuardianSetting,
                    "CHECK_INTERVAL_SECONDS": "0.2", "DATABASE_URI": "sqlite:///" + dir.appendingPathComponent("strategies.db").path]
         let server = try RunningServer({ ["serve", "--bind", "127.0.0.1:\($0)", "--allow-insecure-test-parameters"] }, environment: env)
         func health() throws -> (Int, [String: Any]) {
@@ -299,7 +333,7 @@ struct ExecutorLoopbackTests {
         let dir = try ExecutorServiceTests.temporaryDirectory()
         let dbURI = "sqlite:///" + dir.appendingPathComponent("strategies.db").path
         try await Self.withHermes([eth: [.init(price: 390_000_000_000, conf: 1_000_000)]]) { standIn, hermesPort in
-            let env = ["KEYSTORE_KEY": String(repeating: "cd", count: 32), "PYTH_HERMES_URL": "http://127.0.0.1:\(hermesPort)",
+            let env = ["KEYSTORE_KEY": String(repeating: "cd", count: 32), "PYTH_HERMES_URL": "http://127.0.0.1:\(hermesPort)", "PYTH_GUARDIAN_SETS": HermesStandIn.testGuardianSetting,
                        "CHECK_INTERVAL_SECONDS": "0.1", "DATABASE_URI": dbURI]
             func start() throws -> RunningServer {
                 try RunningServer({ ["serve", "--bind", "127.0.0.1:\($0)", "--allow-insecure-test-parameters"] }, environment: env)
@@ -353,7 +387,7 @@ struct ExecutorChainRecoveryTests {
         // (3 800.00) but not the LIMIT_SELL_RALLY one (4 000.00).
         try await ExecutorLoopbackTests.withHermes([eth: [.init(price: 390_000_000_000, conf: 1_000_000)]]) { standIn, hermesPort in
             var env = FinalizerTests.environment(node)
-            env.merge(["KEYSTORE_KEY": String(repeating: "ef", count: 32), "PYTH_HERMES_URL": "http://127.0.0.1:\(hermesPort)",
+            env.merge(["KEYSTORE_KEY": String(repeating: "ef", count: 32), "PYTH_HERMES_URL": "http://127.0.0.1:\(hermesPort)", "PYTH_GUARDIAN_SETS": HermesStandIn.testGuardianSetting,
                        "CHECK_INTERVAL_SECONDS": "0.2", "DATABASE_URI": dbURI]) { $1 }
             func start(fault: String?, waitUntilReady: Bool = true) throws -> RunningServer {
                 var e = env

@@ -26,7 +26,7 @@ struct OracleTests {
 
     static func client(_ base: String, endpoint: HermesEndpoint = .v2, timeout: Int64 = 2) -> HermesClient {
         HermesClient(configuration: HermesConfiguration(baseURLs: [base], apiKey: "test-key", endpoint: endpoint,
-                                                        timeout: .seconds(timeout)))
+                                                        timeout: .seconds(timeout), verification: .standIn))
     }
 
     @Test("Exact cents: price × 10^(expo+2) truncated, u32 range enforced")
@@ -51,7 +51,7 @@ struct OracleTests {
     func latest() async throws {
         try await Self.withStandIn { standIn, base in
             for endpoint in HermesEndpoint.allCases {
-                let quotes = try await Self.client(base, endpoint: endpoint).latest(ids: [Self.btc, "0x" + Self.eth.uppercased(), Self.sol])
+                let quotes = try await Self.client(base, endpoint: endpoint).latest(ids: [Self.btc, "0x" + Self.eth.uppercased(), Self.sol]).quotes
                 #expect(quotes.map(\.feedID) == [Self.btc, Self.eth, Self.sol], "\(endpoint)")
                 #expect(try quotes.map { try $0.cents() } == [2_931_999, 184_136, 14_512], "\(endpoint)")
             }
@@ -65,9 +65,9 @@ struct OracleTests {
             let client = Self.client(base)
             let unknown = String(repeating: "ab", count: 32)
             for endpoint in HermesEndpoint.allCases {
-                let quotes = try await Self.client(base, endpoint: endpoint).latest(ids: [Self.eth, unknown])
+                let quotes = try await Self.client(base, endpoint: endpoint).latest(ids: [Self.eth, unknown]).quotes
                 #expect(quotes.map(\.feedID) == [Self.eth], "\(endpoint)")
-                #expect(try await Self.client(base, endpoint: endpoint).latest(ids: [unknown]).isEmpty, "\(endpoint)")
+                #expect(try await Self.client(base, endpoint: endpoint).latest(ids: [unknown]).quotes.isEmpty, "\(endpoint)")
             }
             #expect(HermesClient.unknownIDs(inNotFound: "Price ids not found: 0x\(unknown), 0x\(Self.eth)") == [unknown, Self.eth])
             await #expect(throws: HermesError.http(status: 400, body: "Failed to deserialize query string. Error: Invalid string length")) {
@@ -111,9 +111,39 @@ struct OracleTests {
                 }
             }
             standIn.faults.truncateJSON = false
-            let fallback = HermesClient(configuration: HermesConfiguration(baseURLs: ["http://127.0.0.1:9", base], timeout: .seconds(2)))
+            let fallback = HermesClient(configuration: HermesConfiguration(baseURLs: ["http://127.0.0.1:9", base], timeout: .seconds(2), verification: .standIn))
             let viaFallback = try await fallback.latest(ids: [Self.eth])
-            #expect(try viaFallback.first?.cents() == 184_136)
+            #expect(try viaFallback.quotes.first?.cents() == 184_136)
+        }
+    }
+
+    @Test("Verified prices: a lying or forged Hermes is refused on both endpoints; PYTH_VERIFY=0 takes the JSON as it comes")
+    func verification() async throws {
+        try await Self.withStandIn { standIn, base in
+            for endpoint in HermesEndpoint.allCases {
+                let honest = try await Self.client(base, endpoint: endpoint).latest(ids: [Self.eth, Self.btc])
+                #expect(honest.quotes.count == 2 && honest.rejected.isEmpty && honest.quotes.allSatisfy { $0.update != nil }, "\(endpoint)")
+                let faults: [(HermesStandIn.Faults, String)] = [
+                    (.init(parsedPriceOverride: 100_000_000), "unverified_parsed_mismatch"),
+                    (.init(signWithStrangers: true), "unverified_bad_signature"), (.init(omitUpdates: true), "unverified_feed_missing"),
+                ]
+                for (fault, reason) in faults {
+                    standIn.faults = fault
+                    let answer = try await Self.client(base, endpoint: endpoint).latest(ids: [Self.eth, Self.btc])
+                    #expect(answer.quotes.isEmpty && answer.rejected.map(\.reason) == [reason, reason], "\(endpoint) \(answer.rejected)")
+                    standIn.faults = .init()
+                }
+            }
+            // Without the stand-in's test guardians in the trust roots its updates are unknown.
+            let strict = HermesClient(configuration: HermesConfiguration(baseURLs: [base], timeout: .seconds(2)))
+            #expect(try await strict.latest(ids: [Self.eth]).rejected.map(\.reason) == ["unverified_unknown_guardian_set"])
+            standIn.faults.parsedPriceOverride = 200_000_000_000
+            let off = try HermesConfiguration(ConfigurationValues(environment: ["PYTH_HERMES_URL": base, "PYTH_VERIFY": "0"],
+                                                                  dotEnvPath: "/nonexistent"))
+            #expect(off.verification == nil)
+            let trusting = try await HermesClient(configuration: off).latest(ids: [Self.eth])
+            #expect(trusting.quotes.count == 1 && trusting.quotes[0].update == nil)
+            #expect(try trusting.quotes[0].cents() == 200_000)
         }
     }
 
@@ -123,7 +153,8 @@ struct OracleTests {
             let oracle = PriceOracle(client: Self.client(base), priceGuard: PriceGuard(maxAgeSeconds: 60, maxConfidenceRatio: 0.001),
                                      feeds: [Self.eth, Self.btc])
             let accepted = await oracle.poll()
-            #expect(accepted == [Self.eth: 184_136, Self.btc: 2_931_999])
+            #expect(accepted.mapValues(\.cents) == [Self.eth: 184_136, Self.btc: 2_931_999])
+            #expect(accepted.values.allSatisfy { $0.quote.update != nil }) // each price carries its verified update
             standIn.faults.staleBySeconds = 120
             #expect(await oracle.poll().isEmpty) // older than what was accepted: refused as going backwards
             #expect(await oracle.rejections["backwards"] == 2)
@@ -132,7 +163,7 @@ struct OracleTests {
             #expect(await fresh.rejections["stale"] == 2)
             // The last good price also expires when read later.
             #expect(await oracle.freshPrice(feed: Self.eth, now: Int64(Date().timeIntervalSince1970) + 100) == nil)
-            #expect(await oracle.freshPrice(feed: Self.eth) == 184_136)
+            #expect(await oracle.freshPrice(feed: Self.eth)?.cents == 184_136)
             // conf/price above the limit (SOL: 10 000 / 14 512 345 = 0.07 % passes 0.1 %; tighten to reject).
             let strict = PriceOracle(client: Self.client(base), priceGuard: PriceGuard(maxAgeSeconds: 600, maxConfidenceRatio: 0.0001),
                                      feeds: [Self.eth])
@@ -141,7 +172,7 @@ struct OracleTests {
             #expect(await strict.rejections["confidence"] == 1)
             // Going backwards in publish time is refused.
             let old = PriceQuote(feedID: Self.eth, price: 1_000_000_000, conf: 0, expo: -8, publishTime: 1)
-            #expect(await oracle.ingest([old], now: 2).isEmpty)
+            #expect(await oracle.ingest(PriceAnswer(quotes: [old]), now: 2).isEmpty)
         }
     }
 
@@ -169,7 +200,8 @@ struct OracleTests {
             task.cancel()
             let c = counts()
             #expect(c.live >= 6 && c.reconnects >= 2 && c.backfill >= 2 && c.errors >= 3, "\(c)")
-            for case .quotes(let quotes, _) in events.get() {
+            for case .quotes(let answer, _) in events.get() {
+                let quotes = answer.quotes
                 #expect(quotes.map(\.feedID) == [Self.eth, Self.sol])
                 #expect(quotes.allSatisfy { (try? $0.cents()) != nil })
             }

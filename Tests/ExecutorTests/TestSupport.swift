@@ -67,7 +67,7 @@ func runProcess(_ executable: URL, _ arguments: [String], environment: [String: 
 
 /// The environment of a `serve` under test: a database in `dir`, a fast tick, a Hermes URL.
 func serveEnvironment(_ dir: URL, hermes: String = "http://127.0.0.1:9") -> [String: String] {
-    ["PYTH_HERMES_URL": hermes, "CHECK_INTERVAL_SECONDS": "0.2",
+    ["PYTH_HERMES_URL": hermes, "PYTH_GUARDIAN_SETS": HermesStandIn.testGuardianSetting, "CHECK_INTERVAL_SECONDS": "0.2",
      "DATABASE_URI": "sqlite:///" + dir.appendingPathComponent("strategies.db").path]
 }
 
@@ -299,4 +299,23 @@ final class DevNode: @unchecked Sendable {
     func revert(to snapshot: String) async throws { _ = try await rpc.request("evm_revert", [snapshot]) }
     /// Mines the pool, or an empty block.
     func mine() async throws { _ = try await rpc.request("evm_mine", []) }
+}
+
+extension PythTrustRoots {
+    /// The built-in roots plus the local Hermes stand-in's test guardians (tests only).
+    static var standIn: PythTrustRoots {
+        var roots = PythTrustRoots.builtIn
+        roots.guardianSets[HermesStandIn.testGuardianSetIndex] = .init(addresses: HermesStandIn.testGuardians.map(\.address), quorum: 3)
+        return roots
+    }
+}
+
+extension OrderBookDatabase {
+    /// Triggers at a plain price with no signed update (what PYTH_VERIFY=0 records), for tests that
+    /// start from TRIGGERED.
+    @discardableResult
+    func markTriggered(_ ids: [Int64], priceCents: UInt32, at time: Date) throws -> [Int64] {
+        let quote = PriceQuote(feedID: "", price: Int64(priceCents), conf: 0, expo: -2, publishTime: Int64(time.timeIntervalSince1970))
+        return try markTriggered(ids, price: PriceOracle.Accepted(quote: quote, cents: priceCents), at: time)
+    }
 }

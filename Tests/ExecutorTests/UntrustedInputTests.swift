@@ -66,7 +66,7 @@ struct BoundShapeAttackTests {
         try HostileInputs.storeBypassingIntake(uri: dbURI, keystoreKey: keystoreKey, payloadID: "stored-48", type: .bracketOrderLong,
                                                upper: bound48, lower: bound48)
         try await ExecutorLoopbackTests.withHermes([eth: [.init(price: 390_000_000_000, conf: 1_000_000)]]) { _, hermesPort in
-            let env = ["KEYSTORE_KEY": keystoreKey, "PYTH_HERMES_URL": "http://127.0.0.1:\(hermesPort)",
+            let env = ["KEYSTORE_KEY": keystoreKey, "PYTH_HERMES_URL": "http://127.0.0.1:\(hermesPort)", "PYTH_GUARDIAN_SETS": HermesStandIn.testGuardianSetting,
                        "CHECK_INTERVAL_SECONDS": "0.2", "DATABASE_URI": dbURI]
             let server = try RunningServer({ ["serve", "--bind", "127.0.0.1:\($0)", "--allow-insecure-test-parameters"] }, environment: env)
             let hex48 = Hex.encode(bound48)
@@ -147,7 +147,7 @@ struct ExpectContinueTests {
         let engine = try RunningServer({ ["engine", "--bind", "127.0.0.1:\($0)", "--allow-insecure-test-parameters"] },
                                        environment: ["API_TOKEN": "t0k"])
         let serve = try RunningServer({ ["serve", "--bind", "127.0.0.1:\($0)", "--allow-insecure-test-parameters"] }, environment: [
-            "API_TOKEN": "t0k", "KEYSTORE_KEY": String(repeating: "7e", count: 32), "PYTH_HERMES_URL": "http://127.0.0.1:9",
+            "API_TOKEN": "t0k", "KEYSTORE_KEY": String(repeating: "7e", count: 32), "PYTH_HERMES_URL": "http://127.0.0.1:9", "PYTH_GUARDIAN_SETS": HermesStandIn.testGuardianSetting,
             "DATABASE_URI": "sqlite:///" + (try ExecutorServiceTests.temporaryDirectory()).appendingPathComponent("s.db").path])
         for (server, path) in [(engine, "/evaluateStrategy"), (serve, "/createStrategy")] {
             // Accepted: 100 Continue first, then the final answer once the body is in.

@@ -56,6 +56,8 @@ struct DemoCommand: AsyncParsableCommand {
         var environment = [
             "DATABASE_URI": directory.appendingPathComponent("strategies.db").path, "BIND": "127.0.0.1:0",
             "PYTH_HERMES_URL": "http://127.0.0.1:\(hermesPort.get())", "CHECK_INTERVAL_SECONDS": "0.5",
+            // Prices are verified as in production, against the stand-in's test guardians.
+            "PYTH_GUARDIAN_SETS": HermesStandIn.testGuardianSetting,
         ]
         let (devnode, tokens) = try startChain(into: &environment)
         defer { devnode?.stop() }

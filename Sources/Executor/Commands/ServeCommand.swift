@@ -28,6 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "syphon.executor")
         logger.logLevel = .info
         insecure.announce(logger)
+        if configuration.hermes.verification == nil {
+            logger.warning("PYTH_VERIFY=0: prices are taken from PYTH_HERMES_URL without checking Pyth's signatures; whoever answers there chooses which strategies trigger")
+        }
         let services = try ExecutorServices(configuration: configuration, logger: logger)
         try await services.swapFinalizer?.checkChainAtStart()
         logger.info("executor listening", metadata: ["address": "\(configuration.bind)", "database": "\(configuration.databaseURI)",

@@ -41,7 +41,10 @@ struct HealthController: Sendable {
                 "database": healthy ? "ok" : "unavailable", "engine": engineMode.rawValue, "finalization": finalization.rawValue,
                 "settlement": finalizer.map { $0.status.get().json as Any } ?? NSNull(),
                 "oracle": ["status": oracleStatus, "price_age_seconds": ages, "last_error": lastError.map { $0 as Any } ?? NSNull(),
-                           "rejections": await oracle.rejections],
+                           "rejections": await oracle.rejections,
+                           // PYTH_VERIFY=0 trusts whoever answers at PYTH_HERMES_URL to choose the price.
+                           "verification": oracle.verifiesPrices
+                               ? "on" : "OFF (PYTH_VERIFY=0): prices are not checked against Pyth's signatures"] as [String: Any],
                 "custody": ["status": custodyOK ? "ok" : "unopenable", "unopenable_strategies": progress.unopenableCustody.sorted()],
                 "scheduler": ["ticks": progress.ticks, "evaluated_price_cents": progress.evaluatedPrices],
                 "large_uploads": ["in_progress": uploads.inUse, "capacity": uploads.capacity],

@@ -32,6 +32,14 @@ struct StrategyController: Sendable {
             }
             return JSONResponse.make(.ok, body)
         }
+        // The signed Pyth update a trigger rests on (public market data): `verify-price --update` takes its hex.
+        router.get("/price-updates/:id") { _, context in
+            guard let id = context.parameters.get("id"), id.count == 64, id.allSatisfy(\.isHexDigit) else {
+                return JSONResponse.error(.badRequest, "id must be 64 hex digits (the update's SHA-256)")
+            }
+            guard let data = try database.priceUpdate(id: id.lowercased()) else { return JSONResponse.error(.notFound, "no price update \(id)") }
+            return JSONResponse.make(.ok, ["update_sha256": id.lowercased(), "update": Hex.encode([UInt8](data))])
+        }
         router.get("/strategies") { request, context in
             let q = request.uri.queryParameters
             var status: StrategyStatus?
@@ -114,6 +122,12 @@ struct StrategyController: Sendable {
         ]
         if let r = s.recipientAddress { d["recipient_address"] = r }
         if let p = s.triggerPriceCents { d["trigger_price_cents"] = p }
+        if let publishTime = s.triggerPublishTime, let price = s.triggerPrice, let expo = s.triggerExpo {
+            // The price the decision was taken on, as Pyth signed it; `update_sha256` names the
+            // stored update that `verify-price` re-checks offline (GET /price-updates/{sha256}).
+            d["trigger_price"] = ["price": "\(price)", "conf": s.triggerConf ?? "", "expo": expo, "publish_time": publishTime,
+                                  "update_sha256": s.triggerUpdateId.map { $0 as Any } ?? NSNull()] as [String: Any]
+        }
         if let t = s.triggeredAt { d["triggered_at"] = Int(t.timeIntervalSince1970) }
         if let h = s.txHash { d["tx_hash"] = h }
         if let r = s.failureReason { d["failure_reason"] = r }

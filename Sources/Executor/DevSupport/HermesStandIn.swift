@@ -34,6 +34,12 @@ final class HermesStandIn: Sendable {
         var inBandErrors = false
         /// Report this publish time instead of the clock's (any Int64 a hostile Hermes could send).
         var publishTimeOverride: Int64?
+        /// Report this price in the parsed JSON while the signed update carries the true one (a lying Hermes).
+        var parsedPriceOverride: Int64?
+        /// Sign updates with keys nobody trusts (a forged update).
+        var signWithStrangers = false
+        /// Send the parsed JSON without any signed update.
+        var omitUpdates = false
     }
 
     private struct State {
@@ -137,23 +143,62 @@ final class HermesStandIn: Sendable {
         "{\"price\":\"\(step.price)\",\"conf\":\"\(step.conf)\",\"expo\":\(step.expo),\"publish_time\":\(publishTime)}"
     }
 
-    /// A PNAU envelope for one feed: magic, version 1.0, update type 0 (WormholeMerkle), an
-    /// unsigned VAA whose AUWV payload carries the slot, and one 85-byte PriceFeedMessage. The
-    /// stand-in cannot produce guardian signatures; the layout is the real one (§7).
-    private func accumulatorBlob(_ id: String, _ step: Step, slot: UInt64, publishTime: Int64) -> [UInt8] {
+    /// A signed accumulator update over `feeds`' messages, in the exact layout of the research
+    /// note §7: PNAU envelope, a VAA from the Pythnet emitter signed by the stand-in's test
+    /// guardians over an AUWV Merkle root, and each message with its proof.
+    private func accumulatorBlob(_ feeds: [(id: String, step: Step)], slot: UInt64, publishTime: Int64, signers: [SigningKey]) -> [UInt8] {
         func be<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.bigEndian) { Array($0) } }
-        let idBytes = stride(from: 0, to: 64, by: 2).map { UInt8(id[id.index(id.startIndex, offsetBy: $0)..<id.index(id.startIndex, offsetBy: $0 + 2)], radix: 16)! }
-        let message = [UInt8(0)] + idBytes + be(step.price) + be(step.conf) + be(step.expo) + be(publishTime) + be(publishTime &- 1)
-            + be(step.price) + be(step.conf)
-        let payload = Array("AUWV".utf8) + [0] + be(slot) + be(UInt32(10_000)) + [UInt8](repeating: 0, count: 20)
-        let emitter = stride(from: 0, to: 64, by: 2).map { i -> UInt8 in
-            let e = "e101faedac5851e32b9b23b5f9411a8c2bac4aae3ed4dd7b811dd1a72ea4aa71"
-            return UInt8(e[e.index(e.startIndex, offsetBy: i)..<e.index(e.startIndex, offsetBy: i + 2)], radix: 16)!
+        let messages = feeds.map { feed in
+            [UInt8(0)] + HexString.decode(feed.id)! + be(feed.step.price) + be(feed.step.conf) + be(feed.step.expo) + be(publishTime)
+                + be(publishTime &- 1) + be(feed.step.price) + be(feed.step.conf)
         }
-        let vaa = [UInt8(1)] + be(UInt32(0)) + [0] + be(UInt32(truncatingIfNeeded: publishTime)) + be(UInt32(0)) + be(UInt16(26)) + emitter
-            + be(slot) + [1] + payload
-        return Array("PNAU".utf8) + [1, 0, 0, 0] + be(UInt16(vaa.count)) + vaa + [1] + be(UInt16(message.count)) + message + [0]
+        let (root, proofs) = Self.merkleTree(messages.map(AccumulatorUpdate.leafHash))
+        let payload = AccumulatorUpdate.rootMagic + [0] + be(slot) + be(UInt32(10_000)) + root
+        let body = be(UInt32(truncatingIfNeeded: publishTime)) + be(UInt32(0)) + be(PythTrustRoots.wormholeEmitter.chain)
+            + PythTrustRoots.wormholeEmitter.address + be(slot) + [1] + payload
+        let digest = Keccak.hash256(Keccak.hash256(body))
+        var vaa = [UInt8(1)] + be(Self.testGuardianSetIndex) + [UInt8(signers.count)]
+        for (index, key) in signers.enumerated() {
+            let (signature, recovery) = key.sign(digest: digest)
+            vaa += [UInt8(index)] + signature + [UInt8(recovery)]
+        }
+        vaa += body
+        var blob = AccumulatorUpdate.magic + [1, 0, 0, 0] + be(UInt16(vaa.count)) + vaa + [UInt8(messages.count)]
+        for (message, proof) in zip(messages, proofs) {
+            blob += be(UInt16(message.count)) + message + [UInt8(proof.count)] + proof.flatMap { $0 }
+        }
+        return blob
     }
+
+    /// Root and per-leaf proofs of the tree over `leaves`, padded to a power of two with null leaves.
+    static func merkleTree(_ leaves: [[UInt8]]) -> (root: [UInt8], proofs: [[[UInt8]]]) {
+        var level = leaves, positions = Array(leaves.indices), proofs = [[[UInt8]]](repeating: [], count: leaves.count)
+        var width = 1
+        while width < max(level.count, 1) { width *= 2 }
+        level += [[UInt8]](repeating: AccumulatorUpdate.nullLeaf, count: width - level.count)
+        while level.count > 1 {
+            for leaf in proofs.indices { proofs[leaf].append(level[positions[leaf] ^ 1]) }
+            level = stride(from: 0, to: level.count, by: 2).map { AccumulatorUpdate.nodeHash(level[$0], level[$0 + 1]) }
+            positions = positions.map { $0 / 2 }
+        }
+        return (level[0], proofs)
+    }
+
+    // MARK: - Test guardians
+
+    /// The stand-in's signer set: four secp256k1 keys fixed for the tests and the demo (NOT a real
+    /// guardian set; they protect nothing). A process that verifies the stand-in's prices trusts
+    /// them through ``testGuardianSetting`` in PYTH_GUARDIAN_SETS, never by default.
+    static let testGuardians: [SigningKey] = (1...4).map { i in
+        try! SigningKey(hex: HexString.encode(Keccak.hash256(Array("syphon stand-in test guardian \(i)".utf8))))
+    }
+    /// Keys no configuration trusts, for the forged-signature fault.
+    static let strangers: [SigningKey] = (1...4).map { i in
+        try! SigningKey(hex: HexString.encode(Keccak.hash256(Array("syphon stand-in stranger \(i)".utf8))))
+    }
+    static let testGuardianSetIndex: UInt32 = 4_242
+    /// `PYTH_GUARDIAN_SETS` value that trusts the stand-in (quorum 3 of 4).
+    static var testGuardianSetting: String { "\(testGuardianSetIndex)=" + testGuardians.map { "\($0.address)" }.joined(separator: ",") }
 
     private func blobString(_ bytes: [UInt8], base64: Bool) -> String {
         base64 ? Data(bytes).base64EncodedString() : bytes.map { String(format: "%02x", $0) }.joined()
@@ -162,29 +207,47 @@ final class HermesStandIn: Sendable {
     /// The publish time every answer reports now.
     private var publishTime: Int64 { faults.publishTimeOverride ?? Int64(Date().timeIntervalSince1970) - faults.staleBySeconds }
 
+    /// The steps of `ids` at the current slot, the update that signs them, and the parsed price
+    /// (inflated when the fault says so).
+    private func snapshot(_ ids: [String]) -> (feeds: [(id: String, step: Step, slot: UInt64)], update: [UInt8]?, now: Int64) {
+        let now = publishTime, f = faults
+        let feeds = ids.compactMap { id in current(id).map { (id: id, step: $0.0, slot: $0.1) } }
+        guard let slot = feeds.first?.slot, !f.omitUpdates else { return (feeds, nil, now) }
+        let update = accumulatorBlob(feeds.map { ($0.id, $0.step) }, slot: slot, publishTime: now,
+                                     signers: f.signWithStrangers ? Self.strangers : Self.testGuardians)
+        return (feeds, update, now)
+    }
+
+    private func parsedStep(_ step: Step) -> Step {
+        guard let price = faults.parsedPriceOverride else { return step }
+        var s = step
+        s.price = price
+        return s
+    }
+
     func v2Body(ids: [String], parsed: Bool, base64: Bool) -> String {
-        let now = publishTime
-        var blobs: [String] = [], feeds: [String] = []
-        for id in ids {
-            guard let (step, slot) = current(id) else { continue }
-            blobs.append("\"" + blobString(accumulatorBlob(id, step, slot: slot, publishTime: now), base64: base64) + "\"")
-            feeds.append("{\"id\":\"\(id)\",\"price\":\(priceJSON(step, publishTime: now)),\"ema_price\":\(priceJSON(step, publishTime: now)),"
-                         + "\"metadata\":{\"slot\":\(slot),\"proof_available_time\":\(now &+ 1),\"prev_publish_time\":\(now &- 1)}}")
+        let (current, update, now) = snapshot(ids)
+        let feeds = current.map { feed in
+            "{\"id\":\"\(feed.id)\",\"price\":\(priceJSON(parsedStep(feed.step), publishTime: now)),\"ema_price\":\(priceJSON(feed.step, publishTime: now)),"
+                + "\"metadata\":{\"slot\":\(feed.slot),\"proof_available_time\":\(now &+ 1),\"prev_publish_time\":\(now &- 1)}}"
         }
+        // Hermes answers one update for all the requested feeds.
+        let blobs = update.map { ["\"" + blobString($0, base64: base64) + "\""] } ?? []
         var body = "{\"binary\":{\"encoding\":\"\(base64 ? "base64" : "hex")\",\"data\":[\(blobs.joined(separator: ","))]}"
         if parsed { body += ",\"parsed\":[\(feeds.joined(separator: ","))]" }
         return body + "}"
     }
 
     func legacyBody(ids: [String], verbose: Bool, binary: Bool) -> String {
-        let now = publishTime
         let feeds = ids.compactMap { id -> String? in
-            guard let (step, slot) = current(id) else { return nil }
-            var feed = "{\"id\":\"\(id)\",\"price\":\(priceJSON(step, publishTime: now)),\"ema_price\":\(priceJSON(step, publishTime: now))"
+            // The legacy endpoint sends each feed with its own update.
+            let (current, update, now) = snapshot([id])
+            guard let (_, step, slot) = current.first else { return nil }
+            var feed = "{\"id\":\"\(id)\",\"price\":\(priceJSON(parsedStep(step), publishTime: now)),\"ema_price\":\(priceJSON(step, publishTime: now))"
             if verbose {
                 feed += ",\"metadata\":{\"slot\":\(slot),\"emitter_chain\":26,\"price_service_receive_time\":\(now &+ 1),\"prev_publish_time\":\(now &- 1)}"
             }
-            if binary { feed += ",\"vaa\":\"\(blobString(accumulatorBlob(id, step, slot: slot, publishTime: now), base64: true))\"" }
+            if binary, let update { feed += ",\"vaa\":\"\(blobString(update, base64: true))\"" }
             return feed + "}"
         }
         return "[" + feeds.joined(separator: ",") + "]"

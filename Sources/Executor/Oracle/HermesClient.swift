@@ -14,6 +14,9 @@ struct HermesConfiguration: Sendable {
     var timeout: TimeAmount = .seconds(5)
     /// Minimum back-off after a 429 (Hermes holds 429s for 60 s).
     var rateLimitBackoffSeconds: Int = 60
+    /// Who may vouch for a price (PYTH_GUARDIAN_SETS, PYTH_EMITTERS); nil when PYTH_VERIFY=0, and
+    /// then the parsed JSON is trusted as it comes.
+    var verification: PythTrustRoots? = .builtIn
 }
 
 /// The Hermes REST client: one request per poll for all feeds, never faster than the rate limit
@@ -35,10 +38,13 @@ final class HermesClient: Sendable {
 
     /// v2 drops ids it does not know instead of failing the whole request (one feed Hermes lacks
     /// must never hide the others' prices); the legacy endpoint has no such flag (see `latest`).
+    /// With verification on, the signed updates come with the prices (v2: `binary.data` in hex;
+    /// legacy: each feed's `vaa`).
     func path(for ids: [String]) -> String {
-        switch configuration.endpoint {
-        case .v2: "/v2/updates/price/latest?\(Self.idsQuery(ids))&parsed=true&ignore_invalid_price_ids=true"
-        case .legacy: "/api/latest_price_feeds?\(Self.idsQuery(ids))"
+        let verify = configuration.verification != nil
+        return switch configuration.endpoint {
+        case .v2: "/v2/updates/price/latest?\(Self.idsQuery(ids))&parsed=true&ignore_invalid_price_ids=true" + (verify ? "&encoding=hex" : "")
+        case .legacy: "/api/latest_price_feeds?\(Self.idsQuery(ids))" + (verify ? "&binary=true" : "")
         }
     }
 
@@ -51,7 +57,7 @@ final class HermesClient: Sendable {
     /// The latest quotes for `ids`, in the order Hermes returns them. When Hermes answers 404 for ids
     /// it does not know (the legacy endpoint always; v2 if the flag is ignored), it is asked once more
     /// for the others: those feeds then simply have no quote.
-    func latest(ids: [String]) async throws -> [PriceQuote] {
+    func latest(ids: [String]) async throws -> PriceAnswer {
         do {
             return try await latestOnce(ids: ids)
         } catch HermesError.http(status: 404, let body) {
@@ -59,11 +65,11 @@ final class HermesClient: Sendable {
             let known = ids.filter { !unknown.contains($0) }
             guard !unknown.isEmpty, known.count < ids.count else { throw HermesError.http(status: 404, body: body) }
             logger.warning("Hermes does not know some configured feeds; polling the others", metadata: ["unknown": "\(unknown.sorted())"])
-            return known.isEmpty ? [] : try await latestOnce(ids: known)
+            return known.isEmpty ? PriceAnswer(quotes: []) : try await latestOnce(ids: known)
         }
     }
 
-    private func latestOnce(ids: [String]) async throws -> [PriceQuote] {
+    private func latestOnce(ids: [String]) async throws -> PriceAnswer {
         if let until = backoffUntil.get(), until > Date() {
             throw HermesError.rateLimited(retryAfterSeconds: Int(until.timeIntervalSinceNow.rounded(.up)))
         }
@@ -72,7 +78,9 @@ final class HermesClient: Sendable {
             do {
                 let (status, body, retryAfter) = try await get(base + path(for: ids))
                 switch status {
-                case 200: return try HermesWire.parse(body, endpoint: configuration.endpoint)
+                case 200:
+                    return PriceVerification.check(try HermesWire.answer(body, endpoint: configuration.endpoint),
+                                                   trust: configuration.verification)
                 case 429:
                     let wait = max(configuration.rateLimitBackoffSeconds, retryAfter ?? 0)
                     backoffUntil.set(Date().addingTimeInterval(TimeInterval(wait)))
@@ -123,6 +131,7 @@ extension HermesConfiguration {
         apiKey = values["PYTH_API_KEY"]
         endpoint = try values.choice("PYTH_HERMES_ENDPOINT") ?? endpoint
         if let seconds = try values.positiveInteger("PYTH_TIMEOUT_SECONDS") { timeout = .seconds(Int64(seconds)) }
+        verification = try values.flag("PYTH_VERIFY") == false ? nil : try PythTrustRoots(values)
     }
 }
 

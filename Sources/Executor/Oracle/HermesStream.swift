@@ -19,7 +19,8 @@ struct HermesStream: Sendable {
 
     /// Events the subscriber sees.
     enum Event: Sendable {
-        case quotes([PriceQuote], backfill: Bool)
+        /// Verified prices and refused ones, as a poll yields them (``PriceVerification``).
+        case quotes(PriceAnswer, backfill: Bool)
         /// An in-band `event:error` frame (the stream may continue or close after it).
         case serverError(String)
         /// The connection ended; reconnecting after the given delay.
@@ -56,7 +57,9 @@ struct HermesStream: Sendable {
     /// One connection; returns whether any price event arrived.
     func connectOnce(_ deliver: @escaping @Sendable (Event) async -> Void) async throws -> Bool {
         guard let base = client.configuration.baseURLs.first else { throw HermesError.unreachable("no base URL") }
-        var request = HTTPClientRequest(url: base + "/v2/updates/price/stream?" + HermesClient.idsQuery(ids) + "&parsed=true&ignore_invalid_price_ids=true")
+        let verification = client.configuration.verification
+        var request = HTTPClientRequest(url: base + "/v2/updates/price/stream?" + HermesClient.idsQuery(ids)
+                                        + "&parsed=true&ignore_invalid_price_ids=true" + (verification != nil ? "&encoding=hex" : ""))
         request.headers.add(name: "Accept", value: "text/event-stream")
         if let key = client.configuration.apiKey, !key.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
         let response = try await HTTPClient.shared.execute(request, timeout: .hours(25))
@@ -73,10 +76,10 @@ struct HermesStream: Sendable {
                     for event in parser.feed(chunk) {
                         switch event {
                         case .message(let data):
-                            let quotes = try HermesWire.parse(Data(data.utf8), endpoint: .v2)
+                            let answer = PriceVerification.check(try HermesWire.answer(Data(data.utf8), endpoint: .v2), trust: verification)
                             lastEvent.set(.now)
                             gotAny.set(true)
-                            await deliver(.quotes(quotes, backfill: false))
+                            await deliver(.quotes(answer, backfill: false))
                         case .named("error", let data):
                             await deliver(.serverError(data))
                         case .named:

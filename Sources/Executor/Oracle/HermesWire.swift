@@ -48,28 +48,86 @@ enum HermesWire {
     struct WireFeed: Decodable {
         let id: String
         let price: WirePrice
+        /// Legacy endpoint with `binary=true`: the feed's accumulator update, base64.
+        let vaa: String?
+    }
+    struct WireBinary: Decodable {
+        let encoding: String
+        let data: [String]
     }
     struct WireV2: Decodable {
         let parsed: [WireFeed]?
+        let binary: WireBinary?
+    }
+
+    /// A Hermes answer: each parsed feed with the accumulator updates that should back it (the v2
+    /// answer's `binary.data` for all feeds, the legacy feed's own `vaa`), still unverified.
+    struct Answer {
+        var feeds: [(quote: PriceQuote, updates: [[UInt8]])]
+        /// Updates that could not even be decoded (bad hex or base64): why.
+        var undecodable: String?
     }
 
     static func parse(_ body: Data, endpoint: HermesEndpoint) throws -> [PriceQuote] {
-        let feeds: [WireFeed]
+        try answer(body, endpoint: endpoint).feeds.map(\.quote)
+    }
+
+    static func answer(_ body: Data, endpoint: HermesEndpoint) throws -> Answer {
         do {
             switch endpoint {
             case .v2:
-                guard let parsed = try JSONDecoder().decode(WireV2.self, from: body).parsed else {
-                    throw HermesError.malformed("no 'parsed' array")
+                let wire = try JSONDecoder().decode(WireV2.self, from: body)
+                guard let parsed = wire.parsed else { throw HermesError.malformed("no 'parsed' array") }
+                var undecodable: String?
+                let updates = (wire.binary?.data ?? []).compactMap { text -> [UInt8]? in
+                    guard let bytes = decodeBinary(text, encoding: wire.binary?.encoding ?? "hex") else {
+                        undecodable = "binary.data is not \(wire.binary?.encoding ?? "hex")"
+                        return nil
+                    }
+                    return bytes
                 }
-                feeds = parsed
-            case .legacy: feeds = try JSONDecoder().decode([WireFeed].self, from: body)
+                return Answer(feeds: try parsed.map { (try quote($0), updates) }, undecodable: undecodable)
+            case .legacy:
+                var undecodable: String?
+                let feeds = try JSONDecoder().decode([WireFeed].self, from: body).map { feed -> (PriceQuote, [[UInt8]]) in
+                    let update = feed.vaa.flatMap { decodeBinary($0, encoding: "base64") }
+                    if feed.vaa != nil && update == nil { undecodable = "vaa is not base64" }
+                    return (try quote(feed), update.map { [$0] } ?? [])
+                }
+                return Answer(feeds: feeds, undecodable: undecodable)
             }
         } catch let error as HermesError {
             throw error
         } catch {
             throw HermesError.malformed("\(error)".prefix(200).description)
         }
-        return try feeds.map(quote)
+    }
+
+    /// Bytes of a `binary.data` string in Hermes's `hex` (no 0x) or `base64` encoding, or nil.
+    static func decodeBinary(_ text: String, encoding: String) -> [UInt8]? {
+        switch encoding {
+        case "hex":
+            let utf8 = Array(text.utf8)
+            guard utf8.count % 2 == 0 else { return nil }
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(utf8.count / 2)
+            for i in stride(from: 0, to: utf8.count, by: 2) {
+                guard let high = hexValue(utf8[i]), let low = hexValue(utf8[i + 1]) else { return nil }
+                bytes.append(high << 4 | low)
+            }
+            return bytes
+        case "base64": return Data(base64Encoded: text).map { [UInt8]($0) }
+        default: return nil
+        }
+    }
+
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 
     static func quote(_ feed: WireFeed) throws -> PriceQuote {

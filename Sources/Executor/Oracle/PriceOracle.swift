@@ -33,12 +33,12 @@ actor PriceOracle {
 
     /// One request for all feeds; returns the feeds whose price was accepted.
     @discardableResult
-    func poll(now: Int64 = Int64(Date().timeIntervalSince1970)) async -> [String: UInt32] {
+    func poll(now: Int64 = Int64(Date().timeIntervalSince1970)) async -> [String: Accepted] {
         guard !feeds.isEmpty else { return [:] }
         do {
-            let quotes = try await client.latest(ids: feeds)
+            let answer = try await client.latest(ids: feeds)
             lastError = nil
-            return ingest(quotes, now: now)
+            return ingest(answer, now: now)
         } catch {
             lastError = "\(error)"
             count(error is HermesError ? "hermes" : "error")
@@ -47,11 +47,19 @@ actor PriceOracle {
         }
     }
 
-    /// Accepts quotes through the guard; returns the accepted ones.
+    /// Accepts verified quotes through the guard; returns the accepted ones. A feed whose price was
+    /// refused (not backed by a valid signed update) evaluates nothing until a good one arrives.
     @discardableResult
-    func ingest(_ quotes: [PriceQuote], now: Int64 = Int64(Date().timeIntervalSince1970)) -> [String: UInt32] {
-        var fresh: [String: UInt32] = [:]
-        for feed in feeds where !quotes.contains(where: { $0.feedID == feed }) {
+    func ingest(_ answer: PriceAnswer, now: Int64 = Int64(Date().timeIntervalSince1970)) -> [String: Accepted] {
+        let quotes = answer.quotes
+        var fresh: [String: Accepted] = [:]
+        let refused = Set(answer.rejected.compactMap { r -> String? in
+            if case .unverified(let feed, _, _) = r { return feed }
+            return nil
+        })
+        lastRejected.formUnion(refused)
+        answer.rejected.forEach(reject)
+        for feed in feeds where !quotes.contains(where: { $0.feedID == feed }) && !refused.contains(feed) {
             reject(.missing(feedID: feed))
         }
         for quote in quotes {
@@ -62,7 +70,7 @@ actor PriceOracle {
                 let cents = try priceGuard.accept(quote, now: now)
                 accepted[quote.feedID] = Accepted(quote: quote, cents: cents)
                 lastRejected.remove(quote.feedID)
-                fresh[quote.feedID] = cents
+                fresh[quote.feedID] = Accepted(quote: quote, cents: cents)
             } catch let rejection as PriceRejection {
                 if case .wentBackwards = rejection {} else { lastRejected.insert(quote.feedID) }
                 reject(rejection)
@@ -74,11 +82,14 @@ actor PriceOracle {
     }
 
     /// The price to evaluate on now, or nil when the last accepted one has gone stale since.
-    func freshPrice(feed: String, now: Int64 = Int64(Date().timeIntervalSince1970)) -> UInt32? {
+    func freshPrice(feed: String, now: Int64 = Int64(Date().timeIntervalSince1970)) -> Accepted? {
         guard let a = accepted[feed], !lastRejected.contains(feed) else { return nil }
         guard (try? priceGuard.accept(a.quote, now: now)) != nil else { return nil }
-        return a.cents
+        return a
     }
+
+    /// Whether prices must come with a verified signed update (off only with PYTH_VERIFY=0).
+    nonisolated var verifiesPrices: Bool { client.configuration.verification != nil }
 
     /// Seconds since the publish time of the last accepted price of a feed.
     func age(feed: String, now: Int64 = Int64(Date().timeIntervalSince1970)) -> Int64? {
@@ -109,7 +120,7 @@ actor PriceOracle {
         streamTask = Task { [self] in
             await stream.run { event in
                 switch event {
-                case .quotes(let quotes, _): await self.ingest(quotes)
+                case .quotes(let answer, _): await self.ingest(answer)
                 case .serverError(let message): await self.noteStreamError(message)
                 case .reconnecting(_, let reason): await self.noteStreamError(reason)
                 }

@@ -9,6 +9,9 @@ struct PriceQuote: Equatable, Sendable {
     let expo: Int32
     /// Unix seconds.
     let publishTime: Int64
+    /// The accumulator update this price was verified in (signatures, quorum and Merkle proof
+    /// checked); nil only when verification is off (PYTH_VERIFY=0).
+    var update: [UInt8]? = nil
 
     /// The price in integer cents, exactly: price × 10^(expo + 2), truncated toward zero (the
     /// original service multiplied by 10^expo, then by 100, and truncated with int(); this does
@@ -54,6 +57,8 @@ enum PriceRejection: Error, Equatable, CustomStringConvertible {
     case outOfRange(feedID: String)
     case wentBackwards(feedID: String)
     case missing(feedID: String)
+    /// The price is not backed by a valid signed update; `reason` is the update's rejection label.
+    case unverified(feedID: String, reason: String, detail: String)
 
     var description: String {
         switch self {
@@ -64,6 +69,7 @@ enum PriceRejection: Error, Equatable, CustomStringConvertible {
         case .outOfRange(let id): "price of \(id.prefix(8))… does not fit u32 cents"
         case .wentBackwards(let id): "price of \(id.prefix(8))… is older than the last accepted one"
         case .missing(let id): "no price for \(id.prefix(8))… in the response"
+        case .unverified(let id, _, let detail): "price of \(id.prefix(8))… is not verified: \(detail)"
         }
     }
 
@@ -75,6 +81,7 @@ enum PriceRejection: Error, Equatable, CustomStringConvertible {
         case .nonPositive, .outOfRange: "range"
         case .wentBackwards: "backwards"
         case .missing: "missing"
+        case .unverified(_, let reason, _): "unverified_" + reason
         }
     }
 }

@@ -42,16 +42,32 @@ extension OrderBookDatabase {
 
     /// PENDING → TRIGGERED for the given strategies at one price, in one transaction; a strategy
     /// that changed state meanwhile (cancelled) is left alone. Returns the ids actually moved.
-    func markTriggered(_ ids: [Int64], priceCents: UInt32, at time: Date) throws -> [Int64] {
-        try writer.write { db in
+    /// → TRIGGERED at `price`, keeping the price's signed update (stored once) as the evidence.
+    func markTriggered(_ ids: [Int64], price: PriceOracle.Accepted, at time: Date) throws -> [Int64] {
+        guard !ids.isEmpty else { return [] }
+        let quote = price.quote
+        let updateID = quote.update.map { contentHash($0) }
+        return try writer.write { db in
+            if let update = quote.update, let updateID {
+                try db.execute(sql: "INSERT OR IGNORE INTO priceUpdate (id, data, createdAt) VALUES (?, ?, ?)",
+                               arguments: [updateID, Data(update), time])
+            }
             var moved: [Int64] = []
             for id in ids {
-                try db.execute(sql: "UPDATE strategy SET status = ?, triggerPriceCents = ?, triggeredAt = ?, updatedAt = ? WHERE id = ? AND status = ?",
-                               arguments: [StrategyStatus.triggered, Int64(priceCents), time, time, id, StrategyStatus.pending])
+                try db.execute(sql: """
+                    UPDATE strategy SET status = ?, triggerPriceCents = ?, triggeredAt = ?, updatedAt = ?, triggerUpdateId = ?,
+                    triggerPrice = ?, triggerConf = ?, triggerExpo = ?, triggerPublishTime = ? WHERE id = ? AND status = ?
+                    """, arguments: [StrategyStatus.triggered, Int64(price.cents), time, time, updateID, quote.price, "\(quote.conf)",
+                                     quote.expo, quote.publishTime, id, StrategyStatus.pending])
                 if db.changesCount == 1 { moved.append(id) }
             }
             return moved
         }
+    }
+
+    /// A stored price update by its SHA-256 (the evidence of a trigger).
+    func priceUpdate(id: String) throws -> Data? {
+        try writer.read { db in try Data.fetchOne(db, sql: "SELECT data FROM priceUpdate WHERE id = ?", arguments: [id]) }
     }
 
     /// → FAILED with the reason (stored material unusable, a swap that cannot be built or whose

@@ -10,6 +10,7 @@ extension OrderBookDatabase {
         migrator.registerMigration("v3-chain-finalization", migrate: v3ChainFinalization)
         migrator.registerMigration("v4-identities-custody-seeds", migrate: v4IdentitiesCustodySeeds)
         migrator.registerMigration("v5-settlement-safety", migrate: v5SettlementSafety)
+        migrator.registerMigration("v6-price-evidence", migrate: v6PriceEvidence)
         return migrator
     }
 
@@ -157,6 +158,23 @@ extension OrderBookDatabase {
             t.column("at", .datetime).notNull()
             t.column("kind", .text).notNull()
             t.column("detail", .text).notNull()
+        }
+    }
+
+    /// The signed Pyth update each trigger rests on, stored once by its SHA-256, and the price it
+    /// carried: anyone can re-verify a decision offline (`verify-price`).
+    private static func v6PriceEvidence(_ db: Database) throws {
+        try db.create(table: "priceUpdate") { t in
+            t.primaryKey("id", .text) // SHA-256 of the update's bytes
+            t.column("data", .blob).notNull()
+            t.column("createdAt", .datetime).notNull()
+        }
+        try db.alter(table: "strategy") { t in
+            t.add(column: "triggerUpdateId", .text).references("priceUpdate")
+            t.add(column: "triggerPrice", .integer) // Pyth's integer price, with triggerExpo
+            t.add(column: "triggerConf", .text) // u64 as decimal text
+            t.add(column: "triggerExpo", .integer)
+            t.add(column: "triggerPublishTime", .integer)
         }
     }
 }

@@ -52,6 +52,13 @@ struct StrategyRecord: Codable, Sendable, FetchableRecord, MutablePersistableRec
     var minAmountOut: String? = nil
     /// Replacements of this strategy's transaction at its nonce (stuck or rejected).
     var feeBumps: Int = 0
+    /// The verified Pyth update the trigger rests on (SHA-256 of `priceUpdate.data`; nil when
+    /// verification was off) and the price it carried.
+    var triggerUpdateId: String? = nil
+    var triggerPrice: Int64? = nil
+    var triggerConf: String? = nil
+    var triggerExpo: Int32? = nil
+    var triggerPublishTime: Int64? = nil
 
     enum Columns {
         static let id = Column(CodingKeys.id), status = Column(CodingKeys.status), userId = Column(CodingKeys.userId)

@@ -104,7 +104,7 @@ final class OrderScheduler: Service, Sendable {
         // Polling: only prices accepted by this tick's request count. Streaming: the latest streamed
         // price, if it was accepted and is still fresh. Either way a rejected price means no
         // evaluation this tick.
-        var accepted: [String: UInt32] = [:]
+        var accepted: [String: PriceOracle.Accepted] = [:]
         if streaming {
             await oracle.stream(feeds: Array(byFeed.keys))
             for feed in byFeed.keys {
@@ -114,15 +114,16 @@ final class OrderScheduler: Service, Sendable {
             accepted = await oracle.poll(now: Int64(now.timeIntervalSince1970))
         }
         for (feed, strategies) in byFeed.sorted(by: { $0.key < $1.key }) {
-            guard let price = accepted[feed] else {
+            guard let fresh = accepted[feed] else {
                 report.skippedFeeds.append(feed)
                 metrics.event("tick_skipped_no_fresh_price")
                 continue
             }
+            let price = fresh.cents
             let (triggered, failed, evaluated) = try await evaluate(strategies, priceCents: price)
             report.evaluated += evaluated
             report.failed += failed
-            let moved = try database.markTriggered(triggered, priceCents: price, at: now)
+            let moved = try database.markTriggered(triggered, price: fresh, at: now)
             // Published once the book shows the outcome: whoever sees this price has seen its triggers.
             progress.update { $0.evaluatedPrices[feed] = price }
             report.triggered += moved

@@ -6,11 +6,13 @@ import Foundation
 /// - `native`: native containers through ``UntrustedInput`` (bounds, evaluation and client keys);
 /// - `json`: the request body scanner and its field accessors, exact decimal amounts;
 /// - `hermes`: Hermes answers (v2 and legacy JSON), the price guard's arithmetic, SSE framing;
-/// - `chain`: RLP, ABI return data and calldata, revert reasons, zkp_data, addresses.
+/// - `chain`: RLP, ABI return data and calldata, revert reasons, zkp_data, addresses;
+/// - `pyth`: Pyth accumulator updates through the verifier (envelope, VAA signatures, proofs),
+///   trusting the real guardian sets 3 and 4 so that mutations of the published updates go deep.
 /// Every input must decode or throw the decoder's own typed error: a trap, an overflow, an
 /// out-of-bounds access or any other error is a finding.
 enum Target: String {
-    case radix, boolean, clientkey, serverkey, hex, native, json, hermes, chain
+    case radix, boolean, clientkey, serverkey, hex, native, json, hermes, chain, pyth
     static let current = Target(rawValue: ProcessInfo.processInfo.environment["FUZZ_TARGET"] ?? "radix") ?? .radix
     static let parameters = ParameterSet.insecureTfheRs05Small
 }
@@ -19,7 +21,7 @@ enum Target: String {
 func isTyped(_ error: any Error) -> Bool {
     error is FHECoreError || error is JSONScanError || error is HermesError || error is PriceRejection
         || error is RLP.DecodingError || error is ABI.DecodingError || error is Entrypoint.Authorization.Invalid
-        || error is EthereumAddress.ParseError
+        || error is EthereumAddress.ParseError || error is AccumulatorUpdate.Rejection
 }
 
 func fuzzNative(_ bytes: UnsafeRawBufferPointer) throws {
@@ -75,6 +77,20 @@ func fuzzChain(_ bytes: [UInt8]) throws {
     _ = try RLP.decode(bytes)
 }
 
+/// The built-in roots plus the historical sets of the published test updates (Tests/Fixtures/pyth).
+let historicalTrust: PythTrustRoots = {
+    var roots = PythTrustRoots.builtIn
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../Fixtures/pyth/guardian-sets-3-4.txt")
+    let text = (try? String(contentsOf: path, encoding: .utf8)) ?? ""
+    for entry in text.split(separator: ";") {
+        let parts = entry.split(separator: "=")
+        guard parts.count == 2, let index = UInt32(parts[0].trimmingCharacters(in: .whitespacesAndNewlines)) else { continue }
+        let addresses = parts[1].split(separator: ",").compactMap { try? EthereumAddress($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        roots.guardianSets[index] = .init(addresses: addresses, quorum: PythTrustRoots.GuardianSet.wormholeQuorum(addresses.count))
+    }
+    return roots
+}()
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = UnsafeRawBufferPointer(start: data, count: size)
@@ -91,6 +107,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         case .json: try fuzzJSON(bytes)
         case .hermes: try fuzzHermes(Data(bytes))
         case .chain: try fuzzChain(Array(bytes))
+        case .pyth: _ = try AccumulatorUpdate.verify(Array(bytes), trust: historicalTrust)
         }
     } catch where isTyped(error) {
         // Rejected with a typed error: the expected outcome for malformed input.

@@ -1,0 +1,1 @@
+../../../../Sources/Executor/Oracle/PythTrustRoots.swift

@@ -1,0 +1,1 @@
+../../../../Sources/Executor/Chain/SigningKey.swift
