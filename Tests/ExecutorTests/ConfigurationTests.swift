@@ -1,3 +1,4 @@
+import FHECore
 import Foundation
 import Testing
 @testable import Executor
@@ -8,6 +9,13 @@ struct ConfigurationTests {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("syphon-env-\(UUID().uuidString)")
         try text.write(to: url, atomically: true, encoding: .utf8)
         return url
+    }
+
+    @Test("Scaling rows: 1, 2, 4, … up to the cores, which the process's affinity bounds")
+    func threadSteps() {
+        #expect(Parallelism.scalingSteps(upTo: 1) == [1] && Parallelism.scalingSteps(upTo: 2) == [1, 2])
+        #expect(Parallelism.scalingSteps(upTo: 6) == [1, 2, 4, 6] && Parallelism.scalingSteps(upTo: 16) == [1, 2, 4, 8, 16])
+        #expect(Parallelism.availableCores >= 1 && Parallelism.availableCores <= ProcessInfo.processInfo.processorCount)
     }
 
     @Test("Flags over environment over .env; empty values are unset")
@@ -41,5 +49,7 @@ struct ConfigurationTests {
                                         "CONFIRMATIONS": "finalized", "SERVER_KEY_CACHE_MIB": "64"]) { $1 })
         #expect(c.engineMode == .remote && c.chain?.transactionType == .eip1559 && c.chain?.finality == .finalizedTag)
         #expect(c.serverKeyCacheBytes == 64 << 20 && c.finalization == .dryRun)
+        #expect(try load(["FHE_THREADS": "3"]).fheThreads == 3 && load([:]).fheThreads == Parallelism.availableCores)
+        #expect(throws: ConfigurationError.self) { _ = try load(["FHE_THREADS": "0"]) }
     }
 }

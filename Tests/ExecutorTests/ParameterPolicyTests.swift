@@ -60,7 +60,8 @@ struct ParameterPolicyTests {
         let dir = try ExecutorServiceTests.temporaryDirectory()
         let env = serveEnvironment(dir)
         do {
-            let serve = try RunningServer({ ["serve", "--bind", "127.0.0.1:\($0)", "--allow-insecure-test-parameters"] }, environment: env)
+            let serve = try RunningServer({ ["serve", "--bind", "127.0.0.1:\($0)", "--allow-insecure-test-parameters"] },
+                                          environment: env.merging(["FHE_THREADS": "1"]) { $1 })
             let body = Data(buffer: try ExecutorServiceTests.payload("pp-1", type: "LIMIT_BUY_DIP"))
             #expect(try serve.httpRequest("POST", "/createStrategy", body: body).0 == 201)
             let health = try serve.health()
@@ -70,6 +71,7 @@ struct ParameterPolicyTests {
             #expect((sets["accepted"] as? [String])?.contains(ParameterSet.insecureTfheRs05Small.name) == true)
             #expect(sets["for_new_keys"] as? [String] == ["default", ParameterSet.insecureTfheRs05Small.name])
             #expect(health["kernels"] as? String == Kernel.summary)
+            #expect(health["fhe_threads"] as? Int == 1) // FHE_THREADS reaches the scheduler's engine
             serve.process.terminate()
             serve.process.waitUntilExit()
             let log = serve.output()

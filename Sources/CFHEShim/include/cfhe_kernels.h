@@ -43,6 +43,9 @@ int cfhe_isa_limit(int level);
 /// The level SYPHON_ISA names: -1 when unset, -2 when it names none.
 int cfhe_isa_from_environment(void);
 
+// CPUs this process may run on (its affinity mask on Linux, else the online count), at least 1.
+int cfhe_available_cpus(void);
+
 // MARK: - Negacyclic FFT
 //
 // A polynomial of size n (a power of two, 32 <= n <= 65536) over Z[X]/(X^n + 1) maps to m = n/2

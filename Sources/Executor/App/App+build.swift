@@ -43,7 +43,7 @@ struct ExecutorServices: Sendable {
                                    finalizer: swapFinalizer ?? RecordOnlyFinalizer(logger: logger), metrics: metrics,
                                    interval: c.checkInterval, logger: logger,
                                    remote: c.engineMode == .remote ? c.engineURL.map { RemoteEngine(url: $0, apiToken: c.apiToken) } : nil,
-                                   streaming: c.streamPrices)
+                                   streaming: c.streamPrices, threads: c.fheThreads)
     }
 
     func router() -> Router<ExecutorRequestContext> {

@@ -46,6 +46,8 @@ struct ExecutorConfiguration: Sendable {
     var rateLimitPerMinute = 600
     /// ENGINE / --engine: where strategies are evaluated.
     var engineMode = EngineMode.local
+    /// FHE_THREADS: threads of every evaluation (default: the cores this process may use).
+    var fheThreads = Parallelism.availableCores
     /// SERVER_KEY_CACHE_MIB: decoded evaluation keys kept in memory (28 MB per default-set key).
     var serverKeyCacheBytes = KeyRepository.defaultCacheBytes
     var engineURL: String?
@@ -86,6 +88,7 @@ struct ExecutorConfiguration: Sendable {
         c.keystoreKey = values["KEYSTORE_KEY"]
         if let mib = try values.positiveInteger("MAX_BODY_MIB") { c.maxBodyBytes = mib << 20 }
         if let mib = try values.positiveInteger("SERVER_KEY_CACHE_MIB") { c.serverKeyCacheBytes = mib << 20 }
+        c.fheThreads = try values.fheThreads()
         c.maxConcurrentLargeUploads = try values.positiveInteger("MAX_CONCURRENT_LARGE_UPLOADS") ?? c.maxConcurrentLargeUploads
         if let t = values["LARGE_UPLOAD_WAIT_SECONDS"] {
             guard let seconds = Double(t), seconds >= 0 else { throw ConfigurationError("LARGE_UPLOAD_WAIT_SECONDS must be a number ≥ 0") }

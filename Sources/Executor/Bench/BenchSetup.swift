@@ -7,8 +7,23 @@ struct BenchOptions: ParsableArguments {
     @Flag(help: "Print one JSON object instead of the table.") var json = false
     @Option(help: "Parameter sets to measure (comma-separated).") var params = "tfhe-rs-0.5,default"
 
+    /// Thread counts of the scaling rows: 1, 2, 4, … up to FHE_THREADS (default: the cores this
+    /// process may use), so the table grows with the machine.
+    func threadSteps() throws -> [Int] { Parallelism.scalingSteps(upTo: try ConfigurationValues().fheThreads()) }
+
     /// Progress lines on standard error, for the table only (JSON output stays one object).
     func log(_ line: String) { if !json { FileHandle.standardError.write(Data((line + "\n").utf8)) } }
+}
+
+extension BenchRow {
+    /// `row` at `threads` threads with its parallel efficiency against the one-thread time of the
+    /// same work: t₁ / (threads · tₙ), in percent.
+    static func scaled(_ name: String, params: String, threads: Int, seconds: Double, oneThread: Double,
+                       extra: [String: Int] = [:]) -> BenchRow {
+        var extra = extra
+        extra["efficiency_pct"] = Int((100 * oneThread / (Double(threads) * seconds)).rounded())
+        return BenchRow(name: name, params: params, threads: threads, seconds: seconds, extra: extra)
+    }
 }
 
 /// What every `bench` table starts with: the same-run FFTW reference and fresh keys for each

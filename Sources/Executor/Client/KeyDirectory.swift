@@ -38,11 +38,12 @@ enum KeyDirectory {
 
     /// Generates a client key and its seeded evaluation key into `dir` (created 0700 if missing). The
     /// client key's serialized bytes are written to a 0600 file and wiped from memory afterwards.
-    static func generate(into dir: URL, parameters: ParameterSet, progress: KeyGenerationProgressHandler? = nil) throws -> Generated {
+    static func generate(into dir: URL, parameters: ParameterSet, threads: Int = Parallelism.availableCores,
+                         progress: KeyGenerationProgressHandler? = nil) throws -> Generated {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let randomness = try KeyGenerationRandomness()
         let client = ClientKey.generate(parameters: parameters, using: randomness.secret)
-        let (_, seeded) = SeededEvaluationKey.generate(for: client, randomness: randomness, progress: progress)
+        let (_, seeded) = SeededEvaluationKey.generate(for: client, randomness: randomness, threads: threads, progress: progress)
         let clientPath = dir.appendingPathComponent(clientKey).path
         var clientBytes = Data(NativeFormat.encode(client))
         defer { clientBytes.resetBytes(in: 0..<clientBytes.count) }

@@ -13,7 +13,7 @@ struct BenchCompareCommand: AsyncParsableCommand {
     @Option(help: "Pending-strategy counts for the throughput rows (comma-separated).") var pending = "1,16,256"
 
     func run() async throws {
-        let json = options.json, log = options.log
+        let json = options.json, log = options.log, steps = try options.threadSteps()
         let fftwMicros = BenchSetup.fftwReferenceMicros()
         var rows: [BenchRow] = []
         let price: UInt64 = 390_000, upperValue: UInt64 = 400_000, lowerValue: UInt64 = 380_000
@@ -21,7 +21,7 @@ struct BenchCompareCommand: AsyncParsableCommand {
             let (name, parameters, client, server) = (keys.name, keys.parameters, keys.client, keys.server)
             let rng = keys.randomness.encryption
             let upper = client.encrypt(UInt32(upperValue), using: rng), lower = client.encrypt(UInt32(lowerValue), using: rng)
-            for threads in [1, 2] {
+            for threads in steps {
                 let engine = ComparisonEngine(threads: threads)
                 let cost = ComparisonEngine.bootstrapCount(lower, .greaterOrEqual, price, parameters: parameters)
                 rows.append(BenchRow(name: "compare_u32", params: name, threads: threads,
@@ -41,27 +41,33 @@ struct BenchCompareCommand: AsyncParsableCommand {
                                       lower: client.encrypt(UInt32(lowerValue) - UInt32(i), using: rng))
                 }
                 let reps = count >= 64 ? 1 : 3
-                let cold = ComparisonEngine(threads: 2)
-                let perBatch = Timing.median(repetitions: reps, inner: 1) {
-                    _ = try! cold.evaluate(requests, priceCents: price)
-                }
-                rows.append(BenchRow(name: "bracket_throughput_cold", params: name, threads: 2, seconds: perBatch / Double(count),
-                                     extra: ["strategies": count]))
-                // Steady state: scheduler ticks with the price walking ±0.02 % (±80 cents) per tick and a
-                // memo kept across ticks, as `serve` evaluates them.
-                let steady = ComparisonEngine(threads: 2, memo: EvaluationMemo())
-                var walk = price
-                _ = try steady.evaluate(requests, priceCents: walk)
-                var ticks: [Double] = []
-                var generator = SystemRandomNumberGenerator()
-                for _ in 0..<(count >= 64 ? 3 : 8) {
-                    walk = UInt64(Int64(walk) + Int64.random(in: -80...80, using: &generator))
-                    let start = ContinuousClock.now
+                var coldOneThread = 0.0, steadyOneThread = 0.0
+                for threads in steps {
+                    let cold = ComparisonEngine(threads: threads)
+                    let perStrategy = Timing.median(repetitions: reps, inner: 1) {
+                        _ = try! cold.evaluate(requests, priceCents: price)
+                    } / Double(count)
+                    if threads == 1 { coldOneThread = perStrategy }
+                    rows.append(.scaled("bracket_throughput_cold", params: name, threads: threads, seconds: perStrategy,
+                                        oneThread: coldOneThread, extra: ["strategies": count]))
+                    // Steady state: scheduler ticks with the price walking ±0.02 % (±80 cents) per tick and a
+                    // memo kept across ticks, as `serve` evaluates them.
+                    let steady = ComparisonEngine(threads: threads, memo: EvaluationMemo())
+                    var walk = price
                     _ = try steady.evaluate(requests, priceCents: walk)
-                    ticks.append((ContinuousClock.now - start).seconds / Double(count))
+                    var ticks: [Double] = []
+                    var generator = SystemRandomNumberGenerator()
+                    for _ in 0..<(count >= 64 ? 3 : 8) {
+                        walk = UInt64(Int64(walk) + Int64.random(in: -80...80, using: &generator))
+                        let start = ContinuousClock.now
+                        _ = try steady.evaluate(requests, priceCents: walk)
+                        ticks.append((ContinuousClock.now - start).seconds / Double(count))
+                    }
+                    let tick = ticks.sorted()[ticks.count / 2]
+                    if threads == 1 { steadyOneThread = tick }
+                    rows.append(.scaled("bracket_throughput", params: name, threads: threads, seconds: tick, oneThread: steadyOneThread,
+                                        extra: ["strategies": count]))
                 }
-                rows.append(BenchRow(name: "bracket_throughput", params: name, threads: 2, seconds: ticks.sorted()[ticks.count / 2],
-                                     extra: ["strategies": count]))
             }
         }
         let report = BenchReport(fftwMicros: fftwMicros, instructionSet: CoreOperations.instructionSet, rows: rows)

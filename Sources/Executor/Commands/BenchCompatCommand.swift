@@ -20,6 +20,8 @@ struct BenchCompatCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of the table.") var json = false
 
     func run() async throws {
+        // The engines it starts read FHE_THREADS as this process does.
+        let engineThreads = try ConfigurationValues().fheThreads()
         let folder = URL(fileURLWithPath: vectors)
         func hex(_ name: String) throws -> String { Hex.encode(try Data(contentsOf: folder.appendingPathComponent(name))) }
         let serverKey = try hex("server_key.bin"), clientKey = try hex("client_key.bin")
@@ -59,9 +61,9 @@ struct BenchCompatCommand: AsyncParsableCommand {
                 }
                 peakRSS = max(peakRSS, Self.peakRSS(pid: server.processIdentifier))
             }
-            rows.append(BenchRow(name: "compat_\(type.lowercased())_cold", params: "tfhe-rs-0.5", threads: 2,
+            rows.append(BenchRow(name: "compat_\(type.lowercased())_cold", params: "tfhe-rs-0.5", threads: engineThreads,
                                  seconds: cold.sorted()[cold.count / 2], extra: ["peak_rss_mib": peakRSS / 1024]))
-            rows.append(BenchRow(name: "compat_\(type.lowercased())_warm", params: "tfhe-rs-0.5", threads: 2,
+            rows.append(BenchRow(name: "compat_\(type.lowercased())_warm", params: "tfhe-rs-0.5", threads: engineThreads,
                                  seconds: hot.sorted()[hot.count / 2], extra: ["peak_rss_mib": peakRSS / 1024]))
         }
         let report = BenchReport(fftwMicros: nil, instructionSet: CoreOperations.instructionSet, rows: rows)

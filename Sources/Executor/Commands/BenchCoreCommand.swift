@@ -14,7 +14,7 @@ struct BenchCoreCommand: AsyncParsableCommand {
 
     func run() async throws {
         var rows: [BenchRow] = []
-        let json = options.json, log = options.log
+        let json = options.json, log = options.log, steps = try options.threadSteps()
         let fftwMicros = BenchSetup.fftwReferenceMicros()
         log("kernels: \(Kernel.summary); FFTW reference: "
             + (fftwMicros.map { String(format: "%.3f µs", $0) } ?? "libfftw3 not found"))
@@ -25,7 +25,7 @@ struct BenchCoreCommand: AsyncParsableCommand {
                              seconds: Timing.median(repetitions: 2001, inner: 1, CoreOperations.backwardFFT(size: size))))
         try await BenchSetup.forEachParameterSet(options.params, progress: !json, log: log) { keys in
             let (name, client, server) = (keys.name, keys.client, keys.server)
-            rows.append(BenchRow(name: "keygen", params: name, threads: 2, seconds: keys.seconds))
+            rows.append(BenchRow(name: "keygen", params: name, threads: Parallelism.availableCores, seconds: keys.seconds))
             rows.append(BenchRow(name: "external_product", params: name, threads: 1,
                                  seconds: Timing.median(repetitions: 201, inner: 1, CoreOperations.externalProduct(server))))
             for cached in [false, true] {
@@ -42,10 +42,12 @@ struct BenchCoreCommand: AsyncParsableCommand {
             rows.append(BenchRow(name: "ks_pbs", params: name, threads: 1,
                                  seconds: Timing.median(repetitions: repetitions, inner: 1,
                                                         CoreOperations.keyswitchBootstrap(server, client: client))))
-            for threads in [1, 2] {
+            var oneThread = 0.0
+            for threads in steps {
                 let op = CoreOperations.keyswitchBootstrapBatch(server, client: client, count: batch, threads: threads)
-                let perBatch = Timing.median(repetitions: 3, inner: 1, op)
-                rows.append(BenchRow(name: "ks_pbs_batch", params: name, threads: threads, seconds: perBatch / Double(batch)))
+                let perOperation = Timing.median(repetitions: 3, inner: 1, op) / Double(batch)
+                if threads == 1 { oneThread = perOperation }
+                rows.append(.scaled("ks_pbs_batch", params: name, threads: threads, seconds: perOperation, oneThread: oneThread))
             }
         }
         let report = BenchReport(fftwMicros: fftwMicros, instructionSet: CoreOperations.instructionSet, rows: rows)

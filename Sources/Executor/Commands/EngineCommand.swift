@@ -32,7 +32,8 @@ struct EngineCommand: AsyncParsableCommand {
         let rate = try values.positiveInteger("RATE_LIMIT_PER_MINUTE") ?? 600
         let uploads = try values.positiveInteger("MAX_CONCURRENT_LARGE_UPLOADS") ?? 2
         let controller = EngineController(
-            evaluator: TfheRs05Evaluator(input: insecure.input, cache: ServerKeyCache(byteLimit: keyCacheMib << 20)),
+            evaluator: TfheRs05Evaluator(input: insecure.input, cache: ServerKeyCache(byteLimit: keyCacheMib << 20),
+                                         engine: ComparisonEngine(threads: try values.fheThreads())),
             worker: FHEWorker(), maxBodyBytes: maxBodyMib << 20, uploads: UploadSlots(capacity: uploads), logger: logger)
         // The same request policy as `serve`: CORS, rate limit, identities.
         let router = Router(context: ExecutorRequestContext.self)

@@ -39,7 +39,8 @@ struct EvaluateCommand: AsyncParsableCommand {
         insecure.announce()
         // Which kernel computed the result (every level writes the same bytes; SYPHON_ISA picks one).
         FileHandle.standardError.write(Data("kernels: \(Kernel.summary)\n".utf8))
-        let evaluator = TfheRs05Evaluator(input: insecure.input, cache: ServerKeyCache(byteLimit: 0))
+        let evaluator = TfheRs05Evaluator(input: insecure.input, cache: ServerKeyCache(byteLimit: 0),
+                                          engine: ComparisonEngine(threads: try ConfigurationValues().fheThreads()))
         let key = try Self.read(serverKey).withUnsafeBytes { try evaluator.serverKey($0) }
         let p = key.parameters
         let result: EncryptedBoolean

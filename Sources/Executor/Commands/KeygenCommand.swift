@@ -18,7 +18,7 @@ struct KeygenCommand: AsyncParsableCommand {
         }
         let start = ContinuousClock.now
         let keys = try KeyDirectory.generate(into: URL(fileURLWithPath: out), parameters: parameters,
-                                             progress: ProgressBar.handler(enabled: true))
+                                             threads: try ConfigurationValues().fheThreads(), progress: ProgressBar.handler(enabled: true))
         let elapsed = ContinuousClock.now - start
         print("key_id \(keys.keyID)")
         print(String(format: "parameters %@, generated in %.2f s; evaluation.key %.1f MB (upload once), client.key %d B (secret, 0600)",

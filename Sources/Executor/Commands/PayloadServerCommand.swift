@@ -36,7 +36,7 @@ struct PayloadServerCommand: AsyncParsableCommand {
                                          orchestrator: orchestrator ?? values["ORCHESTRATOR_URL"] ?? "http://127.0.0.1:5002",
                                          apiToken: values["API_TOKEN"], parameters: parameters,
                                          insecure: insecure.allowed, access: access, rateLimitPerMinute: rate,
-                                         maxUsers: maxUsers, logger: logger)
+                                         maxUsers: maxUsers, fheThreads: try values.fheThreads(), logger: logger)
         let (host, port) = try BindAddress.parse(bind)
         try await Application(router: generator.router(), server: .executorHTTP1, configuration: .init(address: .hostname(host, port: port))).runService()
     }

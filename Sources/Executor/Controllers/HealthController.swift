@@ -48,7 +48,7 @@ struct HealthController: Sendable {
                 "custody": ["status": custodyOK ? "ok" : "unopenable", "unopenable_strategies": progress.unopenableCustody.sorted()],
                 "scheduler": ["ticks": progress.ticks, "evaluated_price_cents": progress.evaluatedPrices],
                 "large_uploads": ["in_progress": uploads.inUse, "capacity": uploads.capacity],
-                "insecure_parameters": insecureParameters, "kernels": Kernel.summary,
+                "insecure_parameters": insecureParameters, "kernels": Kernel.summary, "fhe_threads": scheduler.engine.threads,
                 "parameter_sets": [
                     "in_use": (try? database.parameterSetsInUse()) ?? [],
                     "accepted": ParameterSet.available(allowInsecureTestParameters: insecureParameters).map(\.name),

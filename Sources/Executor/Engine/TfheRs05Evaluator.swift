@@ -9,7 +9,8 @@ struct TfheRs05Evaluator: Sendable {
     let input: UntrustedInput
     /// Decoded keys by digest of their serialized bytes (every request carries its key inline).
     let cache: ServerKeyCache
-    let engine = ComparisonEngine()
+    /// One engine for the process, on FHE_THREADS threads.
+    let engine: ComparisonEngine
 
     /// The server key for these bytes: from the cache when the same bytes were seen, otherwise
     /// decoded — parameters detected from the layout — and cached.

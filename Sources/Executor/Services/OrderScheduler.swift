@@ -32,7 +32,7 @@ final class OrderScheduler: Service, Sendable {
     let metrics: ExecutorMetrics
     let interval: Duration
     /// The in-process evaluator, with a memo kept across ticks (see ``EvaluationMemo``).
-    let engine = ComparisonEngine(memo: EvaluationMemo())
+    let engine: ComparisonEngine
     let logger: Logger
     /// When set, strategies are evaluated by this remote engine instead of in-process.
     let remote: RemoteEngine?
@@ -53,7 +53,8 @@ final class OrderScheduler: Service, Sendable {
 
     init(database: OrderBookDatabase, keys: KeyRepository, oracle: PriceOracle, worker: FHEWorker,
          finalizer: any TriggeredStrategyHandler, metrics: ExecutorMetrics, interval: Duration, logger: Logger,
-         remote: RemoteEngine? = nil, streaming: Bool = false) {
+         remote: RemoteEngine? = nil, streaming: Bool = false, threads: Int = Parallelism.availableCores) {
+        engine = ComparisonEngine(threads: threads, memo: EvaluationMemo())
         self.remote = remote
         self.streaming = streaming
         self.database = database

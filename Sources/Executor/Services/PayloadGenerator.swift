@@ -13,6 +13,8 @@ struct PayloadGenerator: Sendable {
     let access: AccessControl
     let rateLimitPerMinute: Int
     let maxUsers: Int
+    /// FHE_THREADS: key generation for a new user.
+    let fheThreads: Int
     let logger: Logger
     let worker = FHEWorker()
     let uploads = UploadSlots(capacity: 2)
@@ -20,7 +22,8 @@ struct PayloadGenerator: Sendable {
 
     init(keystore: URL, orchestrator: String, apiToken: String?, parameters: ParameterSet, insecure: Bool,
          access: AccessControl = try! AccessControl(adminToken: nil, tokensFile: nil), rateLimitPerMinute: Int = 600, maxUsers: Int = 100,
-         logger: Logger) {
+         fheThreads: Int = Parallelism.availableCores, logger: Logger) {
+        self.fheThreads = fheThreads
         self.keystore = keystore
         self.orchestrator = orchestrator.hasSuffix("/") ? String(orchestrator.dropLast()) : orchestrator
         self.apiToken = apiToken
@@ -56,7 +59,7 @@ struct PayloadGenerator: Sendable {
             guard users < maxUsers else {
                 throw Rejection("this payload server already holds keys for \(maxUsers) users (--max-users)", status: .forbidden)
             }
-            _ = try KeyDirectory.generate(into: dir, parameters: parameters)
+            _ = try KeyDirectory.generate(into: dir, parameters: parameters, threads: fheThreads)
             logger.info("generated keys for a new user", metadata: ["user": "\(safe.prefix(16))"])
         }
         return (try KeyDirectory.clientKey(dir.path, input: UntrustedInput(allowInsecureTestParameters: insecure)), try KeyDirectory.keyID(dir.path), dir)

@@ -1,3 +1,4 @@
+import FHECore
 import Foundation
 
 /// The one way every command reads its settings: command-line flags over environment variables over
@@ -42,6 +43,10 @@ struct ConfigurationValues: Sendable {
         }
         return .milliseconds(Int64(seconds * 1000))
     }
+
+    /// FHE_THREADS: threads every FHE path may use (bootstraps, key generation); default the cores
+    /// this process may run on (``Parallelism/availableCores``).
+    func fheThreads() throws -> Int { try positiveInteger("FHE_THREADS") ?? Parallelism.availableCores }
 
     /// A comma-separated list (empty items dropped).
     func list(_ name: String) -> [String] {

@@ -65,7 +65,7 @@ extension ServerKey {
 
     /// Applies luts[i] to cts[i] for every i in one pass over the keys, on `threads` threads with
     /// per-thread scratch. Same results as calling ``applyLookupTable(_:_:)`` for each.
-    public func applyLookupTables(_ cts: [LweCiphertext], _ luts: [LookupTable], threads: Int = 2) -> [LweCiphertext] {
+    public func applyLookupTables(_ cts: [LweCiphertext], _ luts: [LookupTable], threads: Int = Parallelism.availableCores) -> [LweCiphertext] {
         precondition(cts.count == luts.count, "\(cts.count) ciphertexts but \(luts.count) lookup tables")
         let count = cts.count
         if count == 0 { return [] }

@@ -57,7 +57,7 @@ extension LweBootstrapKey {
     /// key can travel as its body polynomials plus the seed (SeededEvaluationKey).
     public static func generate(lweKey: LweSecretKey, glweKey: GlweSecretKey, baseLog: DecompositionBaseLog,
                                 levels: DecompositionLevelCount, noise: NoiseStandardDeviation, using rng: CSPRNG,
-                                threads: Int = 2, maskSeed: [UInt8]? = nil,
+                                threads: Int = Parallelism.availableCores, maskSeed: [UInt8]? = nil,
                                 progress: KeyGenerationProgressHandler? = nil) -> LweBootstrapKey {
         let key = LweBootstrapKey(inputLweDimension: lweKey.dimension, glweSize: glweKey.glweDimension.size,
                                   polynomialSize: glweKey.polynomialSize, baseLog: baseLog, levels: levels)

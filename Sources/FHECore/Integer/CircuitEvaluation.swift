@@ -26,7 +26,7 @@ extension LookupCircuit.LinearCombination {
 
 enum CircuitEvaluator {
     /// Runs every job level by level: all bootstraps of one level, across all jobs that share a
-    /// key, go through one batched call (one pass over the keys, both cores busy).
+    /// key, go through one batched call (one pass over the keys, every thread busy).
     /// Returns one boolean per job, in order.
     /// With a memo, nodes evaluated before (same key, table and inputs) are not bootstrapped again.
     static func run(_ jobs: [CircuitJob], threads: Int, memo: EvaluationMemo? = nil) -> [EncryptedBoolean] {

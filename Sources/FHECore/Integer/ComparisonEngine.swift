@@ -7,7 +7,7 @@ public final class ComparisonEngine: Sendable {
     /// Bootstraps remembered across evaluations (see ``EvaluationMemo``); nil remembers nothing.
     public let memo: EvaluationMemo?
 
-    public init(threads: Int = 2, memo: EvaluationMemo? = nil) {
+    public init(threads: Int = Parallelism.availableCores, memo: EvaluationMemo? = nil) {
         self.threads = max(1, threads)
         self.memo = memo
     }

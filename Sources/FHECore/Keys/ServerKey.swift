@@ -37,7 +37,7 @@ public final class ServerKey: @unchecked Sendable {
 
     /// Generates the evaluation keys of a client key. `rng` is the encryption generator (masks and
     /// noise); the bootstrap key is generated on `threads` threads.
-    public static func generate(for clientKey: ClientKey, using rng: CSPRNG, threads: Int = 2,
+    public static func generate(for clientKey: ClientKey, using rng: CSPRNG, threads: Int = Parallelism.availableCores,
                                 progress: KeyGenerationProgressHandler? = nil) -> ServerKey {
         let p = clientKey.parameters
         let ksk = LweKeyswitchKey.generate(from: clientKey.bigLweSecretKey, to: clientKey.lweSecretKey,

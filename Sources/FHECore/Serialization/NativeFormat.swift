@@ -63,7 +63,7 @@ public struct SeededEvaluationKey: Sendable {
 
     /// Generates a client's evaluation keys with a fresh public mask seed; returns the keys to
     /// evaluate with and their seeded form to upload.
-    public static func generate(for client: ClientKey, randomness: KeyGenerationRandomness, threads: Int = 2,
+    public static func generate(for client: ClientKey, randomness: KeyGenerationRandomness, threads: Int = Parallelism.availableCores,
                                 progress: KeyGenerationProgressHandler? = nil) -> (ServerKey, SeededEvaluationKey) {
         let p = client.parameters
         var seed = [UInt8](repeating: 0, count: 32)
