@@ -102,6 +102,15 @@ struct PythVerificationTests {
             let why = rejection(bytes)
             #expect(why?.reason == reason, "\(reason): \(why.map { "\($0)" } ?? "accepted")")
         }
+        // Padding meant to cost us ECDSA recoveries: more signatures than the set has members, or more
+        // updates than feeds, is refused before any signature is checked.
+        d = original
+        d.signatures += [[UInt8]](repeating: d.signatures[12], count: 7)
+        #expect(rejection(d.bytes)?.reason == "signers_out_of_order")
+        let padded = PriceVerification.check(HermesWire.Answer(feeds: [(PriceQuote(feedID: String(repeating: "e6", count: 32), price: 1,
+                                                                                   conf: 0, expo: -8, publishTime: 0),
+                                                                        [blob, blob + [0], blob + [1]])]), trust: trust)
+        #expect(padded.quotes.isEmpty && padded.rejected.map(\.reason) == ["unverified_malformed"])
         #expect(rejection(blob, .builtIn) == .unknownGuardianSet(3))
         var routerOnly = trust
         routerOnly.emitters = [PythTrustRoots.routerEmitter]

@@ -12,7 +12,8 @@ struct RegisterKeyCommand: AsyncParsableCommand {
     @Option(help: "API token (default: API_TOKEN from the environment).") var token: String?
 
     func run() async throws {
-        let body = try KeyDirectory.registration(key, custody: custody)
+        var body = try KeyDirectory.registration(key, custody: custody)
+        defer { body.resetBytes(in: 0..<body.count) } // with --custody it holds the client key
         let (status, answer) = try await ExecutorAPIClient.post(url.hasSuffix("/") ? url + "keys" : url + "/keys", body,
                                                                  contentType: "application/octet-stream",
                                                                  token: token ?? ConfigurationValues()["API_TOKEN"])

@@ -147,6 +147,9 @@ struct AccumulatorUpdate: Sendable, Equatable {
             throw Rejection.unknownEmitter(chain: emitterChain, address: HexString.encode(emitterAddress, prefix: false))
         }
         guard let set = trust.guardianSet(setIndex, for: source) else { throw Rejection.unknownGuardianSet(setIndex) }
+        // Each signature costs an ECDSA recovery: more than the set has members cannot all be distinct
+        // signers, so a padded VAA is refused before any of that work.
+        guard signatures.count <= set.addresses.count else { throw Rejection.signersOutOfOrder }
 
         let digest = Keccak.hash256(Keccak.hash256(body))
         var previous = -1, valid = 0

@@ -106,26 +106,8 @@ enum HermesWire {
     /// Bytes of a `binary.data` string in Hermes's `hex` (no 0x) or `base64` encoding, or nil.
     static func decodeBinary(_ text: String, encoding: String) -> [UInt8]? {
         switch encoding {
-        case "hex":
-            let utf8 = Array(text.utf8)
-            guard utf8.count % 2 == 0 else { return nil }
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(utf8.count / 2)
-            for i in stride(from: 0, to: utf8.count, by: 2) {
-                guard let high = hexValue(utf8[i]), let low = hexValue(utf8[i + 1]) else { return nil }
-                bytes.append(high << 4 | low)
-            }
-            return bytes
-        case "base64": return Data(base64Encoded: text).map { [UInt8]($0) }
-        default: return nil
-        }
-    }
-
-    private static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        case "hex": HexString.decode(text)
+        case "base64": Data(base64Encoded: text).map { [UInt8]($0) }
         default: nil
         }
     }

@@ -15,6 +15,15 @@ struct PriceAnswer: Sendable {
 enum PriceVerification {
     static func check(_ answer: HermesWire.Answer, trust: PythTrustRoots?) -> PriceAnswer {
         guard let trust else { return PriceAnswer(quotes: answer.feeds.map(\.quote)) }
+        // Hermes sends one update per answer (v2) or per feed (legacy); more distinct updates than
+        // feeds is padding meant to make us verify signatures for nothing: refused before any check.
+        let distinct = Set(answer.feeds.flatMap(\.updates))
+        guard distinct.count <= max(1, answer.feeds.count) else {
+            let why = AccumulatorUpdate.Rejection.malformed("\(distinct.count) updates for \(answer.feeds.count) feeds")
+            return PriceAnswer(quotes: [], rejected: answer.feeds.map {
+                .unverified(feedID: $0.quote.feedID, reason: why.reason, detail: why.description)
+            })
+        }
         // A v2 answer carries one update for all its feeds: each distinct update is verified once.
         var verdicts: [[UInt8]: Result<AccumulatorUpdate, AccumulatorUpdate.Rejection>] = [:]
         func verdict(_ bytes: [UInt8]) -> Result<AccumulatorUpdate, AccumulatorUpdate.Rejection> {
