@@ -100,8 +100,8 @@ final class RunningServer {
     private let drained = DispatchSemaphore(value: 0)
 
     /// `waitUntilReady: false` for a process expected to die before it answers (fault injection).
-    init(_ arguments: (Int) -> [String], environment: [String: String] = [:], waitUntilReady: Bool = true) throws {
-        port = Int.random(in: 20_000...60_000)
+    init(_ arguments: (Int) -> [String], port fixedPort: Int? = nil, environment: [String: String] = [:], waitUntilReady: Bool = true) throws {
+        port = fixedPort ?? Int.random(in: 20_000...60_000)
         process.executableURL = Paths.binary
         process.arguments = arguments(port)
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

@@ -16,6 +16,8 @@ struct ExecutorServices: Sendable {
     let scheduler: OrderScheduler
     /// The on-chain finalizer (a service beside the scheduler) when a chain is configured.
     let swapFinalizer: SwapFinalizer?
+    /// `--custody threshold`: the custodians that decrypt decisions.
+    let custody: CustodyCoordinator?
 
     init(configuration c: ExecutorConfiguration, logger: Logger) throws {
         configuration = c
@@ -24,10 +26,10 @@ struct ExecutorServices: Sendable {
         // error to fix (restore it), never a reason to start over and fail every strategy.
         let sealed = try database.sealedClientKeyCount()
         let keystore = try Keystore.load(environmentValue: c.keystoreKey, keyFile: c.keystoreKeyFile, mayCreate: sealed == 0)
-        let custody = try KeyRepository.checkCustody(database: database, keystore: keystore)
-        if custody.unopenable > 0 {
+        let sealedKeys = try KeyRepository.checkCustody(database: database, keystore: keystore)
+        if sealedKeys.unopenable > 0 {
             logger.error("some sealed client keys do not open; their strategies wait (PENDING) and /health is degraded",
-                         metadata: ["unopenable": "\(custody.unopenable)", "opened": "\(custody.opened)"])
+                         metadata: ["unopenable": "\(sealedKeys.unopenable)", "opened": "\(sealedKeys.opened)"])
         }
         keys = KeyRepository(database: database, keystore: keystore,
                              input: UntrustedInput(allowInsecureTestParameters: c.allowInsecureTestParameters),
@@ -37,13 +39,14 @@ struct ExecutorServices: Sendable {
         metrics = ExecutorMetrics()
         worker = FHEWorker()
         uploads = UploadSlots(capacity: c.maxConcurrentLargeUploads, maximumWait: c.largeUploadWait)
+        custody = try c.custody.map { try CustodyCoordinator(settings: $0, logger: logger) }
         let database = self.database, metrics = self.metrics
         swapFinalizer = c.chain.map { SwapFinalizer(database: database, chain: $0, feeds: c.feedMap, metrics: metrics, logger: logger) }
         scheduler = OrderScheduler(database: database, keys: keys, oracle: oracle, worker: worker,
                                    finalizer: swapFinalizer ?? RecordOnlyFinalizer(logger: logger), metrics: metrics,
                                    interval: c.checkInterval, logger: logger,
                                    remote: c.engineMode == .remote ? c.engineURL.map { RemoteEngine(url: $0, apiToken: c.apiToken) } : nil,
-                                   streaming: c.streamPrices, threads: c.fheThreads)
+                                   streaming: c.streamPrices, threads: c.fheThreads, custody: custody)
     }
 
     func router() -> Router<ExecutorRequestContext> {
@@ -52,13 +55,13 @@ struct ExecutorServices: Sendable {
                                    access: configuration.access) {
             JSONResponse.error(.unauthorized, "missing or invalid API token")
         }
-        StrategyController(database: database, intake: StrategyIntake(keys: keys, feedMap: configuration.feedMap), worker: worker,
-                           maxBodyBytes: configuration.maxBodyBytes, uploads: uploads,
-                           proofs: configuration.chain.map(ProofVerifier.init)).addRoutes(to: router)
+        StrategyController(database: database, intake: StrategyIntake(keys: keys, feedMap: configuration.feedMap, thresholdCustody: custody != nil),
+                           worker: worker, maxBodyBytes: configuration.maxBodyBytes, uploads: uploads,
+                           proofs: configuration.chain.map(ProofVerifier.init), custody: custody).addRoutes(to: router)
         HealthController(database: database, oracle: oracle, metrics: metrics, scheduler: scheduler, uploads: uploads,
                          engineMode: configuration.engineMode, insecureParameters: configuration.allowInsecureTestParameters,
                          finalization: configuration.finalization,
-                         finalizer: swapFinalizer)
+                         finalizer: swapFinalizer, custody: custody)
             .addRoutes(to: router)
         return router
     }
@@ -80,7 +83,7 @@ extension Router where Context == ExecutorRequestContext {
     /// The request policy every service of the binary applies, outermost first: CORS for the
     /// configured browser origins only (none by default), the per-client rate limit, then the
     /// caller's identity (401 at once, before any body is read). /health stays open.
-    func addPolicyMiddleware(corsOrigins: [String], rateLimitPerMinute: Int, access: AccessControl,
+    func addPolicyMiddleware(corsOrigins: [String], rateLimitPerMinute: Int, access: AccessControl, openPaths: Set<String> = ["/health"],
                              unauthorized: @escaping @Sendable () -> Response) {
         if !corsOrigins.isEmpty {
             add(middleware: AllowedOriginsMiddleware(origins: Set(corsOrigins), cors: CORSMiddleware(
@@ -88,7 +91,7 @@ extension Router where Context == ExecutorRequestContext {
                 allowMethods: [.get, .post, .delete, .options])))
         }
         add(middleware: RateLimitMiddleware(limiter: RateLimiter(perMinute: rateLimitPerMinute)))
-        add(middleware: AccessMiddleware(access: access, openPaths: ["/health"], unauthorized: unauthorized))
+        add(middleware: AccessMiddleware(access: access, openPaths: openPaths, unauthorized: unauthorized))
     }
 }
 

@@ -56,6 +56,10 @@ struct ExecutorConfiguration: Sendable {
     var streamPrices = false
     /// The chain swaps are finalized on; nil = record triggered strategies only.
     var chain: ChainConfiguration?
+    /// CUSTODY=threshold (--custody threshold): decisions decrypted by these custodians, in shares;
+    /// nil (CUSTODY=executor, the default) keeps client keys sealed beside the order book, where
+    /// the operator can open them.
+    var custody: CustodyCoordinator.Settings?
 
     var finalization: FinalizationMode {
         guard let chain else { return .recordOnly }
@@ -105,6 +109,18 @@ struct ExecutorConfiguration: Sendable {
         c.allowInsecureTestParameters = allowInsecureTestParameters
         c.streamPrices = try values.flag("PYTH_STREAM") ?? false
         c.chain = try ChainConfiguration.load(values)
+        switch values["CUSTODY"] ?? "executor" {
+        case "executor": break
+        case "threshold":
+            let urls = values.list("CUSTODIANS").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+            guard !urls.isEmpty else { throw ConfigurationError("--custody threshold needs --custodians URL,URL,… (CUSTODIANS)") }
+            c.custody = .init(urls: urls, threshold: try values.positiveInteger("CUSTODY_THRESHOLD") ?? 2, token: values["CUSTODIAN_TOKEN"])
+            guard c.hermes.verification != nil else {
+                throw ConfigurationError("--custody threshold needs verified prices (PYTH_VERIFY=1): custodians decide only on signed updates")
+            }
+            guard c.engineMode == .local else { throw ConfigurationError("--custody threshold evaluates at the custodians; --engine remote does not apply") }
+        case let other: throw ConfigurationError("CUSTODY must be executor or threshold, not \(other.prefix(20))")
+        }
         return c
     }
 }

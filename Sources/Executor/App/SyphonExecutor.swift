@@ -15,7 +15,7 @@ struct SyphonExecutor: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, EngineCommand.self, KeygenCommand.self, EncryptCommand.self, DecryptCommand.self,
             PayloadCommand.self, PayloadServerCommand.self, RegisterKeyCommand.self, EvaluateCommand.self, BenchCommand.self, DemoCommand.self,
-            InitDatabaseCommand.self, ParamsCommand.self, VerifyPriceCommand.self,
+            InitDatabaseCommand.self, ParamsCommand.self, VerifyPriceCommand.self, CustodianCommand.self,
         ]
     )
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BigInt
+import Crypto
 import FHECore
 import Foundation
 
@@ -16,14 +17,36 @@ func parseCents(_ text: String) throws -> UInt32 {
 enum NativePayload {
     static func body(client: ClientKey, keyID: String, type: StrategyType, upperCents: UInt32?, lowerCents: UInt32?,
                      fields: [String: Any], rng: CSPRNG) -> [String: Any] {
+        // Without an owner nothing is signed, so nothing can throw.
+        try! body(client: client, keyID: keyID, type: type, upperCents: upperCents, lowerCents: lowerCents, fields: fields, rng: rng,
+                  owner: nil).body
+    }
+
+    /// With `owner` (a key shared among custodians): also `price_feed_id` and
+    /// `custody_authorization`, the owner's signature over the strategy's statement, which every
+    /// custodian checks before it pins the strategy.
+    static func body(client: ClientKey, keyID: String, type: StrategyType, upperCents: UInt32?, lowerCents: UInt32?,
+                     fields: [String: Any], rng: CSPRNG, owner: (key: Curve25519.Signing.PrivateKey, feedID: String)?) throws
+        -> (body: [String: Any], statement: StrategyStatement?) {
         var body = fields
         body["strategy_type"] = type.rawValue
         body["key_id"] = keyID
-        func bound(_ cents: UInt32?) -> String? {
-            cents.map { Hex.encode(WireFormat.native.encryptPriceBound($0, with: client, using: rng)) }
+        var digests: [String: String] = [:]
+        func bound(_ field: String, _ cents: UInt32?) -> String? {
+            guard let cents else { return nil }
+            let bytes = WireFormat.native.encryptPriceBound(cents, with: client, using: rng)
+            digests[field] = contentHash(bytes)
+            return Hex.encode(bytes)
         }
-        if type.needsUpperBound { body["encrypted_upper_bound"] = bound(upperCents) }
-        if type.needsLowerBound { body["encrypted_lower_bound"] = bound(lowerCents) }
-        return body
+        if type.needsUpperBound { body["encrypted_upper_bound"] = bound("encrypted_upper_bound", upperCents) }
+        if type.needsLowerBound { body["encrypted_lower_bound"] = bound("encrypted_lower_bound", lowerCents) }
+        guard let owner else { return (body, nil) }
+        var nonce = [UInt8](repeating: 0, count: 16)
+        rng.fillBytes(&nonce)
+        let statement = StrategyStatement(keyID: keyID, type: type, feedID: owner.feedID, upperDigest: digests["encrypted_upper_bound"],
+                                          lowerDigest: digests["encrypted_lower_bound"], nonce: nonce)
+        body["price_feed_id"] = owner.feedID
+        body["custody_authorization"] = ["nonce": Hex.encode(nonce), "signature": Hex.encode(try statement.sign(with: owner.key))]
+        return (body, statement)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import FHECore
 import Foundation
 
@@ -19,6 +20,7 @@ struct PayloadCommand: AsyncParsableCommand {
     @Option(help: "User id.") var userId = "user"
     @Option(help: "Idempotency key (default: a random UUID).") var payloadId: String?
     @Option(help: "native (default) or tfhe-rs-0.5 (the original, with inline keys).") var format = WireFormat.native
+    @Option(help: "Pyth feed id (default: the feed of the asset pair, as the executor maps it; PYTH_FEED_IDS overrides).") var priceFeedId: String?
     @OptionGroup var insecure: InsecureTestParameters
 
     func run() async throws {
@@ -38,8 +40,14 @@ struct PayloadCommand: AsyncParsableCommand {
         let lowerCents = try type.needsLowerBound ? lower.map(parseCents) : nil
         switch format {
         case .native:
-            body = NativePayload.body(client: client, keyID: try KeyDirectory.keyID(key), type: type, upperCents: upperCents,
-                                      lowerCents: lowerCents, fields: body, rng: rng)
+            // A key shared among custodians: the strategy is signed with owner.key for the feed it
+            // will be decided on.
+            let owner = try KeyDirectory.owner(key).map { owner -> (key: Curve25519.Signing.PrivateKey, feedID: String) in
+                let feedMap = try FeedMap(overrides: try ConfigurationValues()["PYTH_FEED_IDS"])
+                return (owner, try feedMap.feed(explicit: priceFeedId, assetIn: assetIn, assetOut: assetOut))
+            }
+            body = try NativePayload.body(client: client, keyID: try KeyDirectory.keyID(key), type: type, upperCents: upperCents,
+                                          lowerCents: lowerCents, fields: body, rng: rng, owner: owner).body
         case .tfheRs05:
             for (field, cents) in [("encrypted_upper_bound", upperCents), ("encrypted_lower_bound", lowerCents)] {
                 body[field] = cents.map { Hex.encode(format.encryptPriceBound($0, with: client, using: rng)) }

@@ -12,7 +12,14 @@ struct RegisterKeyCommand: AsyncParsableCommand {
     @Option(help: "API token (default: API_TOKEN from the environment).") var token: String?
 
     func run() async throws {
-        var body = try KeyDirectory.registration(key, custody: custody)
+        var body: Data
+        if let bundle = try KeyDirectory.thresholdBundle(key) {
+            // Shared among custodians: the shares travel sealed to them, no client key leaves.
+            if custody { throw ValidationError("--custody hands the client key to the executor; this key directory is shared among custodians") }
+            body = bundle.frames.encoded()
+        } else {
+            body = try KeyDirectory.registration(key, custody: custody)
+        }
         defer { body.resetBytes(in: 0..<body.count) } // with --custody it holds the client key
         let (status, answer) = try await ExecutorAPIClient.post(url.hasSuffix("/") ? url + "keys" : url + "/keys", body,
                                                                  contentType: "application/octet-stream",

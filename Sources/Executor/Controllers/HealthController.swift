@@ -17,6 +17,8 @@ struct HealthController: Sendable {
     let finalization: FinalizationMode
     /// What the finalizer's last pass held back (fees above the cap, nonce conflicts, …).
     let finalizer: SwapFinalizer?
+    /// `--custody threshold`: the custodians' state.
+    var custody: CustodyCoordinator?
 
     func addRoutes(to router: Router<ExecutorRequestContext>) {
         router.get("/health") { _, _ in
@@ -35,7 +37,15 @@ struct HealthController: Sendable {
             let progress = scheduler.progress.get()
             // A client key that does not open is the keystore's fault, not the strategy's: the
             // strategy waits and the service says so.
-            let custodyOK = progress.unopenableCustody.isEmpty
+            let custodyOK = progress.unopenableCustody.isEmpty && (custody?.hasQuorum ?? true)
+            var custodyState: [String: Any] = ["mode": "executor", "status": custodyOK ? "ok" : "unopenable",
+                                               "unopenable_strategies": progress.unopenableCustody.sorted(),
+                                               "note": "the operator of this executor can decrypt every bound"]
+            if let custody {
+                custodyState = custody.healthJSON
+                custodyState["undecided_last_tick"] = progress.custodyUndecided
+                custodyState["decisions"] = progress.custodyDecisions
+            }
             let body: [String: Any] = [
                 "status": !healthy ? "unavailable" : ["ok", "idle"].contains(oracleStatus) && custodyOK ? "ok" : "degraded",
                 "database": healthy ? "ok" : "unavailable", "engine": engineMode.rawValue, "finalization": finalization.rawValue,
@@ -45,7 +55,7 @@ struct HealthController: Sendable {
                            // PYTH_VERIFY=0 trusts whoever answers at PYTH_HERMES_URL to choose the price.
                            "verification": oracle.verifiesPrices
                                ? "on" : "OFF (PYTH_VERIFY=0): prices are not checked against Pyth's signatures"] as [String: Any],
-                "custody": ["status": custodyOK ? "ok" : "unopenable", "unopenable_strategies": progress.unopenableCustody.sorted()],
+                "custody": custodyState,
                 "scheduler": ["ticks": progress.ticks, "evaluated_price_cents": progress.evaluatedPrices],
                 "large_uploads": ["in_progress": uploads.inUse, "capacity": uploads.capacity],
                 "insecure_parameters": insecureParameters, "kernels": Kernel.summary, "fhe_threads": scheduler.engine.threads,

@@ -13,11 +13,15 @@ struct StrategyController: Sendable {
     let uploads: UploadSlots
     /// Set when a chain is configured: the swap must be buildable and its proof verified on chain.
     var proofs: ProofVerifier?
+    /// `--custody threshold`: keys and strategies are relayed to every custodian before they are stored.
+    var custody: CustodyCoordinator?
 
-    /// Evaluation key plus client key: 28.5 MB for the default set; nothing legitimate is near 64 MiB.
-    static let keysBodyLimit = 64 << 20
+    /// Evaluation key plus client key: 28.5 MB for the default set; a threshold bundle adds the
+    /// 114 MB decision key and the sealed shares. Nothing legitimate is near 192 MiB.
+    static let keysBodyLimit = 192 << 20
 
     func addRoutes(to router: Router<ExecutorRequestContext>) {
+        let custody = self.custody
         router.post("/createStrategy") { request, context in try await create(request, context) }
         router.post("/keys") { request, context in try await registerKey(request, context) }
         router.get("/strategies/:id") { _, context in
@@ -61,6 +65,7 @@ struct StrategyController: Sendable {
             guard try database.cancel(id: id) else {
                 return JSONResponse.error(.conflict, "strategy \(id) is \(s.status.rawValue) and can no longer be cancelled")
             }
+            if let statement = s.custodyStatement { await custody?.close([statement]) }
             return JSONResponse.make(.ok, ["status": "success", "strategy_id": id, "state": StrategyStatus.cancelled.rawValue])
         }
     }
@@ -88,28 +93,33 @@ struct StrategyController: Sendable {
     }
 
     func create(_ request: Request, _ context: ExecutorRequestContext) async throws -> Response {
-        let intake = self.intake, database = self.database, proofs = self.proofs
+        let intake = self.intake, database = self.database, proofs = self.proofs, custody = self.custody
         return try await answer(request, context, policy: .json(limit: maxBodyBytes, largeAbove: StrategyIntake.nativeBodyLimit),
                                 validate: { try intake.validate($0, owner: $1, now: Date(), checkpoint: $2) }) { new, _ in
             if let existing = try database.strategyID(payloadId: new.record.payloadId) {
                 return JSONResponse.make(.ok, ["status": "success", "strategy_id": existing])
             }
             try await proofs?.check(new.record)
+            if let pin = new.custodyPin {
+                guard let custody else { throw Rejection("this key is held by custodians; this executor runs --custody executor") }
+                try await custody.pin(pin.json)
+            }
             let (id, created) = try database.createStrategy(new)
             return JSONResponse.make(created ? .created : .ok, ["status": "success", "strategy_id": id])
         }
     }
 
     func registerKey(_ request: Request, _ context: ExecutorRequestContext) async throws -> Response {
-        let intake = self.intake, database = self.database
+        let intake = self.intake, database = self.database, custody = self.custody
         let policy = BodyPolicy(contentType: "application/octet-stream", limit: Self.keysBodyLimit, largeAbove: StrategyIntake.nativeBodyLimit)
         return try await answer(request, context, policy: policy, validate: { body, _, _ in try intake.register(body) }) { key, identity in
+            if let bundle = key.threshold { try await custody!.register(bundle) }
             let outcome = try database.registerKey(id: key.keyID, parameterSet: key.parameterSet, data: key.data, owner: identity,
                                                    clientKey: key.clientKey)
-            let custody = try database.registeredKey(id: key.keyID)?.clientKeyId != nil
+            let held = try database.registeredKey(id: key.keyID)?.clientKeyId != nil
             return JSONResponse.make(outcome == .created ? .created : .ok, [
                 "status": "success", "key_id": key.keyID,
-                "custody": outcome == .custodyAttached ? "attached" : custody ? "held" : "none",
+                "custody": key.threshold != nil ? "custodians" : outcome == .custodyAttached ? "attached" : held ? "held" : "none",
             ])
         }
     }

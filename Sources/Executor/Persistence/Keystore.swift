@@ -22,6 +22,9 @@ struct Keystore: Sendable {
         case unbound = 1
         /// Associated data "syphon/client-key/<id>".
         case boundToKeyID = 2
+        /// Nothing sealed: the key's decisions are decrypted by its custodians, in shares
+        /// (`serve --custody threshold`); the row names them.
+        case custodians = 3
     }
 
     /// Opening failed: a wrong master key, a corrupted blob, or a blob moved from another row.

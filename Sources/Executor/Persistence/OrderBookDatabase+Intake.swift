@@ -40,6 +40,8 @@ extension OrderBookDatabase {
         var bounds: [(id: String, data: Data)]
         /// The public seeds of native bounds, unique per key.
         var seeds: [[UInt8]] = []
+        /// Threshold custody: what every custodian must pin before the strategy is stored.
+        var custodyPin: CustodyPin? = nil
     }
 
     /// Stores a strategy with its blobs in one transaction. A known payload id returns the existing
@@ -102,7 +104,8 @@ extension OrderBookDatabase {
             }
             if let clientKey {
                 try db.execute(sql: "INSERT OR IGNORE INTO clientKey (id, sealed, createdAt, sealing) VALUES (?, ?, ?, ?)",
-                               arguments: [clientKey.id, clientKey.sealed, Date(), Keystore.Sealing.boundToKeyID.rawValue])
+                               arguments: [clientKey.id, clientKey.sealed, Date(),
+                                           (clientKey.id.hasPrefix(Self.custodiansPrefix) ? Keystore.Sealing.custodians : .boundToKeyID).rawValue])
             }
             guard let existing else {
                 try db.execute(sql: """
@@ -122,6 +125,9 @@ extension OrderBookDatabase {
             }
         }
     }
+
+    /// The "client key" id of a key whose decisions its custodians decrypt: this prefix and the key id.
+    static let custodiansPrefix = "custodians:"
 
     /// A registered (native) key: its parameter set, custody client key and owner.
     func registeredKey(id: String) throws -> (parameterSet: String, clientKeyId: String?, owner: String?)? {

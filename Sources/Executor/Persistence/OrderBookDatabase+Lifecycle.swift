@@ -43,7 +43,7 @@ extension OrderBookDatabase {
     /// PENDING → TRIGGERED for the given strategies at one price, in one transaction; a strategy
     /// that changed state meanwhile (cancelled) is left alone. Returns the ids actually moved.
     /// → TRIGGERED at `price`, keeping the price's signed update (stored once) as the evidence.
-    func markTriggered(_ ids: [Int64], price: PriceOracle.Accepted, at time: Date) throws -> [Int64] {
+    func markTriggered(_ ids: [Int64], price: PriceOracle.Accepted, at time: Date, evidence: [Int64: String] = [:]) throws -> [Int64] {
         guard !ids.isEmpty else { return [] }
         let quote = price.quote
         let updateID = quote.update.map { contentHash($0) }
@@ -59,7 +59,12 @@ extension OrderBookDatabase {
                     triggerPrice = ?, triggerConf = ?, triggerExpo = ?, triggerPublishTime = ? WHERE id = ? AND status = ?
                     """, arguments: [StrategyStatus.triggered, Int64(price.cents), time, time, updateID, quote.price, "\(quote.conf)",
                                      quote.expo, quote.publishTime, id, StrategyStatus.pending])
-                if db.changesCount == 1 { moved.append(id) }
+                if db.changesCount == 1 {
+                    moved.append(id)
+                    if let proof = evidence[id] {
+                        try db.execute(sql: "UPDATE strategy SET triggerEvidence = ? WHERE id = ?", arguments: [proof, id])
+                    }
+                }
             }
             return moved
         }

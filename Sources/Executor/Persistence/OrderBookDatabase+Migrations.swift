@@ -11,6 +11,7 @@ extension OrderBookDatabase {
         migrator.registerMigration("v4-identities-custody-seeds", migrate: v4IdentitiesCustodySeeds)
         migrator.registerMigration("v5-settlement-safety", migrate: v5SettlementSafety)
         migrator.registerMigration("v6-price-evidence", migrate: v6PriceEvidence)
+        migrator.registerMigration("v7-threshold-custody", migrate: v7ThresholdCustody)
         return migrator
     }
 
@@ -175,6 +176,15 @@ extension OrderBookDatabase {
             t.add(column: "triggerConf", .text) // u64 as decimal text
             t.add(column: "triggerExpo", .integer)
             t.add(column: "triggerPublishTime", .integer)
+        }
+    }
+
+    /// Threshold custody: a strategy's id at the custodians (the SHA-256 of its owner's signed
+    /// statement) and, with a trigger, the custodians' signed partials it was decided on.
+    private static func v7ThresholdCustody(_ db: Database) throws {
+        try db.alter(table: "strategy") { t in
+            t.add(column: "custodyStatement", .text)
+            t.add(column: "triggerEvidence", .text)
         }
     }
 }

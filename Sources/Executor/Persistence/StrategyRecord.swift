@@ -50,6 +50,10 @@ struct StrategyRecord: Codable, Sendable, FetchableRecord, MutablePersistableRec
     var owner: String? = nil
     /// The swap's minimum output (raw units of the output token), fixed when it is first signed.
     var minAmountOut: String? = nil
+    /// Threshold custody: the strategy's id at the custodians (its owner's signed statement).
+    var custodyStatement: String? = nil
+    /// Threshold custody: the signed partial decryptions the trigger was decided on (JSON).
+    var triggerEvidence: String? = nil
     /// Replacements of this strategy's transaction at its nonce (stuck or rejected).
     var feeBumps: Int = 0
     /// The verified Pyth update the trigger rests on (SHA-256 of `priceUpdate.data`; nil when

@@ -38,6 +38,8 @@ final class OrderScheduler: Service, Sendable {
     let remote: RemoteEngine?
     /// Prices from the SSE stream (PYTH_STREAM=1) instead of one poll per tick.
     let streaming: Bool
+    /// `--custody threshold`: strategies held by custodians are decided by them.
+    let custody: CustodyCoordinator?
 
     /// What the scheduler has done, for /health and for anyone waiting on its progress (tests wait
     /// on this, never on a clock).
@@ -48,12 +50,19 @@ final class OrderScheduler: Service, Sendable {
         var evaluatedPrices: [String: UInt32] = [:]
         /// Pending strategies whose custody client key did not open at their last evaluation.
         var unopenableCustody: Set<Int64> = []
+        /// Threshold custody: strategies left undecided by the last tick (too few custodians, a
+        /// refusal, a disagreement), and decisions taken since start.
+        var custodyUndecided = 0
+        var custodyDecisions = 0
     }
     let progress = LockedValue(Progress())
+    /// Threshold custody: the publish time each strategy was last put to the custodians at.
+    let askedAt = LockedValue([String: Int64]())
 
     init(database: OrderBookDatabase, keys: KeyRepository, oracle: PriceOracle, worker: FHEWorker,
          finalizer: any TriggeredStrategyHandler, metrics: ExecutorMetrics, interval: Duration, logger: Logger,
-         remote: RemoteEngine? = nil, streaming: Bool = false, threads: Int = Parallelism.availableCores) {
+         remote: RemoteEngine? = nil, streaming: Bool = false, threads: Int = Parallelism.availableCores, custody: CustodyCoordinator? = nil) {
+        self.custody = custody
         engine = ComparisonEngine(threads: threads, memo: EvaluationMemo())
         self.remote = remote
         self.streaming = streaming
@@ -121,10 +130,22 @@ final class OrderScheduler: Service, Sendable {
                 continue
             }
             let price = fresh.cents
-            let (triggered, failed, evaluated) = try await evaluate(strategies, priceCents: price)
+            let held = strategies.filter { $0.custodyStatement != nil }, local = strategies.filter { $0.custodyStatement == nil }
+            var (triggered, failed, evaluated) = local.isEmpty ? ([], [], 0) : try await evaluate(local, priceCents: price)
+            var evidence: [Int64: String] = [:]
+            if !held.isEmpty {
+                let decided = await decideByCustodians(held, quote: fresh.quote)
+                triggered += decided.triggered
+                evidence = decided.evidence
+                evaluated += decided.decided
+            }
             report.evaluated += evaluated
             report.failed += failed
-            let moved = try database.markTriggered(triggered, price: fresh, at: now)
+            let moved = try database.markTriggered(triggered, price: fresh, at: now, evidence: evidence)
+            if let custody {
+                let final = held.filter { moved.contains($0.id!) }.compactMap(\.custodyStatement)
+                if !final.isEmpty { await custody.close(final) }
+            }
             // Published once the book shows the outcome: whoever sees this price has seen its triggers.
             progress.update { $0.evaluatedPrices[feed] = price }
             report.triggered += moved
@@ -209,5 +230,46 @@ final class OrderScheduler: Service, Sendable {
         }
         metrics.observeEvaluation(seconds: (ContinuousClock.now - started).seconds, strategies: result.2)
         return result
+    }
+
+    /// Strategies held by custodians: their decisions at the verified update. Undecided ones stay
+    /// PENDING (counted on /health); nothing is decided without a signed update.
+    func decideByCustodians(_ strategies: [StrategyRecord], quote: PriceQuote) async -> (triggered: [Int64], evidence: [Int64: String], decided: Int) {
+        guard let custody, let update = quote.update else {
+            logger.error("strategies held by custodians need --custody threshold and verified prices; they wait",
+                         metadata: ["count": "\(strategies.count)"])
+            progress.update { $0.custodyUndecided = strategies.count }
+            return ([], [:], 0)
+        }
+        // A custodian answers each (strategy, publish time) once: a strategy already asked at this
+        // publish time (the update did not move since the last tick) waits for a newer one.
+        let asked = askedAt.get()
+        let strategies = strategies.filter { (asked[$0.custodyStatement!] ?? .min) < quote.publishTime }
+        guard !strategies.isEmpty else { return ([], [:], 0) }
+        let started = ContinuousClock.now
+        let outcomes = await custody.decide(strategies.compactMap(\.custodyStatement), update: update)
+        askedAt.update { map in
+            for s in strategies {
+                if case .unavailable? = outcomes[s.custodyStatement!] { continue }
+                map[s.custodyStatement!] = quote.publishTime
+            }
+        }
+        var triggered: [Int64] = [], evidence: [Int64: String] = [:], decided = 0, undecided = 0
+        for s in strategies {
+            switch outcomes[s.custodyStatement!] {
+            case .decided(let bit, let proof)?:
+                decided += 1
+                if bit { triggered.append(s.id!); evidence[s.id!] = proof }
+            case .undecided(let why)?, .unavailable(let why)?:
+                undecided += 1
+                metrics.event("custody_undecided")
+                try? database.recordRetryableError(s.id!, "custodians: \(why)")
+            case nil:
+                undecided += 1
+            }
+        }
+        progress.update { $0.custodyUndecided = undecided; $0.custodyDecisions += decided }
+        metrics.observeEvaluation(seconds: (ContinuousClock.now - started).seconds, strategies: decided)
+        return (triggered, evidence, decided)
     }
 }

@@ -10,6 +10,9 @@ import HTTPTypes
 struct StrategyIntake: Sendable {
     let keys: KeyRepository
     let feedMap: FeedMap
+    /// `serve --custody threshold`: no client key may reach this executor (neither the original
+    /// form's inline key nor `register-key --custody`); keys come as threshold bundles.
+    var thresholdCustody = false
 
     var input: UntrustedInput { keys.input }
 
@@ -139,13 +142,46 @@ struct StrategyIntake: Sendable {
             throw Rejection("key_id \(keyID.prefix(16))… belongs to another identity", status: .forbidden)
         }
         guard let clientKeyId = registered.clientKeyId else {
-            throw Rejection("key_id \(keyID.prefix(16))… has no client key in custody (register it with --custody); "
-                            + "threshold decryption is not configured on this server")
+            throw Rejection("key_id \(keyID.prefix(16))… has no client key in custody (register it with --custody), "
+                            + "nor custodians (keygen --custodians)")
         }
         let serverKey = try keys.serverKey(id: keyID)
         let (blobs, ids, seeds) = try bounds(fields, common.type, parameters: serverKey.parameters, format: .native, checkpoint: checkpoint)
-        return .init(record: common.record(serverKeyId: keyID, clientKeyId: clientKeyId, boundIds: ids, now: now),
-                     serverKey: (keyID, registered.parameterSet, nil), clientKey: (clientKeyId, nil), bounds: blobs, seeds: seeds)
+        var record = common.record(serverKeyId: keyID, clientKeyId: clientKeyId, boundIds: ids, now: now)
+        var pin: CustodyPin?
+        if clientKeyId.hasPrefix(OrderBookDatabase.custodiansPrefix) {
+            pin = try custodyPin(fields, keyID: keyID, type: common.type, feed: common.feed, blobs: blobs, ids: ids)
+            record.custodyStatement = pin!.statement.id
+        } else if thresholdCustody {
+            throw Rejection("this executor runs threshold custody and holds no client key: register the key with keygen --custodians")
+        }
+        return .init(record: record, serverKey: (keyID, registered.parameterSet, nil), clientKey: (clientKeyId, nil), bounds: blobs,
+                     seeds: seeds, custodyPin: pin)
+    }
+
+    /// `custody_authorization: {"nonce", "signature"}`: the owner's Ed25519 signature over the
+    /// strategy's statement (key, type, feed, bound digests, nonce). Checked again by every custodian.
+    func custodyPin(_ fields: JSONFields, keyID: String, type: StrategyType, feed: String, blobs: [(id: String, data: Data)],
+                    ids: [String: String]) throws -> CustodyPin {
+        // The scanner reads the bytes in place: the inner object is scanned inside the closure.
+        let authorization: (nonce: [UInt8], signature: [UInt8])? = {
+            guard case .composite(let range)? = fields["custody_authorization"] else { return nil }
+            return try? Data(fields.slice(range)).withUnsafeBytes { raw -> (nonce: [UInt8], signature: [UInt8])? in
+                let inner = try JSONFields(raw)
+                guard let nonce = (try? inner.string("nonce")).flatMap({ try? Hex.decode($0) }),
+                      let signature = (try? inner.string("signature")).flatMap({ try? Hex.decode($0) }) else { return nil }
+                return (nonce, signature)
+            }
+        }()
+        guard let (nonce, signature) = authorization, nonce.count == 16, signature.count == 64 else {
+            throw Rejection("key_id \(keyID.prefix(16))… is held by custodians: the strategy needs custody_authorization "
+                            + "{\"nonce\": 16 bytes hex, \"signature\": 64 bytes hex} (the payload command writes it)")
+        }
+        let bytes = Dictionary(uniqueKeysWithValues: blobs.map { ($0.id, $0.data) })
+        let statement = StrategyStatement(keyID: keyID, type: type, feedID: feed, upperDigest: ids["encrypted_upper_bound"],
+                                          lowerDigest: ids["encrypted_lower_bound"], nonce: nonce)
+        return CustodyPin(statement: statement, signature: signature, upper: ids["encrypted_upper_bound"].flatMap { bytes[$0] },
+                          lower: ids["encrypted_lower_bound"].flatMap { bytes[$0] })
     }
 
     /// A checked `POST /keys` body, ready to store.
@@ -155,11 +191,16 @@ struct StrategyIntake: Sendable {
         let data: Data
         /// The custody client key (checked to belong to the key), sealed to its id.
         let clientKey: (id: String, sealed: Data)?
+        /// Threshold custody: the bundle to relay to the custodians before storing.
+        var threshold: ThresholdKeyBundle? = nil
     }
 
     /// POST /keys: one native evaluation-key container, optionally followed by its client-key
     /// container, which must have generated it.
     func register(_ body: UnsafeRawBufferPointer) throws -> Registration {
+        let frames: CustodyFrames?
+        do { frames = try CustodyFrames.decode(body, magic: CustodyFrames.thresholdBundle) } catch { throw Rejection("threshold key bundle: \(error)") }
+        if let frames { return try registerThreshold(try ThresholdKeyBundle(frames)) }
         guard let (evaluationBytes, clientBytes) = UntrustedInput.splitKeyBundle(body) else {
             throw Rejection("body must be a native evaluation key container (keygen output), optionally followed by its client key")
         }
@@ -172,6 +213,9 @@ struct StrategyIntake: Sendable {
         let keyID = contentHash(evaluationBytes)
         if keys.serverKeys.get(keyID) == nil { keys.serverKeys.put(keyID, serverKey) }
         var custody: (id: String, sealed: Data)?
+        if clientBytes != nil && thresholdCustody {
+            throw Rejection("this executor runs threshold custody and takes no client key: register the key with keygen --custodians")
+        }
         if let clientBytes {
             do {
                 _ = try input.clientKey(clientBytes, belongingTo: serverKey)
@@ -185,6 +229,31 @@ struct StrategyIntake: Sendable {
             custody = (id, try keys.keystore.seal(clientBytes, keyID: id))
         }
         return Registration(keyID: keyID, parameterSet: serverKey.parameters.name, data: Data(evaluationBytes), clientKey: custody)
+    }
+
+    /// A threshold bundle: the evaluation key checked as any, the decision key checked against it;
+    /// the shares stay sealed (only their custodians open them).
+    func registerThreshold(_ bundle: ThresholdKeyBundle) throws -> Registration {
+        guard thresholdCustody else {
+            throw Rejection("this executor runs --custody executor; a key shared among custodians needs serve --custody threshold")
+        }
+        let serverKey: ServerKey
+        do { serverKey = try bundle.evaluationKey.withUnsafeBytes { try input.serverKey($0).key } } catch {
+            throw Rejection("invalid evaluation key: \(error)")
+        }
+        do { try serverKey.parameters.requireForNewKeys(allowInsecureTestParameters: input.allowInsecureTestParameters) } catch {
+            throw Rejection("\(error)")
+        }
+        do {
+            let decision = try bundle.decisionKey.withUnsafeBytes {
+                try NativeFormat.decodeDecisionKey($0, allowInsecureTestParameters: input.allowInsecureTestParameters)
+            }
+            guard decision.custody.evaluation == serverKey.parameters else { throw Rejection("the decision key is for another parameter set") }
+        } catch let r as Rejection { throw r } catch { throw Rejection("invalid decision key: \(error)") }
+        let keyID = contentHash(bundle.evaluationKey)
+        if keys.serverKeys.get(keyID) == nil { keys.serverKeys.put(keyID, serverKey) }
+        return Registration(keyID: keyID, parameterSet: serverKey.parameters.name, data: bundle.evaluationKey,
+                            clientKey: (OrderBookDatabase.custodiansPrefix + keyID, Data()), threshold: bundle)
     }
 
     func validate(_ body: UnsafeRawBufferPointer, owner: Identity, now: Date, checkpoint: IntakeCheckpoint = .none) throws
@@ -220,6 +289,10 @@ struct StrategyIntake: Sendable {
                             feed: feed, recipient: recipient, type: type, expiresAt: expiresAt, owner: owner)
         if fields.isPresent("key_id") { return try validateNative(fields, common, now: now, checkpoint: checkpoint) }
 
+        if thresholdCustody {
+            throw Rejection("this executor runs threshold custody and takes no client key: the original form (inline keys) is "
+                            + "refused; use native keys made with keygen --custodians")
+        }
         // The original form: its server key decoded in full (every field validated), kept decoded
         // for the scheduler; its client key checked to belong to it, then sealed.
         let (serverKeyBytes, serverKeyId) = try hexBytes(fields, "server_key", checkpoint: checkpoint)

@@ -15,4 +15,9 @@ enum ExecutorAPIClient {
         let response = try await HTTPClient.shared.execute(request, timeout: timeout)
         return (Int(response.status.code), try await response.body.collect(upTo: 1 << 20))
     }
+
+    static func get(_ url: String, timeout: TimeAmount = .seconds(30)) async throws -> (Int, ByteBuffer) {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: timeout)
+        return (Int(response.status.code), try await response.body.collect(upTo: 1 << 20))
+    }
 }

@@ -82,3 +82,21 @@ extension StrategyType {
         return type
     }
 }
+
+extension CustodianRefusal: Refusal {
+    var status: HTTPResponse.Status {
+        switch code {
+        case .malformed, .badShares: .badRequest
+        case .unknownKey, .unknownStrategy: .notFound
+        case .badAuthorization: .forbidden
+        case .unverifiedPrice, .feedMissing, .stalePrice, .futurePrice, .priceOutOfRange: .unprocessableContent
+        case .notLater, .closed, .budgetSpent: .conflict
+        }
+    }
+
+    /// `{"status":"error","refused":<code>,"message":…}`: callers (the executor, the attack tests)
+    /// read the code.
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        JSONResponse.make(status, ["status": "error", "refused": code.rawValue, "message": detail])
+    }
+}

@@ -1,14 +1,28 @@
 import Synchronization
 
-/// Decoded evaluation keys by a content identifier of their serialized bytes (a digest, so equal
-/// ids mean equal keys), least recently used evicted first once their decoded size passes
-/// `byteLimit`. Decoding a key costs hundreds of milliseconds and a key is tens of megabytes, so
-/// the one bound that matters is memory; the order book's registered keys and the engine's inline
-/// keys share this one cache type.
-public final class ServerKeyCache: Sendable {
+/// Decoded key material a ``KeyCache`` can hold: it knows its decoded size and parameter set.
+public protocol CachedKeyMaterial: AnyObject, Sendable {
+    var byteCount: Int { get }
+    var parameters: ParameterSet { get }
+}
+
+extension ServerKey: CachedKeyMaterial {}
+extension DecisionKey: CachedKeyMaterial {
+    public var parameters: ParameterSet { custody.decision }
+}
+
+/// The evaluation-key cache of the order book and the engine.
+public typealias ServerKeyCache = KeyCache<ServerKey>
+
+/// Decoded keys by a content identifier of their serialized bytes (a digest, so equal ids mean
+/// equal keys), least recently used evicted first once their decoded size passes `byteLimit`.
+/// Decoding a key costs hundreds of milliseconds and a key is tens of megabytes, so the one bound
+/// that matters is memory; the order book's registered keys, the engine's inline keys and a
+/// custodian's decision keys share this one cache type.
+public final class KeyCache<Key: CachedKeyMaterial>: Sendable {
     private struct Entry {
         let id: String
-        let key: ServerKey
+        let key: Key
     }
     private let entries = Mutex<[Entry]>([])
     public let byteLimit: Int
@@ -17,7 +31,7 @@ public final class ServerKeyCache: Sendable {
     /// use), so that a small limit degrades to "the last key" rather than to "no cache".
     public init(byteLimit: Int) { self.byteLimit = max(0, byteLimit) }
 
-    public func get(_ id: String) -> ServerKey? {
+    public func get(_ id: String) -> Key? {
         entries.withLock { list in
             guard let i = list.firstIndex(where: { $0.id == id }) else { return nil }
             let entry = list.remove(at: i)
@@ -26,7 +40,7 @@ public final class ServerKeyCache: Sendable {
         }
     }
 
-    public func put(_ id: String, _ key: ServerKey) {
+    public func put(_ id: String, _ key: Key) {
         guard byteLimit > 0 else { return }
         entries.withLock { list in
             list.removeAll { $0.id == id }
@@ -40,7 +54,7 @@ public final class ServerKeyCache: Sendable {
 
     /// The cached key for `id`, or `decode()`'s, which is then cached. Two callers missing the same
     /// id at once may both decode; the second result replaces the first (they are equal).
-    public func key(_ id: String, orDecode decode: () throws -> ServerKey) rethrows -> ServerKey {
+    public func key(_ id: String, orDecode decode: () throws -> Key) rethrows -> Key {
         if let hit = get(id) { return hit }
         let key = try decode()
         put(id, key)

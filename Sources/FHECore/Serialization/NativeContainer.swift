@@ -5,13 +5,14 @@ internal import CFHEShim
 ///     "SYPHFHE1" | kind u8 | name length u8 | parameter-set name | payload length u64 LE | payload | SHA-256
 ///
 /// where the SHA-256 covers every byte before it. Kinds: 1 client key, 2 seeded evaluation key,
-/// 3 seeded radix ciphertext. Decoding validates magic, version, kind, parameter set, lengths and
+/// 3 seeded radix ciphertext, 4 seeded decision key, 5 decision-key share (custody; the parameter
+/// set named is the evaluation set). Decoding validates magic, version, kind, parameter set, lengths and
 /// checksum before anything is used, and throws FHECoreError naming the field and offset.
 public enum NativeFormat {
     public static let magic = Array("SYPHFHE1".utf8)
 
     public enum Kind: UInt8, Sendable {
-        case clientKey = 1, evaluationKey = 2, radixCiphertext = 3
+        case clientKey = 1, evaluationKey = 2, radixCiphertext = 3, decisionKey = 4, decisionKeyShare = 5
     }
 
     public static func sha256(_ bytes: some Collection<UInt8>) -> [UInt8] {
@@ -126,6 +127,63 @@ public enum NativeFormat {
         try bsBodies.withUnsafeMutableBufferPointer { try reader.words(bs, into: $0.baseAddress!, "bootstrap bodies") }
         try reader.expectEnd("evaluation key")
         return SeededEvaluationKey(parameters: p, maskSeed: seed, keyswitchBodies: ksBodies, bootstrapBodies: bsBodies)
+    }
+
+    // MARK: - Decision key and its shares (custody)
+
+    public static func encode(_ key: SeededDecisionKey) -> [UInt8] {
+        var w = BincodeWriter()
+        w.bytes += key.maskSeed
+        w.u64(UInt64(key.bootstrapBodies.count))
+        key.bootstrapBodies.withUnsafeBufferPointer { w.words($0) }
+        return seal(.decisionKey, key.custody.evaluation, w)
+    }
+
+    public static func decodeDecisionKey(_ data: UnsafeRawBufferPointer, allowInsecureTestParameters: Bool = false) throws
+        -> SeededDecisionKey {
+        let (kind, p, payload) = try open(data, allowInsecureTestParameters: allowInsecureTestParameters)
+        try expect(.decisionKey, kind)
+        let custody = CustodyParameters(evaluation: p), d = custody.decision
+        guard payload.count >= 32 else { throw FHECoreError.malformed(field: "mask seed", offset: 0, reason: "truncated") }
+        var reader = BincodeReader(UnsafeRawBufferPointer(rebasing: payload[32...]))
+        let count = d.lweDimension.value * d.pbsLevels.value * d.glweDimension.size.value * d.polynomialSize.value
+        try reader.expect(UInt64(count), "decision key body count")
+        var bodies = [UInt64](repeating: 0, count: count)
+        try bodies.withUnsafeMutableBufferPointer { try reader.words(count, into: $0.baseAddress!, "decision key bodies") }
+        try reader.expectEnd("decision key")
+        return SeededDecisionKey(custody: custody, maskSeed: Array(UnsafeRawBufferPointer(rebasing: payload[0..<32])), bootstrapBodies: bodies)
+    }
+
+    public static func encode(_ share: DecisionKeyShare) -> [UInt8] {
+        var w = BincodeWriter()
+        w.bytes += [UInt8(share.sharing.custodians), UInt8(share.sharing.threshold), UInt8(share.custodian)]
+        w.words(UnsafeBufferPointer(share.storage.buffer))
+        let sealed = seal(.decisionKeyShare, share.custody.evaluation, w)
+        wipeMemory(&w.bytes, w.bytes.count)
+        return sealed
+    }
+
+    /// A custodian's shares: n, t and its index must make sense, and the payload must hold exactly
+    /// the shares that index holds.
+    public static func decodeDecisionKeyShare(_ data: UnsafeRawBufferPointer, allowInsecureTestParameters: Bool = false) throws
+        -> DecisionKeyShare {
+        let (kind, p, payload) = try open(data, allowInsecureTestParameters: allowInsecureTestParameters)
+        try expect(.decisionKeyShare, kind)
+        guard payload.count >= 3 else { throw FHECoreError.malformed(field: "share header", offset: 0, reason: "truncated") }
+        let sharing = try ReplicatedSharing(custodians: Int(payload[0]), threshold: Int(payload[1]))
+        let custodian = Int(payload[2])
+        guard custodian < sharing.custodians else {
+            throw FHECoreError.malformed(field: "custodian index", offset: 2, reason: "\(custodian) of \(sharing.custodians)")
+        }
+        let custody = CustodyParameters(evaluation: p), d = custody.decisionDimension.value
+        let held = sharing.shares(heldBy: custodian)
+        guard payload.count == 3 + held.count * d * 8 else {
+            throw FHECoreError.malformed(field: "share words", offset: 3, reason: "expected \(held.count) shares of \(d) words")
+        }
+        let storage = AlignedBuffer<UInt64>(count: held.count * d, sensitive: true)
+        var reader = BincodeReader(UnsafeRawBufferPointer(rebasing: payload[3...]))
+        try reader.words(held.count * d, into: storage.pointer, "share words")
+        return DecisionKeyShare(custody: custody, sharing: sharing, custodian: custodian, indices: held, storage: storage)
     }
 
     // MARK: - Radix ciphertext

@@ -13,6 +13,45 @@ enum SeededStreams {
     }
 }
 
+extension LweBootstrapKey {
+    /// A key rebuilt from its public mask seed (stream 2) and its row bodies, as
+    /// ``rowBodies()`` lists them.
+    convenience init(seededBy maskSeed: [UInt8], bodies: [UInt64], parameters p: ParameterSet) {
+        self.init(inputLweDimension: p.lweDimension, glweSize: p.glweDimension.size, polynomialSize: p.polynomialSize,
+                  baseLog: p.pbsBaseLog, levels: p.pbsLevels)
+        let g = glweSize.value, N = polynomialSize.value, levels = self.levels.value
+        for i in 0..<inputLweDimension.value {
+            let ggswMasks = CSPRNG(seed: maskSeed, stream: SeededStreams.bootstrapKey,
+                                   startingAtByte: UInt64(i * SeededStreams.ggswMaskWords(self) * 8))
+            for level in 0..<levels {
+                for r in 0..<g {
+                    let rowStart = ggsw(i) + (level * g + r) * g * N
+                    ggswMasks.fillUniform(UnsafeMutableBufferPointer(start: rowStart, count: (g - 1) * N))
+                    let body = ((i * levels + level) * g + r) * N
+                    bodies.withUnsafeBufferPointer { (rowStart + (g - 1) * N).update(from: $0.baseAddress! + body, count: N) }
+                }
+            }
+        }
+    }
+
+    /// Every GGSW row's body polynomial, (i, level, row) at ((i·L + level)·(k+1) + row)·N: what a
+    /// seeded key carries besides its seed.
+    func rowBodies() -> [UInt64] {
+        let g = glweSize.value, N = polynomialSize.value, levels = self.levels.value
+        var bodies = [UInt64](repeating: 0, count: inputLweDimension.value * levels * g * N)
+        for i in 0..<inputLweDimension.value {
+            for level in 0..<levels {
+                for r in 0..<g {
+                    let src = ggsw(i) + (level * g + r) * g * N + (g - 1) * N
+                    let dst = ((i * levels + level) * g + r) * N
+                    for t in 0..<N { bodies[dst + t] = src[t] }
+                }
+            }
+        }
+        return bodies
+    }
+}
+
 /// An evaluation key as it travels: the public mask seed and every body, nothing else. The server
 /// regenerates the masks from the seed (AES-CTR, streams 1 and 2) and rebuilds the keyswitch key
 /// and the Fourier bootstrap key. For the default set: 80 KB of keyswitch bodies and 28.4 MB of
@@ -40,24 +79,7 @@ public struct SeededEvaluationKey: Sendable {
         }
         let ksk = LweKeyswitchKey(inputDimension: p.bigLweDimension, outputDimension: p.lweDimension, baseLog: p.ksBaseLog,
                                   levels: p.ksLevels, storage: storage)
-        let bsk = LweBootstrapKey(inputLweDimension: p.lweDimension, glweSize: p.glweDimension.size,
-                                  polynomialSize: p.polynomialSize, baseLog: p.pbsBaseLog, levels: p.pbsLevels)
-        let g = p.glweDimension.size.value, N = p.polynomialSize.value, pbsLevels = p.pbsLevels.value
-        for i in 0..<n {
-            let ggswMasks = CSPRNG(seed: maskSeed, stream: SeededStreams.bootstrapKey,
-                                   startingAtByte: UInt64(i * SeededStreams.ggswMaskWords(bsk) * 8))
-            let ggsw = bsk.ggsw(i)
-            for level in 0..<pbsLevels {
-                for r in 0..<g {
-                    let rowStart = ggsw + (level * g + r) * g * N
-                    ggswMasks.fillUniform(UnsafeMutableBufferPointer(start: rowStart, count: (g - 1) * N))
-                    let body = ((i * pbsLevels + level) * g + r) * N
-                    bootstrapBodies.withUnsafeBufferPointer {
-                        (rowStart + (g - 1) * N).update(from: $0.baseAddress! + body, count: N)
-                    }
-                }
-            }
-        }
+        let bsk = LweBootstrapKey(seededBy: maskSeed, bodies: bootstrapBodies, parameters: p)
         return try! ServerKey(parameters: p, keyswitchKey: ksk, bootstrapKey: FourierBootstrapKey(converting: bsk))
     }
 
@@ -75,17 +97,7 @@ public struct SeededEvaluationKey: Sendable {
         let bsk = LweBootstrapKey.generate(lweKey: client.lweSecretKey, glweKey: client.glweSecretKey, baseLog: p.pbsBaseLog,
                                            levels: p.pbsLevels, noise: p.glweNoise, using: randomness.encryption,
                                            threads: threads, maskSeed: seed, progress: progress)
-        let g = p.glweDimension.size.value, N = p.polynomialSize.value
-        var bodies = [UInt64](repeating: 0, count: p.lweDimension.value * p.pbsLevels.value * g * N)
-        for i in 0..<p.lweDimension.value {
-            for level in 0..<p.pbsLevels.value {
-                for r in 0..<g {
-                    let src = bsk.ggsw(i) + (level * g + r) * g * N + (g - 1) * N
-                    let dst = ((i * p.pbsLevels.value + level) * g + r) * N
-                    for t in 0..<N { bodies[dst + t] = src[t] }
-                }
-            }
-        }
+        let bodies = bsk.rowBodies()
         let server = try! ServerKey(parameters: p, keyswitchKey: ksk, bootstrapKey: FourierBootstrapKey(converting: bsk, progress: progress))
         return (server, SeededEvaluationKey(parameters: p, maskSeed: seed,
                                             keyswitchBodies: Array(UnsafeBufferPointer(ksBodies.buffer)), bootstrapBodies: bodies))
