@@ -10,6 +10,8 @@ struct ParamsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "params", abstract: "List the parameter sets: dimensions, noise, decomposition, failure probability, security.")
     @Flag(help: "Print one JSON object instead of the table.") var json = false
+    @Flag(help: "Print the threshold-custody numbers (decision key, flooding, failure, decryption budget) of docs/custody.md.")
+    var custody = false
 
     /// One set, as printed.
     struct Row {
@@ -60,6 +62,15 @@ struct ParamsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if custody {
+            for line in CustodyParameters.default.report { print(line) }
+            print("""
+
+                Formulas: Sources/FHECore/Parameters/CustodyParameters.swift (decision noise from NoiseFormulas, measured by
+                Tests/FHECoreTests/ThresholdDecryptionTests.swift); the argument: docs/custody.md §4.
+                """)
+            return
+        }
         let rows = Self.rows
         if json {
             let data = try JSONSerialization.data(withJSONObject: ["sets": rows.map(\.object)], options: [.sortedKeys, .prettyPrinted])

@@ -40,13 +40,15 @@ public struct CustodyParameters: Sendable, Hashable {
     /// Custody for `evaluation`: its decision set keeps the GLWE shape and noise (so the decision key
     /// is exactly as hard as the evaluation key) and changes only the decomposition. Insecure sets
     /// give insecure decision sets (named so).
-    public init(evaluation: ParameterSet, floodingDeviation: Double = CustodyParameters.defaultFloodingDeviation) {
+    public init(evaluation: ParameterSet, floodingDeviation: Double = CustodyParameters.defaultFloodingDeviation,
+                decisionBaseLog: DecompositionBaseLog = CustodyParameters.decisionBaseLog,
+                decisionLevels: DecompositionLevelCount = CustodyParameters.decisionLevels) {
         self.evaluation = evaluation
         self.floodingDeviation = floodingDeviation
         decision = ParameterSet(
             name: evaluation.name + "-decision", lweDimension: evaluation.lweDimension, glweDimension: evaluation.glweDimension,
             polynomialSize: evaluation.polynomialSize, lweNoise: evaluation.lweNoise, glweNoise: evaluation.glweNoise,
-            pbsBaseLog: Self.decisionBaseLog, pbsLevels: Self.decisionLevels, ksBaseLog: evaluation.ksBaseLog, ksLevels: evaluation.ksLevels,
+            pbsBaseLog: decisionBaseLog, pbsLevels: decisionLevels, ksBaseLog: evaluation.ksBaseLog, ksLevels: evaluation.ksLevels,
             messageModulus: evaluation.messageModulus, carryModulus: evaluation.carryModulus,
             securityBits: evaluation.securityBits,
             securitySource: evaluation.securityBits == nil ? nil : "the GLWE key of \(evaluation.name) (same k, N and noise)",
@@ -122,6 +124,15 @@ public struct CustodyParameters: Sendable, Hashable {
         let seeded = Double(n * l * g * decision.polynomialSize.value * 8) / 1e6
         let fourier = Double(n * l * g * g * decision.polynomialSize.value * 8) / 1e6
         lines.append(String(format: "  decision key: %.1f MB seeded (upload), %.1f MB in the Fourier domain (each custodian)", seeded, fourier))
+        lines.append("  the decision key's decomposition against the budget it allows (same flooding):")
+        for (b, l) in [(23, 1), (15, 2), (12, 3), (10, 4), (9, 4), (8, 5)] {
+            let c = CustodyParameters(evaluation: evaluation, floodingDeviation: floodingDeviation,
+                                      decisionBaseLog: DecompositionBaseLog(b), decisionLevels: DecompositionLevelCount(l))
+            let mb = Double(n * l * g * decision.polynomialSize.value * 8) / 1e6
+            lines.append(String(format: "    base 2^%-2d × %d levels: noise 2^%.2f, budget 2^%.1f partials, %.0f MB seeded%@", b, l,
+                                log2(c.decisionOutputVariance.squareRoot()), log2(max(1, Double(c.decryptionBudget))), mb,
+                                b == decision.pbsBaseLog.value && l == decision.pbsLevels.value ? "  ← chosen" : ""))
+        }
         return lines
     }
 }
