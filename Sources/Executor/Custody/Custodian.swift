@@ -89,8 +89,9 @@ final class Custodian: Sendable {
         guard share.custody.evaluation == evaluation.parameters else {
             throw CustodianRefusal(.malformed, "the share is for \(share.custody.evaluation.name), the key \(evaluation.parameters.name)")
         }
-        try store.register(.init(id: keyID, parameterSet: evaluation.parameters.name, evaluationKey: frames.frames[0],
-                                 decisionKey: frames.frames[1], ownerKey: frames.frames[2], sealedShare: frames.frames[3], decryptions: 0))
+        try store.register(.init(key: .init(id: keyID, parameterSet: evaluation.parameters.name, ownerKey: frames.frames[2],
+                                            sealedShare: frames.frames[3], decryptions: 0),
+                                 evaluationKey: frames.frames[0], decisionKey: frames.frames[1]))
         evaluationKeys.put(keyID, evaluation)
         logger.info("key registered", metadata: ["key_id": "\(keyID.prefix(16))", "share": "\(share)"])
         return keyID
@@ -155,13 +156,18 @@ final class Custodian: Sendable {
 
     // MARK: - Decisions
 
+    private func material(_ key: CustodianStore.Key) throws -> (evaluationKey: Data, decisionKey: Data) {
+        guard let material = try store.material(id: key.id) else { throw CustodianRefusal(.unknownKey, "key material missing") }
+        return material
+    }
+
     private func evaluationKey(_ key: CustodianStore.Key) throws -> ServerKey {
-        try evaluationKeys.key(key.id) { try key.evaluationKey.withUnsafeBytes { try input.serverKey($0).key } }
+        try evaluationKeys.key(key.id) { try material(key).evaluationKey.withUnsafeBytes { try input.serverKey($0).key } }
     }
 
     private func decisionKey(_ key: CustodianStore.Key, evaluation: ServerKey) throws -> DecisionKey {
         try decisionKeys.key(key.id) {
-            try key.decisionKey.withUnsafeBytes {
+            try material(key).decisionKey.withUnsafeBytes {
                 try NativeFormat.decodeDecisionKey($0, allowInsecureTestParameters: input.allowInsecureTestParameters)
             }.expand(evaluationKey: evaluation)
         }
@@ -198,6 +204,7 @@ final class Custodian: Sendable {
         var answers: [String: Answer] = [:]
         struct Work { let pinned: CustodianStore.Pinned; let key: CustodianStore.Key; let shares: [Int]; let message: AccumulatorUpdate.PriceMessage; let cents: UInt32 }
         var work: [Work] = []
+        var keys: [String: CustodianStore.Key] = [:]
         for r in requests where answers[r.strategyID] == nil {
             do {
                 guard let pinned = try store.pinned(id: r.strategyID) else { throw CustodianRefusal(.unknownStrategy, "not pinned here") }
@@ -215,7 +222,8 @@ final class Custodian: Sendable {
                 let quote = PriceQuote(feedID: pinned.feedID, price: message.price, conf: message.conf, expo: message.exponent,
                                        publishTime: message.publishTime)
                 guard let cents = try? quote.cents() else { throw CustodianRefusal(.priceOutOfRange, "price not a positive u32 of cents") }
-                guard let key = try store.key(id: pinned.keyID) else { throw CustodianRefusal(.unknownKey, "key missing") }
+                if keys[pinned.keyID] == nil { keys[pinned.keyID] = try store.key(id: pinned.keyID) }
+                guard let key = keys[pinned.keyID] else { throw CustodianRefusal(.unknownKey, "key missing") }
                 work.append(Work(pinned: pinned, key: key, shares: r.shares, message: message, cents: cents))
             } catch let refusal as CustodianRefusal {
                 answers[r.strategyID] = .refused(refusal)
@@ -241,19 +249,31 @@ final class Custodian: Sendable {
             }
             guard !requests.isEmpty else { continue }
             let results = try engine.decide(requests, decisionKeys: decisionKeys, priceCents: UInt64(cents))
+            // Each key's share is opened once for the call and let go with it.
+            var opened: [String: DecisionKeyShare] = [:]
             for (w, (ct, decisionKey)) in zip(owners, zip(results, decisionKeys)) {
-                answers[w.pinned.id] = issue(w.pinned, key: w.key, ct: ct, budget: decisionKey.custody.decryptionBudget, shares: w.shares,
-                                             publishTime: w.message.publishTime, cents: cents, updateDigest: updateDigest, rng: randomness)
+                let share: DecisionKeyShare
+                do {
+                    if let known = opened[w.key.id] { share = known } else {
+                        guard let sealed = SealedShare(bytes: w.key.sealedShare) else { throw CustodianRefusal(.malformed, "stored share") }
+                        share = try openShare(sealed, keyID: w.key.id)
+                        opened[w.key.id] = share
+                    }
+                } catch {
+                    answers[w.pinned.id] = .refused(error as? CustodianRefusal ?? CustodianRefusal(.malformed, "\(error)"))
+                    continue
+                }
+                answers[w.pinned.id] = issue(w.pinned, key: w.key, share: share, ct: ct, budget: decisionKey.custody.decryptionBudget,
+                                             shares: w.shares, publishTime: w.message.publishTime, cents: cents, updateDigest: updateDigest,
+                                             rng: randomness)
             }
         }
         return answers
     }
 
-    private func issue(_ pinned: CustodianStore.Pinned, key: CustodianStore.Key, ct: LweCiphertext, budget: UInt64, shares: [Int],
+    private func issue(_ pinned: CustodianStore.Pinned, key: CustodianStore.Key, share: DecisionKeyShare, ct: LweCiphertext, budget: UInt64, shares: [Int],
                        publishTime: Int64, cents: UInt32, updateDigest: String, rng randomness: CSPRNG) -> Answer {
         do {
-            guard let sealed = SealedShare(bytes: key.sealedShare) else { throw CustodianRefusal(.malformed, "stored share") }
-            let share = try openShare(sealed, keyID: key.id)
             let partial: UInt64
             do { partial = try share.partialDecryption(of: ct, shares: shares, using: randomness) } catch {
                 throw CustodianRefusal(.badShares, "\(error); this custodian holds shares \(share.indices)")

@@ -52,14 +52,20 @@ struct CustodianStore: Sendable {
         return CustodianStore(writer: pool)
     }
 
+    /// A registered key without its two large blobs (read only to decode them, see ``material(id:)``).
     struct Key: Sendable {
         let id: String
         let parameterSet: String
-        let evaluationKey: Data
-        let decisionKey: Data
         let ownerKey: Data
         let sealedShare: Data
         let decryptions: Int64
+    }
+
+    /// What `register` stores: the key and its blobs.
+    struct Registration: Sendable {
+        let key: Key
+        let evaluationKey: Data
+        let decisionKey: Data
     }
 
     struct Pinned: Sendable {
@@ -74,20 +80,31 @@ struct CustodianStore: Sendable {
     }
 
     /// Stores a key once; the same id again is a no-op (its bytes are its id).
-    func register(_ key: Key) throws {
+    func register(_ r: Registration) throws {
         try writer.write { db in
             try db.execute(sql: """
                 INSERT OR IGNORE INTO custodyKey (id, parameterSet, evaluationKey, decisionKey, ownerKey, sealedShare, createdAt)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [key.id, key.parameterSet, key.evaluationKey, key.decisionKey, key.ownerKey, key.sealedShare, Date()])
+                """, arguments: [r.key.id, r.key.parameterSet, r.evaluationKey, r.decisionKey, r.key.ownerKey, r.key.sealedShare, Date()])
         }
     }
 
     func key(id: String) throws -> Key? {
         try writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM custodyKey WHERE id = ?", arguments: [id]).map {
-                Key(id: $0["id"], parameterSet: $0["parameterSet"], evaluationKey: $0["evaluationKey"], decisionKey: $0["decisionKey"],
-                    ownerKey: $0["ownerKey"], sealedShare: $0["sealedShare"], decryptions: $0["decryptions"])
+            try Row.fetchOne(db, sql: "SELECT id, parameterSet, ownerKey, sealedShare, decryptions FROM custodyKey WHERE id = ?",
+                             arguments: [id]).map {
+                Key(id: $0["id"], parameterSet: $0["parameterSet"], ownerKey: $0["ownerKey"], sealedShare: $0["sealedShare"],
+                    decryptions: $0["decryptions"])
+            }
+        }
+    }
+
+    /// The evaluation and decision keys' bytes (142 MB for the default set): read to decode them
+    /// when they are not cached.
+    func material(id: String) throws -> (evaluationKey: Data, decisionKey: Data)? {
+        try writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT evaluationKey, decisionKey FROM custodyKey WHERE id = ?", arguments: [id]).map {
+                ($0["evaluationKey"], $0["decisionKey"])
             }
         }
     }

@@ -40,6 +40,8 @@ final class CustodyCoordinator: Sendable {
         var lastError: String?
     }
     let members: LockedValue<[Member]>
+    /// Bytes of request and answer bodies exchanged with the custodians (bench custody, /health).
+    let traffic = LockedValue((sent: 0, received: 0))
 
     init(settings: Settings, logger: Logger) throws {
         guard settings.urls.count >= 1 else { throw ConfigurationError("--custody threshold needs --custodians URL,URL,…") }
@@ -71,6 +73,7 @@ final class CustodyCoordinator: Sendable {
             let response = try await Self.http.execute(request, timeout: timeout ?? self.timeout)
             let answer = Data(buffer: try await response.body.collect(upTo: 64 << 20))
             mark(index, up: true, error: nil)
+            traffic.update { $0.sent += body?.count ?? 0; $0.received += answer.count }
             return (Int(response.status.code), answer)
         } catch {
             mark(index, up: false, error: "\(error)")
