@@ -15,7 +15,7 @@ EVM_VENV := .venv-evm
 EVM_PACKAGES := alysis==0.6.3 py-evm==0.12.1b1 eth-account==0.14.0 vyper==0.4.3
 
 FUZZ_RUNS ?= 1000000
-FUZZ_TARGETS := radix boolean clientkey serverkey hex native json hermes chain pyth
+FUZZ_TARGETS := radix boolean clientkey serverkey hex native json hermes chain pyth custody
 
 .PHONY: all deps build run test bench fuzz devnode clean
 

@@ -8,11 +8,12 @@ import Foundation
 /// - `hermes`: Hermes answers (v2 and legacy JSON), the price guard's arithmetic, SSE framing;
 /// - `chain`: RLP, ABI return data and calldata, revert reasons, zkp_data, addresses;
 /// - `pyth`: Pyth accumulator updates through the verifier (envelope, VAA signatures, proofs),
-///   trusting the real guardian sets 3 and 4 so that mutations of the published updates go deep.
+///   trusting the real guardian sets 3 and 4 so that mutations of the published updates go deep;
+/// - `custody`: the binary frames of threshold custody, and decision keys and key shares in them.
 /// Every input must decode or throw the decoder's own typed error: a trap, an overflow, an
 /// out-of-bounds access or any other error is a finding.
 enum Target: String {
-    case radix, boolean, clientkey, serverkey, hex, native, json, hermes, chain, pyth
+    case radix, boolean, clientkey, serverkey, hex, native, json, hermes, chain, pyth, custody
     static let current = Target(rawValue: ProcessInfo.processInfo.environment["FUZZ_TARGET"] ?? "radix") ?? .radix
     static let parameters = ParameterSet.insecureTfheRs05Small
 }
@@ -21,7 +22,7 @@ enum Target: String {
 func isTyped(_ error: any Error) -> Bool {
     error is FHECoreError || error is JSONScanError || error is HermesError || error is PriceRejection
         || error is RLP.DecodingError || error is ABI.DecodingError || error is Entrypoint.Authorization.Invalid
-        || error is EthereumAddress.ParseError || error is AccumulatorUpdate.Rejection
+        || error is EthereumAddress.ParseError || error is AccumulatorUpdate.Rejection || error is CustodyFrames.Malformed
 }
 
 func fuzzNative(_ bytes: UnsafeRawBufferPointer) throws {
@@ -32,6 +33,21 @@ func fuzzNative(_ bytes: UnsafeRawBufferPointer) throws {
     _ = try? input.ciphertext(bytes, parameters: Target.parameters)
     if NativeFormat.kind(of: bytes) == .evaluationKey { _ = try input.serverKey(bytes) }
     else { _ = try input.priceBound(bytes, parameters: Target.parameters, field: "bound") }
+}
+
+/// Custody bodies: either magic, every frame then tried as a decision key and as a share.
+func fuzzCustody(_ bytes: UnsafeRawBufferPointer) throws {
+    _ = try? NativeFormat.decodeDecisionKey(bytes, allowInsecureTestParameters: true)
+    _ = try? NativeFormat.decodeDecisionKeyShare(bytes, allowInsecureTestParameters: true)
+    for magic in [CustodyFrames.thresholdBundle, CustodyFrames.custodianRegistration] {
+        guard let frames = try CustodyFrames.decode(bytes, magic: magic) else { continue }
+        for frame in frames.frames {
+            try frame.withUnsafeBytes { raw in
+                if NativeFormat.kind(of: raw) == .decisionKey { _ = try NativeFormat.decodeDecisionKey(raw, allowInsecureTestParameters: true) }
+                if NativeFormat.kind(of: raw) == .decisionKeyShare { _ = try NativeFormat.decodeDecisionKeyShare(raw, allowInsecureTestParameters: true) }
+            }
+        }
+    }
 }
 
 func fuzzJSON(_ bytes: UnsafeRawBufferPointer) throws {
@@ -108,6 +124,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         case .hermes: try fuzzHermes(Data(bytes))
         case .chain: try fuzzChain(Array(bytes))
         case .pyth: _ = try AccumulatorUpdate.verify(Array(bytes), trust: historicalTrust)
+        case .custody: try fuzzCustody(bytes)
         }
     } catch where isTyped(error) {
         // Rejected with a typed error: the expected outcome for malformed input.

@@ -1,0 +1,1 @@
+../../../../Sources/Executor/Custody/CustodyFrames.swift
