@@ -46,34 +46,12 @@ struct BenchCustodyCommand: AsyncParsableCommand {
         while hermesPort.get() == 0 { try await Task.sleep(for: .milliseconds(20)) }
 
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("syphon-bench-custody-\(UUID().uuidString)")
-        var processes: [Process] = []
+        let custodians = try await LocalCustodians.start(count: 3, directory: dir, threads: 1)
         defer {
-            for p in processes where p.isRunning { p.terminate(); p.waitUntilExit() }
+            custodians.stop()
             try? FileManager.default.removeItem(at: dir)
         }
-        var urls: [String] = []
-        for i in 0..<3 {
-            let port = Int.random(in: 20_000...60_000)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-            if !FileManager.default.isExecutableFile(atPath: process.executableURL!.path) { process.executableURL = Bundle.main.executableURL }
-            process.arguments = ["custodian", "--bind", "127.0.0.1:\(port)", "--store", dir.appendingPathComponent("custodian-\(i)").path]
-            process.environment = ProcessInfo.processInfo.environment.merging(
-                ["PYTH_GUARDIAN_SETS": HermesStandIn.testGuardianSetting, "FHE_THREADS": "1"]) { $1 }
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            processes.append(process)
-            urls.append("http://127.0.0.1:\(port)")
-        }
-        for url in urls {
-            var ready = false
-            for _ in 0..<600 where !ready {
-                ready = (try? await ExecutorAPIClient.get(url + "/health", timeout: .seconds(1)))?.0 == 200
-                if !ready { try await Task.sleep(for: .milliseconds(50)) }
-            }
-            guard ready else { throw ValidationError("custodian at \(url) did not start") }
-        }
+        let urls = custodians.urls
         var logger = Logger(label: "bench.custody")
         logger.logLevel = .error
         let coordinator = try CustodyCoordinator(settings: .init(urls: urls, threshold: 2, token: nil), logger: logger)

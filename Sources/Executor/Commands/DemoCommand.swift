@@ -18,6 +18,8 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Do not start the EVM devnode even when it is installed (dry run).") var noDevnode = false
     @Option(help: "Seconds a price step lasts at least (the next comes once the scheduler has evaluated it).") var stepSeconds = 1.5
     @Option(help: "Give up when the scheduler completes no tick for this many seconds.") var stallSeconds = 120.0
+    @Option(help: "Threshold custody with this many custodian processes (2-of-n; 0: the executor holds the client key).")
+    var custodians = 0
 
     /// One strategy of the demo: its type, feed and bounds in dollars.
     struct Plan {
@@ -61,6 +63,17 @@ struct DemoCommand: AsyncParsableCommand {
         ]
         let (devnode, tokens) = try startChain(into: &environment)
         defer { devnode?.stop() }
+        var local: LocalCustodians?
+        if custodians > 0 {
+            let started = try await LocalCustodians.start(count: custodians, directory: directory, threads: 1)
+            local = started
+            environment.merge(["CUSTODY": "threshold", "CUSTODIANS": started.urls.joined(separator: ","),
+                               "CUSTODY_THRESHOLD": "\(min(2, custodians))"]) { $1 }
+            print("custody  \(min(2, custodians))-of-\(custodians) custodian processes at \(started.urls.joined(separator: ", ")): the executor holds no client key")
+        } else {
+            print("custody  executor: the client key is sealed beside the order book (whoever runs the executor can decrypt; --custodians 3 removes that)")
+        }
+        defer { local?.stop() }
         print("oracle   local Hermes at 127.0.0.1:\(hermesPort.get()) replaying ETH/USD and BTC/USD, a step every \(stepSeconds) s or once evaluated")
 
         let configuration = try ExecutorConfiguration.load(flags: [:], environment: environment, dotEnvPath: "/nonexistent")
@@ -73,14 +86,15 @@ struct DemoCommand: AsyncParsableCommand {
         let base = "http://127.0.0.1:\(port.get())"
         print("executor \(base), order book \(directory.appendingPathComponent("strategies.db").path)\n")
 
-        let names = try await createStrategies(base, keys: directory.appendingPathComponent("keys"), tokens: tokens)
+        let names = try await createStrategies(base, keys: directory.appendingPathComponent("keys"), tokens: tokens, custodians: local?.urls)
         let live = configuration.chain.map { !$0.isDryRun } ?? false
         try await replay(services, hermes: hermes, names: names, live: live)
 
         let summary = services.metrics.evaluationSummary
-        print(String(format: "\nevaluation: %d strategy evaluations in %d batches, %.1f ms per batch, %.1f ms per strategy (in-process FHE, %@)",
+        print(String(format: "\nevaluation: %d strategy evaluations in %d batches, %.1f ms per batch, %.1f ms per strategy (%@)",
                      summary.strategies, summary.batches, summary.seconds * 1000 / Double(max(summary.batches, 1)),
-                     summary.seconds * 1000 / Double(max(summary.strategies, 1)), ParameterSet.default.name))
+                     summary.seconds * 1000 / Double(max(summary.strategies, 1)),
+                     custodians > 0 ? "decided by \(custodians) custodians, 2 per decision, one thread each" : "in-process FHE, " + ParameterSet.default.name))
         print(live ? "all strategies final: swaps mined on the devnode" : "all strategies final (dry run: nothing was sent)")
     }
 
@@ -112,11 +126,30 @@ struct DemoCommand: AsyncParsableCommand {
     /// The user's side: keys once (as `keygen` makes them), registered with custody as `register-key
     /// --custody` does, then one strategy of each plan with encrypted bounds. Returns each
     /// strategy's description by id.
-    func createStrategies(_ base: String, keys: URL, tokens: [String: String]) async throws -> [Int64: String] {
+    func createStrategies(_ base: String, keys: URL, tokens: [String: String], custodians: [String]?) async throws -> [Int64: String] {
         let keygenStart = ContinuousClock.now
-        let generated = try KeyDirectory.generate(into: keys, parameters: .default)
+        let generated: KeyDirectory.Generated
+        let registration: Data
+        if let custodians {
+            // As `keygen --custodians` does: the custodians' public keys pinned, each one's shares sealed to it.
+            var identities: [PublicCustodian] = []
+            for url in custodians {
+                let (status, body) = try await ExecutorAPIClient.get(url + "/identity")
+                guard status == 200, let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
+                      let identity = PublicCustodian(json: object) else { throw ValidationError("custodian \(url) has no identity") }
+                identities.append(identity)
+            }
+            generated = try KeyDirectory.generateThreshold(into: keys, parameters: .default,
+                                                           plan: .init(urls: custodians, identities: identities, threshold: min(2, custodians.count)),
+                                                           threads: Parallelism.availableCores)
+            registration = try KeyDirectory.thresholdBundle(keys.path)!.frames.encoded()
+        } else {
+            generated = try KeyDirectory.generate(into: keys, parameters: .default)
+            registration = try KeyDirectory.registration(keys.path, custody: true)
+        }
+        let owner = try KeyDirectory.owner(keys.path)
         let keygenSeconds = (ContinuousClock.now - keygenStart).seconds
-        let (keyStatus, keyAnswer) = try await Self.post(base + "/keys", [UInt8](try KeyDirectory.registration(keys.path, custody: true)), json: false)
+        let (keyStatus, keyAnswer) = try await Self.post(base + "/keys", [UInt8](registration), json: false)
         guard keyStatus < 300, let keyID = keyAnswer["key_id"] as? String else { throw ValidationError("POST /keys failed: \(keyAnswer)") }
         print(String(format: "keys     generated in %.2f s (parameters %@); evaluation key %.1f MB registered once as %@…",
                      keygenSeconds, generated.client.parameters.name, Double(generated.evaluationKeyBytes) / 1e6, String(keyID.prefix(12))))
@@ -131,8 +164,9 @@ struct DemoCommand: AsyncParsableCommand {
                              "publicInputs": ["asset": tokens["USDC"]!, "amount": "250000000", "nullifier": "\(1000 + i)",
                                               "newCommitment": "\(7_000_000 + i)"]],
             ]
-            let body = NativePayload.body(client: generated.client, keyID: keyID, type: plan.type, upperCents: try plan.upper.map(parseCents),
-                                          lowerCents: try plan.lower.map(parseCents), fields: fields, rng: rng)
+            let body = try NativePayload.body(client: generated.client, keyID: keyID, type: plan.type, upperCents: try plan.upper.map(parseCents),
+                                              lowerCents: try plan.lower.map(parseCents), fields: fields, rng: rng,
+                                              owner: owner.map { ($0, plan.asset == "ETH" ? Self.eth : Self.btc) }).body
             let bytes = try JSONSerialization.data(withJSONObject: body)
             let (status, answer) = try await Self.post(base + "/createStrategy", [UInt8](bytes), json: true)
             guard status == 201, let id = answer["strategy_id"] as? Int else { throw ValidationError("createStrategy failed: \(answer)") }
