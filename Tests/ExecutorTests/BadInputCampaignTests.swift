@@ -221,7 +221,7 @@ struct BadInputCampaignTests {
             for _ in 0..<3 {
                 probes.append(Probe(service: .serve, path: "/createStrategy", headers: json("alice"), body: Data(count: 17 << 20), declaredOnly: true))
                 probes.append(Probe(service: .serve, path: "/keys", headers: ["Content-Type": "application/octet-stream", "X-API-TOKEN": Self.tokens["bob"]!],
-                                    body: Data(count: (64 << 20) + 1), declaredOnly: true))
+                                    body: Data(count: StrategyController.keysBodyLimit + 1), declaredOnly: true))
                 probes.append(Probe(service: .engine, path: "/evaluateStrategy", headers: ["Content-Type": "application/json", "X-API-TOKEN": Self.engineToken],
                                     body: Data(count: 17 << 20), declaredOnly: true))
                 probes.append(Probe(service: .payloadServer, path: "/generatePayload", headers: ["Content-Type": "application/json"],

@@ -157,12 +157,46 @@ struct ThresholdCustodyTests {
                 print("HEALTH:", (try? server.health()) ?? [:])
                 throw error
             }
+            // Process memory: the executor's and every custodian's, read through /proc while they run.
+            let secretBits = try Data(contentsOf: keys.appendingPathComponent("client.key")).dropFirst(25).prefix(256)
+            for process in [server.process] + cluster.custodians.compactMap({ $0?.process }) {
+                let scanned = try Self.scanMemory(of: process.processIdentifier, for: Data(secretBits))
+                #expect(scanned.bytes > 1 << 20 && !scanned.found, "process \(process.processIdentifier): \(scanned)")
+                print(String(format: "memory of process %d: %.0f MB read, client key bits %@", process.processIdentifier,
+                             Double(scanned.bytes) / 1e6, scanned.found ? "FOUND" : "not found"))
+            }
             kill(server.process.processIdentifier, SIGTERM)
             server.process.waitUntilExit()
             try checkCustody(dir: dir, keys: keys)
             try await attacks(cluster: cluster, hermes: hermes, keys: keys, db: db, open: try #require(try book()["short"]),
                               closed: try #require(try book()["dip"]?.custodyStatement))
         }
+    }
+
+    /// Reads every readable mapping of a running process (/proc/PID/maps and /proc/PID/mem, which
+    /// the parent may read) and looks for `pattern`; returns the bytes read and whether it was found.
+    static func scanMemory(of pid: Int32, for pattern: Data) throws -> (bytes: Int, found: Bool) {
+        let maps = try String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)
+        guard let memory = FileHandle(forReadingAtPath: "/proc/\(pid)/mem") else { return (0, false) }
+        defer { try? memory.close() }
+        var total = 0
+        for line in maps.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 2, fields[1].hasPrefix("r"), !line.hasSuffix("[vvar]"), !line.hasSuffix("[vsyscall]") else { continue }
+            let range = fields[0].split(separator: "-").compactMap { UInt64($0, radix: 16) }
+            guard range.count == 2, range[1] > range[0] else { continue }
+            var offset = range[0]
+            while offset < range[1] {
+                let length = Int(min(range[1] - offset, 64 << 20))
+                // Overlap chunks by the pattern's length so that nothing straddles a boundary unseen.
+                guard (try? memory.seek(toOffset: offset)) != nil, let chunk = try? memory.read(upToCount: length), !chunk.isEmpty else { break }
+                total += chunk.count
+                if chunk.range(of: pattern) != nil { return (total, true) }
+                if chunk.count < length || offset + UInt64(chunk.count) >= range[1] { break }
+                offset += UInt64(chunk.count - pattern.count)
+            }
+        }
+        return (total, false)
     }
 
     /// After the run: the client key's bytes are nowhere but in its directory, the executor keeps no

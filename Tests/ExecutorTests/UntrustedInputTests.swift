@@ -433,7 +433,7 @@ struct NetworkDefaultTests {
         #expect(status == 415 && headers["Access-Control-Allow-Origin"] == nil)
     }
 
-    @Test("Per-route body limits: a native createStrategy over 64 KiB and a /keys body over 64 MiB are refused with 413")
+    @Test("Per-route body limits: a native createStrategy over 64 KiB and a /keys body over 192 MiB are refused with 413")
     func perRouteBodyLimits() async throws {
         let dir = try ExecutorServiceTests.temporaryDirectory()
         let services = try ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir), logger: Logger(label: "test"))
@@ -445,7 +445,7 @@ struct NetworkDefaultTests {
                                                body: ByteBuffer(data: try JSONSerialization.data(withJSONObject: native)))
             #expect(big.status == .contentTooLarge, "\(String(buffer: big.body).prefix(200))")
             let keys = try await client.execute(uri: "/keys", method: .post, headers: [.contentType: "application/octet-stream"],
-                                                body: ByteBuffer(repeating: 0x53, count: (64 << 20) + 1))
+                                                body: ByteBuffer(repeating: 0x53, count: StrategyController.keysBodyLimit + 1))
             #expect(keys.status == .contentTooLarge)
         }
     }
