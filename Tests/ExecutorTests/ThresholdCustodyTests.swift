@@ -149,6 +149,10 @@ struct ThresholdCustodyTests {
                 let partials = evidence.compactMap(SignedPartial.init(json:))
                 #expect(partials.count == 2 && partials.allSatisfy { $0.verifies() }, "\(id)")
                 #expect(Set(partials.map(\.resultDigest)).count == 1 && partials.allSatisfy { $0.strategyID == s.custodyStatement && $0.updateDigest == s.triggerUpdateId })
+                // The API shows them to the owner.
+                let (_, shown, _) = try server.httpRequest("GET", "/strategies/\(s.id!)")
+                let shownPartials = (try JSONSerialization.jsonObject(with: shown) as? [String: Any])?["custody_evidence"] as? [[String: Any]]
+                #expect(shownPartials?.compactMap(SignedPartial.init(json:)) == partials, "\(id)")
             }
 
             } catch {

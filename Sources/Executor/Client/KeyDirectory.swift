@@ -57,7 +57,7 @@ enum KeyDirectory {
         let shares = DecisionKeyShare.split(secret, custody: seeded.custody, sharing: sharing, using: randomness.secret)
         let sealed = try shares.enumerated().map { i, share -> SealedShare in
             var bytes = NativeFormat.encode(share)
-            defer { bytes.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+            defer { bytes.withUnsafeMutableBytes { if let p = $0.baseAddress { explicit_bzero(p, $0.count) } } } // the plaintext share
             return try SealedShare.seal(bytes, to: plan.identities[i], keyID: generated.keyID)
         }
         try Data(NativeFormat.encode(seeded)).write(to: dir.appendingPathComponent(decisionKey))

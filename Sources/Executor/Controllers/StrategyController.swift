@@ -149,6 +149,10 @@ struct StrategyController: Sendable {
         if let e = s.expiresAt { d["expires_at"] = Int(e.timeIntervalSince1970) }
         if let m = s.minAmountOut { d["min_amount_out"] = m }
         if s.feeBumps > 0 { d["fee_bumps"] = s.feeBumps }
+        // Threshold custody: the strategy's id at the custodians and the signed partials its trigger
+        // was decided on (anyone can check the signatures and recompute the result digest).
+        if let c = s.custodyStatement { d["custody_statement"] = c }
+        if let e = s.triggerEvidence, let partials = try? JSONSerialization.jsonObject(with: Data(e.utf8)) { d["custody_evidence"] = partials }
         return d
     }
 }

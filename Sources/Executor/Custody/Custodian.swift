@@ -204,8 +204,9 @@ final class Custodian: Sendable {
         var answers: [String: Answer] = [:]
         struct Work { let pinned: CustodianStore.Pinned; let key: CustodianStore.Key; let shares: [Int]; let message: AccumulatorUpdate.PriceMessage; let cents: UInt32 }
         var work: [Work] = []
-        var keys: [String: CustodianStore.Key] = [:]
-        for r in requests where answers[r.strategyID] == nil {
+        var keys: [String: CustodianStore.Key] = [:], seen: Set<String> = []
+        // One answer per strategy per request: a repeated id is answered once.
+        for r in requests where seen.insert(r.strategyID).inserted {
             do {
                 guard let pinned = try store.pinned(id: r.strategyID) else { throw CustodianRefusal(.unknownStrategy, "not pinned here") }
                 if pinned.closed { throw CustodianRefusal(.closed, "the strategy is final or cancelled") }
