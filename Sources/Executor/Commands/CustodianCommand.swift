@@ -21,13 +21,9 @@ struct CustodianCommand: AsyncParsableCommand {
     @OptionGroup var insecure: InsecureTestParameters
 
     func run() async throws {
-        let values = try ConfigurationValues()
-        let access = try AccessControl(values)
-        try BindAddress.requireTokenBeyondLoopback(bind, access, service: "custodian")
-        let (host, port) = try BindAddress.parse(bind)
-        var logger = Logger(label: "syphon.custodian")
-        logger.logLevel = .info
-        insecure.announce(logger)
+        let launch = try ServiceLaunch(bind: bind, service: "custodian", label: "syphon.custodian", insecure: insecure,
+                                       defaultRatePerMinute: 6000)
+        let (values, host, port, logger) = (launch.values, launch.host, launch.port, launch.logger)
         let directory = URL(fileURLWithPath: store)
         let database = try CustodianStore.open(directory: directory)
         let custodian = try Custodian(
@@ -35,8 +31,8 @@ struct CustodianCommand: AsyncParsableCommand {
             trust: try PythTrustRoots(values), maxPriceAgeSeconds: try values.positiveInteger("MAX_PRICE_AGE_SECONDS").map(Int64.init) ?? 60,
             threads: try values.fheThreads(), cacheBytes: (try values.positiveInteger("CUSTODIAN_CACHE_MIB") ?? 1024) << 20, logger: logger)
         let router = Router(context: ExecutorRequestContext.self)
-        router.addPolicyMiddleware(corsOrigins: [], rateLimitPerMinute: try values.positiveInteger("RATE_LIMIT_PER_MINUTE") ?? 6000,
-                                   access: access, openPaths: ["/health", "/identity"]) {
+        router.addPolicyMiddleware(corsOrigins: [], rateLimitPerMinute: launch.rateLimitPerMinute, access: launch.access,
+                                   openPaths: ["/health", "/identity"]) {
             JSONResponse.error(.unauthorized, "missing or invalid API token")
         }
         CustodianController(custodian: custodian, worker: FHEWorker(), uploads: UploadSlots(capacity: 2)).addRoutes(to: router)

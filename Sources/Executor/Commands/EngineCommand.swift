@@ -22,14 +22,8 @@ struct EngineCommand: AsyncParsableCommand {
     @OptionGroup var insecure: InsecureTestParameters
 
     func run() async throws {
-        let values = try ConfigurationValues()
-        let access = try AccessControl(values)
-        try BindAddress.requireTokenBeyondLoopback(bind, access, service: "engine")
-        let (host, port) = try BindAddress.parse(bind)
-        var logger = Logger(label: "syphon.engine")
-        logger.logLevel = .info
-        insecure.announce(logger)
-        let rate = try values.positiveInteger("RATE_LIMIT_PER_MINUTE") ?? 600
+        let launch = try ServiceLaunch(bind: bind, service: "engine", label: "syphon.engine", insecure: insecure)
+        let (values, host, port, logger) = (launch.values, launch.host, launch.port, launch.logger)
         let uploads = try values.positiveInteger("MAX_CONCURRENT_LARGE_UPLOADS") ?? 2
         let controller = EngineController(
             evaluator: TfheRs05Evaluator(input: insecure.input, cache: ServerKeyCache(byteLimit: keyCacheMib << 20),
@@ -37,8 +31,8 @@ struct EngineCommand: AsyncParsableCommand {
             worker: FHEWorker(), maxBodyBytes: maxBodyMib << 20, uploads: UploadSlots(capacity: uploads), logger: logger)
         // The same request policy as `serve`: CORS, rate limit, identities.
         let router = Router(context: ExecutorRequestContext.self)
-        router.addPolicyMiddleware(corsOrigins: values.list("CORS_ALLOWED_ORIGINS"), rateLimitPerMinute: rate,
-                                   access: access) {
+        router.addPolicyMiddleware(corsOrigins: values.list("CORS_ALLOWED_ORIGINS"), rateLimitPerMinute: launch.rateLimitPerMinute,
+                                   access: launch.access) {
             EngineController.failure(.unauthorized, "unauthorized")
         }
         controller.addRoutes(to: router)

@@ -20,24 +20,21 @@ struct PayloadServerCommand: AsyncParsableCommand {
     @OptionGroup var insecure: InsecureTestParameters
 
     func run() async throws {
-        let values = try ConfigurationValues()
         let parameters: ParameterSet
         do { parameters = try ParameterSet.forNewKey(named: params, allowInsecureTestParameters: insecure.allowed) } catch {
             throw ConfigurationError("--params: \(error)")
         }
         // Its callers authenticate with PAYLOAD_SERVER_TOKEN (API_TOKEN is what it presents to the executor).
-        let access = try AccessControl(adminToken: values["PAYLOAD_SERVER_TOKEN"], tokensFile: nil)
-        try BindAddress.requireTokenBeyondLoopback(bind, access, service: "payload-server")
-        let rate = try values.positiveInteger("RATE_LIMIT_PER_MINUTE") ?? 600
-        var logger = Logger(label: "syphon.payload")
-        logger.logLevel = .info
-        insecure.announce(logger)
+        let launch = try ServiceLaunch(bind: bind, service: "payload-server", label: "syphon.payload", insecure: insecure) {
+            try AccessControl(adminToken: $0["PAYLOAD_SERVER_TOKEN"], tokensFile: nil)
+        }
+        let (values, access, rate, logger) = (launch.values, launch.access, launch.rateLimitPerMinute, launch.logger)
         let generator = PayloadGenerator(keystore: URL(fileURLWithPath: keystore),
                                          orchestrator: orchestrator ?? values["ORCHESTRATOR_URL"] ?? "http://127.0.0.1:5002",
                                          apiToken: values["API_TOKEN"], parameters: parameters,
                                          insecure: insecure.allowed, access: access, rateLimitPerMinute: rate,
                                          maxUsers: maxUsers, fheThreads: try values.fheThreads(), logger: logger)
-        let (host, port) = try BindAddress.parse(bind)
-        try await Application(router: generator.router(), server: .executorHTTP1, configuration: .init(address: .hostname(host, port: port))).runService()
+        try await Application(router: generator.router(), server: .executorHTTP1,
+                              configuration: .init(address: .hostname(launch.host, port: launch.port))).runService()
     }
 }
