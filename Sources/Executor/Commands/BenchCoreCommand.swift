@@ -19,29 +19,33 @@ struct BenchCoreCommand: AsyncParsableCommand {
         log("kernels: \(Kernel.summary); FFTW reference: "
             + (fftwMicros.map { String(format: "%.3f µs", $0) } ?? "libfftw3 not found"))
         let size = PolynomialSize(2048)
-        rows.append(BenchRow(name: "fft_2048", params: "-", threads: 1,
-                             seconds: Timing.median(repetitions: 2001, inner: 1, CoreOperations.forwardFFT(size: size))))
-        rows.append(BenchRow(name: "ifft_2048", params: "-", threads: 1,
-                             seconds: Timing.median(repetitions: 2001, inner: 1, CoreOperations.backwardFFT(size: size))))
+        // Each latency row against FFTW-1024 interleaved with it, each side's minimum (the ratio a
+        // shared host moves least); without libfftw3, medians against nothing.
+        let reference = FFTWReference.load()
+        func row(_ name: String, _ params: String, rounds: Int, inner: Int, _ body: () -> Void) -> BenchRow {
+            guard let reference else {
+                return BenchRow(name: name, params: params, threads: 1, seconds: Timing.median(repetitions: rounds, inner: inner, body))
+            }
+            // About as long on the reference side as on the operation's, so both see the same load.
+            let probe = Timing.median(repetitions: 3, inner: inner, body), fftw = max((fftwMicros ?? 2) * 1e-6, 1e-7)
+            let referenceInner = max(1, min(100_000, Int(probe * Double(inner) / fftw)))
+            let (micros, seconds) = Timing.interleavedMinimum(rounds: rounds, reference: { reference.execute() },
+                                                              referenceInner: referenceInner, inner: inner, body)
+            return BenchRow(name: name, params: params, threads: 1, seconds: seconds, referenceMicros: micros)
+        }
+        rows.append(row("fft_2048", "-", rounds: 201, inner: 20, CoreOperations.forwardFFT(size: size)))
+        rows.append(row("ifft_2048", "-", rounds: 201, inner: 20, CoreOperations.backwardFFT(size: size)))
         try await BenchSetup.forEachParameterSet(options.params, progress: !json, log: log) { keys in
             let (name, client, server) = (keys.name, keys.client, keys.server)
             rows.append(BenchRow(name: "keygen", params: name, threads: Parallelism.availableCores, seconds: keys.seconds))
-            rows.append(BenchRow(name: "external_product", params: name, threads: 1,
-                                 seconds: Timing.median(repetitions: 201, inner: 1, CoreOperations.externalProduct(server))))
+            rows.append(row("external_product", name, rounds: 101, inner: 2, CoreOperations.externalProduct(server)))
             for cached in [false, true] {
-                rows.append(BenchRow(name: cached ? "blind_rotation_cached_key" : "blind_rotation", params: name, threads: 1,
-                                     seconds: Timing.median(repetitions: repetitions, inner: 1,
-                                                            CoreOperations.blindRotation(server, keyInCache: cached))))
+                rows.append(row(cached ? "blind_rotation_cached_key" : "blind_rotation", name, rounds: repetitions, inner: 1,
+                                CoreOperations.blindRotation(server, keyInCache: cached)))
             }
-            rows.append(BenchRow(name: "keyswitch", params: name, threads: 1,
-                                 seconds: Timing.median(repetitions: repetitions, inner: 1,
-                                                        CoreOperations.keyswitch(server, client: client))))
-            rows.append(BenchRow(name: "pbs", params: name, threads: 1,
-                                 seconds: Timing.median(repetitions: repetitions, inner: 1,
-                                                        CoreOperations.bootstrap(server, client: client))))
-            rows.append(BenchRow(name: "ks_pbs", params: name, threads: 1,
-                                 seconds: Timing.median(repetitions: repetitions, inner: 1,
-                                                        CoreOperations.keyswitchBootstrap(server, client: client))))
+            rows.append(row("keyswitch", name, rounds: repetitions, inner: 1, CoreOperations.keyswitch(server, client: client)))
+            rows.append(row("pbs", name, rounds: repetitions, inner: 1, CoreOperations.bootstrap(server, client: client)))
+            rows.append(row("ks_pbs", name, rounds: repetitions, inner: 1, CoreOperations.keyswitchBootstrap(server, client: client)))
             var oneThread = 0.0
             for threads in steps {
                 let op = CoreOperations.keyswitchBootstrapBatch(server, client: client, count: batch, threads: threads)
