@@ -46,7 +46,7 @@ struct ExecutorServices: Sendable {
                                    finalizer: swapFinalizer ?? RecordOnlyFinalizer(logger: logger), metrics: metrics,
                                    interval: c.checkInterval, logger: logger,
                                    remote: c.engineMode == .remote ? c.engineURL.map { RemoteEngine(url: $0, apiToken: c.apiToken) } : nil,
-                                   streaming: c.streamPrices, threads: c.fheThreads, custody: custody)
+                                   streaming: c.streamPrices, threads: c.fheThreads, custody: custody, memoMaxBytes: c.memoMaxBytes)
     }
 
     func router() -> Router<ExecutorRequestContext> {

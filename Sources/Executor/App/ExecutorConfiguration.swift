@@ -50,6 +50,9 @@ struct ExecutorConfiguration: Sendable {
     var fheThreads = Parallelism.availableCores
     /// SERVER_KEY_CACHE_MIB: decoded evaluation keys kept in memory (28 MB per default-set key).
     var serverKeyCacheBytes = KeyRepository.defaultCacheBytes
+    /// MEMO_MAX_MIB: bootstrap outputs the scheduler remembers across ticks (16 KiB each; oldest
+    /// evicted first, see ``EvaluationMemo``).
+    var memoMaxBytes = EvaluationMemo.defaultMaxBytes
     var engineURL: String?
     var allowInsecureTestParameters = false
     /// PYTH_STREAM=1: prices from the Hermes SSE stream instead of one poll per tick.
@@ -92,6 +95,7 @@ struct ExecutorConfiguration: Sendable {
         c.keystoreKey = values["KEYSTORE_KEY"]
         if let mib = try values.positiveInteger("MAX_BODY_MIB") { c.maxBodyBytes = mib << 20 }
         if let mib = try values.positiveInteger("SERVER_KEY_CACHE_MIB") { c.serverKeyCacheBytes = mib << 20 }
+        if let mib = try values.positiveInteger("MEMO_MAX_MIB") { c.memoMaxBytes = mib << 20 }
         c.fheThreads = try values.fheThreads()
         c.maxConcurrentLargeUploads = try values.positiveInteger("MAX_CONCURRENT_LARGE_UPLOADS") ?? c.maxConcurrentLargeUploads
         if let t = values["LARGE_UPLOAD_WAIT_SECONDS"] {

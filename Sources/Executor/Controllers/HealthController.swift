@@ -56,7 +56,9 @@ struct HealthController: Sendable {
                            "verification": oracle.verifiesPrices
                                ? "on" : "OFF (PYTH_VERIFY=0): prices are not checked against Pyth's signatures"] as [String: Any],
                 "custody": custodyState,
-                "scheduler": ["ticks": progress.ticks, "evaluated_price_cents": progress.evaluatedPrices],
+                "scheduler": ["ticks": progress.ticks, "evaluated_price_cents": progress.evaluatedPrices,
+                              "memo": ["bytes": scheduler.engine.memo?.bytes ?? 0, "max_bytes": scheduler.engine.memo?.maxBytes ?? 0,
+                                       "evictions": scheduler.engine.memo?.evictions ?? 0]] as [String: Any],
                 "large_uploads": ["in_progress": uploads.inUse, "capacity": uploads.capacity],
                 "insecure_parameters": insecureParameters, "kernels": Kernel.summary, "fhe_threads": scheduler.engine.threads,
                 "parameter_sets": [

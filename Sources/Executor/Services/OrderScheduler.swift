@@ -61,9 +61,10 @@ final class OrderScheduler: Service, Sendable {
 
     init(database: OrderBookDatabase, keys: KeyRepository, oracle: PriceOracle, worker: FHEWorker,
          finalizer: any TriggeredStrategyHandler, metrics: ExecutorMetrics, interval: Duration, logger: Logger,
-         remote: RemoteEngine? = nil, streaming: Bool = false, threads: Int = Parallelism.availableCores, custody: CustodyCoordinator? = nil) {
+         remote: RemoteEngine? = nil, streaming: Bool = false, threads: Int = Parallelism.availableCores, custody: CustodyCoordinator? = nil,
+         memoMaxBytes: Int = EvaluationMemo.defaultMaxBytes) {
         self.custody = custody
-        engine = ComparisonEngine(threads: threads, memo: EvaluationMemo())
+        engine = ComparisonEngine(threads: threads, memo: EvaluationMemo(maxBytes: memoMaxBytes))
         self.remote = remote
         self.streaming = streaming
         self.database = database

@@ -7,20 +7,36 @@ import Synchronization
 /// word for word, child nodes recursively) — so a hit returns the very ciphertext that evaluating it
 /// again would replace by a fresh one with the same value and the same noise distribution.
 ///
-/// Entries unused for `retainedRuns` evaluations are dropped.
+/// Entries unused for `retainedRuns` evaluations are dropped. Memory is bounded by `maxBytes` of
+/// remembered outputs (a default-set output is 16 KiB): past it, the entries used longest ago go
+/// first — whole evaluations, oldest first — until a tenth of the budget is free again, so that a
+/// tick's own entries are the last to go and eviction runs once per many stores.
 public final class EvaluationMemo: Sendable {
     private struct State {
         var entries: [NodeSignature: (output: LweCiphertext, lastUse: Int)] = [:]
         var run = 0
         var hits = 0
         var misses = 0
+        var bytes = 0
+        var evictions = 0
     }
     private let state = Mutex(State())
     public let retainedRuns: Int
+    public let maxBytes: Int
 
-    public init(retainedRuns: Int = 2) { self.retainedRuns = max(1, retainedRuns) }
+    /// What `serve` remembers unless MEMO_MAX_MIB says otherwise.
+    public static let defaultMaxBytes = 256 << 20
+
+    public init(retainedRuns: Int = 2, maxBytes: Int = EvaluationMemo.defaultMaxBytes) {
+        self.retainedRuns = max(1, retainedRuns)
+        self.maxBytes = max(0, maxBytes)
+    }
 
     public var count: Int { state.withLock { $0.entries.count } }
+    /// Bytes of remembered outputs.
+    public var bytes: Int { state.withLock { $0.bytes } }
+    /// Entries dropped to stay within `maxBytes`.
+    public var evictions: Int { state.withLock { $0.evictions } }
     public var hits: Int { state.withLock { $0.hits } }
     public var misses: Int { state.withLock { $0.misses } }
 
@@ -29,8 +45,11 @@ public final class EvaluationMemo: Sendable {
             s.run += 1
             let oldest = s.run - retainedRuns
             s.entries = s.entries.filter { $0.value.lastUse >= oldest }
+            s.bytes = s.entries.values.reduce(0) { $0 + Self.size($1.output) }
         }
     }
+
+    static func size(_ ct: LweCiphertext) -> Int { ct.words.count * MemoryLayout<UInt64>.stride }
 
     func lookup(_ signature: NodeSignature) -> LweCiphertext? {
         state.withLock { s in
@@ -42,7 +61,19 @@ public final class EvaluationMemo: Sendable {
     }
 
     func store(_ signature: NodeSignature, _ output: LweCiphertext) {
-        state.withLock { s in s.entries[signature] = (output, s.run) }
+        let size = Self.size(output)
+        guard size <= maxBytes else { return }
+        state.withLock { s in
+            if let previous = s.entries.updateValue((output, s.run), forKey: signature) { s.bytes -= Self.size(previous.output) }
+            s.bytes += size
+            guard s.bytes > maxBytes else { return }
+            let target = maxBytes - maxBytes / 10
+            for (key, entry) in s.entries.sorted(by: { $0.value.lastUse < $1.value.lastUse }) where s.bytes > target {
+                s.entries[key] = nil
+                s.bytes -= Self.size(entry.output)
+                s.evictions += 1
+            }
+        }
     }
 }
 

@@ -122,4 +122,26 @@ struct EvaluationMemoTests {
         }
         #expect(memo.hits > 2 * firstMisses, "hits \(memo.hits), first-tick misses \(firstMisses)")
     }
+
+    @Test("A memo bounded by bytes stays within them, evicts the oldest entries first, and every decision stays right")
+    func boundedMemo() throws {
+        let (client, server) = TestKeyCache.shared.keys(for: TestParameters.insecureSmall)
+        let rng = CSPRNG(seed: [UInt8](repeating: 62, count: 32))
+        let requests = (0..<6).map { i in
+            EvaluationRequest(serverKey: server, strategy: .bracketOrderLong, upper: client.encryptRadix(400_000 + UInt64(i), blockCount: 16, using: rng),
+                              lower: client.encryptRadix(380_000 - UInt64(i), blockCount: 16, using: rng))
+        }
+        let output = (server.parameters.bigLweDimension.value + 1) * 8
+        let memo = EvaluationMemo(retainedRuns: 4, maxBytes: 40 * output) // far fewer outputs than one tick makes
+        var price: UInt64 = 379_990
+        for tick in 0..<6 {
+            let results = try ComparisonEngine(memo: memo).evaluate(requests, priceCents: price)
+            for (i, r) in results.enumerated() {
+                #expect(try client.decrypt(r) == (price >= 400_000 + UInt64(i) || price <= 380_000 - UInt64(i)), "tick \(tick)")
+            }
+            #expect(memo.bytes <= memo.maxBytes && memo.count * output == memo.bytes)
+            price += 7
+        }
+        #expect(memo.evictions > 0 && memo.hits > 0, "evictions \(memo.evictions), hits \(memo.hits)")
+    }
 }
