@@ -50,7 +50,7 @@ struct ExecutorConfiguration: Sendable {
     var fheThreads = Parallelism.availableCores
     /// SERVER_KEY_CACHE_MIB: decoded evaluation keys kept in memory (28 MB per default-set key).
     var serverKeyCacheBytes = KeyRepository.defaultCacheBytes
-    /// MEMO_MAX_MIB: bootstrap outputs the scheduler remembers across ticks (16 KiB each; oldest
+    /// MEMO_MAX_MIB: bootstrap outputs the scheduler remembers across ticks (32 KiB each with their tables; oldest
     /// evicted first, see ``EvaluationMemo``).
     var memoMaxBytes = EvaluationMemo.defaultMaxBytes
     var engineURL: String?

@@ -8,7 +8,9 @@ import Synchronization
 /// again would replace by a fresh one with the same value and the same noise distribution.
 ///
 /// Entries unused for `retainedRuns` evaluations are dropped. Memory is bounded by `maxBytes` of
-/// remembered outputs (a default-set output is 16 KiB): past it, the entries used longest ago go
+/// remembered outputs and the lookup tables their keys hold (16 KiB each for the default set; the
+/// operand ciphertexts a key refers to are shared with the strategies' bounds and not counted):
+/// past it, the entries used longest ago go
 /// first — whole evaluations, oldest first — until a tenth of the budget is free again, so that a
 /// tick's own entries are the last to go and eviction runs once per many stores.
 public final class EvaluationMemo: Sendable {
@@ -25,7 +27,7 @@ public final class EvaluationMemo: Sendable {
     public let maxBytes: Int
 
     /// What `serve` remembers unless MEMO_MAX_MIB says otherwise.
-    public static let defaultMaxBytes = 256 << 20
+    public static let defaultMaxBytes = 512 << 20
 
     public init(retainedRuns: Int = 2, maxBytes: Int = EvaluationMemo.defaultMaxBytes) {
         self.retainedRuns = max(1, retainedRuns)
@@ -45,11 +47,14 @@ public final class EvaluationMemo: Sendable {
             s.run += 1
             let oldest = s.run - retainedRuns
             s.entries = s.entries.filter { $0.value.lastUse >= oldest }
-            s.bytes = s.entries.values.reduce(0) { $0 + Self.size($1.output) }
+            s.bytes = s.entries.reduce(0) { $0 + Self.size($1.key, $1.value.output) }
         }
     }
 
-    static func size(_ ct: LweCiphertext) -> Int { ct.words.count * MemoryLayout<UInt64>.stride }
+    /// What one entry holds: its output's words and its key's table.
+    static func size(_ key: NodeSignature, _ output: LweCiphertext) -> Int {
+        (output.words.count + key.table.body.coefficients.count) * MemoryLayout<UInt64>.stride
+    }
 
     func lookup(_ signature: NodeSignature) -> LweCiphertext? {
         state.withLock { s in
@@ -61,16 +66,16 @@ public final class EvaluationMemo: Sendable {
     }
 
     func store(_ signature: NodeSignature, _ output: LweCiphertext) {
-        let size = Self.size(output)
+        let size = Self.size(signature, output)
         guard size <= maxBytes else { return }
         state.withLock { s in
-            if let previous = s.entries.updateValue((output, s.run), forKey: signature) { s.bytes -= Self.size(previous.output) }
+            if let previous = s.entries.updateValue((output, s.run), forKey: signature) { s.bytes -= Self.size(signature, previous.output) }
             s.bytes += size
             guard s.bytes > maxBytes else { return }
             let target = maxBytes - maxBytes / 10
             for (key, entry) in s.entries.sorted(by: { $0.value.lastUse < $1.value.lastUse }) where s.bytes > target {
                 s.entries[key] = nil
-                s.bytes -= Self.size(entry.output)
+                s.bytes -= Self.size(key, entry.output)
                 s.evictions += 1
             }
         }

@@ -131,8 +131,9 @@ struct EvaluationMemoTests {
             EvaluationRequest(serverKey: server, strategy: .bracketOrderLong, upper: client.encryptRadix(400_000 + UInt64(i), blockCount: 16, using: rng),
                               lower: client.encryptRadix(380_000 - UInt64(i), blockCount: 16, using: rng))
         }
-        let output = (server.parameters.bigLweDimension.value + 1) * 8
-        let memo = EvaluationMemo(retainedRuns: 4, maxBytes: 40 * output) // far fewer outputs than one tick makes
+        // An entry: its output (k·N + 1 words) and its table (N words).
+        let output = (server.parameters.bigLweDimension.value + 1 + server.parameters.polynomialSize.value) * 8
+        let memo = EvaluationMemo(retainedRuns: 4, maxBytes: 40 * output) // far fewer entries than one tick makes
         var price: UInt64 = 379_990
         for tick in 0..<6 {
             let results = try ComparisonEngine(memo: memo).evaluate(requests, priceCents: price)
