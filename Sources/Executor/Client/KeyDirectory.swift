@@ -55,11 +55,7 @@ enum KeyDirectory {
         let randomness = try KeyGenerationRandomness()
         let (secret, seeded) = SeededDecisionKey.generate(for: generated.client, randomness: randomness, threads: threads, progress: progress)
         let shares = DecisionKeyShare.split(secret, custody: seeded.custody, sharing: sharing, using: randomness.secret)
-        let sealed = try shares.enumerated().map { i, share -> SealedShare in
-            var bytes = NativeFormat.encode(share)
-            defer { bytes.withUnsafeMutableBytes { if let p = $0.baseAddress { explicit_bzero(p, $0.count) } } } // the plaintext share
-            return try SealedShare.seal(bytes, to: plan.identities[i], keyID: generated.keyID)
-        }
+        let sealed = try shares.enumerated().map { i, share in try SealedShare.seal(share, to: plan.identities[i], keyID: generated.keyID) }
         try Data(NativeFormat.encode(seeded)).write(to: dir.appendingPathComponent(decisionKey))
         let owner = Curve25519.Signing.PrivateKey()
         let ownerPath = dir.appendingPathComponent(ownerKey).path

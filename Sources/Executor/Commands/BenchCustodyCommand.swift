@@ -61,7 +61,7 @@ struct BenchCustodyCommand: AsyncParsableCommand {
         var sealed: [Data] = [], signingKeys: [[UInt8]] = []
         for i in 0..<3 {
             let identity = try await coordinator.identity(i)
-            sealed.append(try SealedShare.seal(NativeFormat.encode(shares[i]), to: identity, keyID: keyID).bytes)
+            sealed.append(try SealedShare.seal(shares[i], to: identity, keyID: keyID).bytes)
             signingKeys.append(identity.signingKey)
         }
         try await coordinator.register(ThresholdKeyBundle(evaluationKey: evaluationBytes, decisionKey: Data(NativeFormat.encode(seededDecision)),

@@ -133,12 +133,7 @@ struct DemoCommand: AsyncParsableCommand {
         if let custodians {
             // As `keygen --custodians` does: the custodians' public keys pinned, each one's shares sealed to it.
             var identities: [PublicCustodian] = []
-            for url in custodians {
-                let (status, body) = try await ExecutorAPIClient.get(url + "/identity")
-                guard status == 200, let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
-                      let identity = PublicCustodian(json: object) else { throw ValidationError("custodian \(url) has no identity") }
-                identities.append(identity)
-            }
+            for url in custodians { identities.append(try await PublicCustodian.fetch(from: url)) }
             generated = try KeyDirectory.generateThreshold(into: keys, parameters: .default,
                                                            plan: .init(urls: custodians, identities: identities, threshold: min(2, custodians.count)),
                                                            threads: Parallelism.availableCores)

@@ -23,14 +23,7 @@ struct KeygenCommand: AsyncParsableCommand {
         if let custodians {
             let urls = custodians.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
             var identities: [PublicCustodian] = []
-            for url in urls {
-                let (status, body) = try await ExecutorAPIClient.get(url + "/identity")
-                guard status == 200, let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
-                      let identity = PublicCustodian(json: object) else {
-                    throw ValidationError("custodian \(url) did not answer /identity (status \(status))")
-                }
-                identities.append(identity)
-            }
+            for url in urls { identities.append(try await PublicCustodian.fetch(from: url)) }
             plan = KeyDirectory.CustodianPlan(urls: urls, identities: identities, threshold: threshold)
         }
         let start = ContinuousClock.now

@@ -279,12 +279,9 @@ final class Custodian: Sendable {
             do { partial = try share.partialDecryption(of: ct, shares: shares, using: randomness) } catch {
                 throw CustodianRefusal(.badShares, "\(error); this custodian holds shares \(share.indices)")
             }
-            let unsigned = SignedPartial(strategyID: pinned.id, updateDigest: updateDigest, resultDigest: resultDigest(ct), publishTime: publishTime,
-                                         priceCents: cents, body: ct.words.last!, shares: shares, partial: partial, custodian: signingKeyHex,
-                                         signature: [])
-            let signed = SignedPartial(strategyID: unsigned.strategyID, updateDigest: updateDigest, resultDigest: unsigned.resultDigest,
-                                       publishTime: publishTime, priceCents: cents, body: unsigned.body, shares: shares, partial: partial,
-                                       custodian: signingKeyHex, signature: Array(try identity.signing.signature(for: Data(unsigned.signedDigest))))
+            let signed = try SignedPartial(strategyID: pinned.id, updateDigest: updateDigest, resultDigest: resultDigest(ct),
+                                           publishTime: publishTime, priceCents: cents, body: ct.words.last!, shares: shares, partial: partial,
+                                           custodian: signingKeyHex, signature: []).signed(by: identity.signing)
             let text = String(decoding: try JSONSerialization.data(withJSONObject: signed.json, options: [.sortedKeys]), as: UTF8.self)
             do {
                 try store.issue(strategyID: pinned.id, keyID: key.id, publishTime: publishTime, answer: text, budget: budget)

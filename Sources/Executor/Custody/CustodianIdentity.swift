@@ -1,3 +1,4 @@
+import ArgumentParser
 import Crypto
 import FHECore
 import Foundation
@@ -55,6 +56,16 @@ struct PublicCustodian: Equatable, Sendable {
         self.signingKey = signingKey
     }
 
+    /// A custodian's public keys from its `GET /identity` (what `keygen --custodians` pins).
+    static func fetch(from url: String) async throws -> PublicCustodian {
+        let (status, body) = try await ExecutorAPIClient.get(url + "/identity")
+        guard status == 200, let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
+              let identity = PublicCustodian(json: object) else {
+            throw ValidationError("custodian \(url) did not answer /identity with its public keys (status \(status))")
+        }
+        return identity
+    }
+
     init?(json: [String: Any]) {
         guard let s = (json["sealing_key"] as? String).flatMap({ try? Hex.decode($0) }), s.count == 32,
               let v = (json["signing_key"] as? String).flatMap({ try? Hex.decode($0) }), v.count == 32 else { return nil }
@@ -71,10 +82,13 @@ struct SealedShare: Equatable, Sendable {
     static let suite = HPKE.Ciphersuite(kem: .Curve25519_HKDF_SHA256, kdf: .HKDF_SHA256, aead: .AES_GCM_256)
     static let info = Data("syphon-custody-share-v1".utf8)
 
-    static func seal(_ share: [UInt8], to custodian: PublicCustodian, keyID: String) throws -> SealedShare {
+    /// `share` encoded and sealed to `custodian`; the plaintext encoding is wiped before returning.
+    static func seal(_ share: DecisionKeyShare, to custodian: PublicCustodian, keyID: String) throws -> SealedShare {
+        var bytes = NativeFormat.encode(share)
+        defer { bytes.withUnsafeMutableBytes { if let p = $0.baseAddress { explicit_bzero(p, $0.count) } } }
         let recipient = try Curve25519.KeyAgreement.PublicKey(rawRepresentation: custodian.sealingKey)
         var sender = try HPKE.Sender(recipientKey: recipient, ciphersuite: suite, info: info)
-        return SealedShare(encapsulatedKey: sender.encapsulatedKey, ciphertext: try sender.seal(share, authenticating: Data(keyID.utf8)))
+        return SealedShare(encapsulatedKey: sender.encapsulatedKey, ciphertext: try sender.seal(bytes, authenticating: Data(keyID.utf8)))
     }
 
     /// encapsulated key (32 bytes) ‖ ciphertext.

@@ -53,7 +53,7 @@ struct SignedPartial: Equatable, Sendable {
     let partial: UInt64
     /// The custodian's Ed25519 public key (hex) and its signature over ``signedDigest``.
     let custodian: String
-    let signature: [UInt8]
+    private(set) var signature: [UInt8]
 
     static let domain = Array("syphon-custody-partial-v1\0".utf8)
 
@@ -68,6 +68,13 @@ struct SignedPartial: Equatable, Sendable {
         bytes += shares.map { UInt8(truncatingIfNeeded: $0) }
         withUnsafeBytes(of: partial.littleEndian) { bytes += $0 }
         return Array(SHA256.hash(data: bytes))
+    }
+
+    /// This statement signed by `key` (whose public half it already names in `custodian`).
+    func signed(by key: Curve25519.Signing.PrivateKey) throws -> SignedPartial {
+        var copy = self
+        copy.signature = Array(try key.signature(for: Data(signedDigest)))
+        return copy
     }
 
     func verifies() -> Bool {

@@ -24,13 +24,13 @@ extension OrderBookDatabase {
 
     /// How many client keys are sealed in the book.
     func sealedClientKeyCount() throws -> Int {
-        try writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM clientKey WHERE sealing != 3") ?? 0 }
+        try writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM clientKey WHERE sealing != \(Keystore.Sealing.custodians.rawValue)") ?? 0 }
     }
 
     /// Visits every sealed client key, one row in memory at a time (start-up check of the keystore key).
     func forEachSealedClientKey(_ body: (_ id: String, _ sealed: Data, _ sealing: Keystore.Sealing) throws -> Void) throws {
         try writer.read { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT id, sealed, sealing FROM clientKey WHERE sealing != 3 ORDER BY id")
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, sealed, sealing FROM clientKey WHERE sealing != \(Keystore.Sealing.custodians.rawValue) ORDER BY id")
             while let row = try rows.next() {
                 try body(row["id"], row["sealed"], Keystore.Sealing(rawValue: row["sealing"]) ?? .unbound)
             }

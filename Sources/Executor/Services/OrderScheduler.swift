@@ -109,6 +109,8 @@ final class OrderScheduler: Service, Sendable {
         // A strategy cancelled or expired while its key did not open no longer degrades /health.
         let pendingIDs = Set(pending.compactMap(\.id))
         progress.update { $0.unopenableCustody.formIntersection(pendingIDs) }
+        let pendingStatements = Set(pending.compactMap(\.custodyStatement))
+        askedAt.update { asked in asked = asked.filter { pendingStatements.contains($0.key) } }
         guard !pending.isEmpty else { return report }
         let byFeed = Dictionary(grouping: pending, by: \.priceFeedId)
         await oracle.setFeeds(Array(byFeed.keys))

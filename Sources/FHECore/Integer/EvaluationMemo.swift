@@ -46,8 +46,10 @@ public final class EvaluationMemo: Sendable {
         state.withLock { s in
             s.run += 1
             let oldest = s.run - retainedRuns
-            s.entries = s.entries.filter { $0.value.lastUse >= oldest }
-            s.bytes = s.entries.reduce(0) { $0 + Self.size($1.key, $1.value.output) }
+            for (key, entry) in s.entries where entry.lastUse < oldest {
+                s.entries[key] = nil
+                s.bytes -= Self.size(key, entry.output)
+            }
         }
     }
 

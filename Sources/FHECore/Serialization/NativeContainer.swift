@@ -22,11 +22,18 @@ public enum NativeFormat {
         return out
     }
 
+    /// Built in one buffer sized up front: a key's payload (client key, share) is copied once, into
+    /// the container, and no intermediate array is left behind unwiped.
     static func seal(_ kind: Kind, _ parameters: ParameterSet, _ payload: BincodeWriter) -> [UInt8] {
-        var out = magic + [kind.rawValue, UInt8(parameters.name.utf8.count)] + Array(parameters.name.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(magic.count + 2 + parameters.name.utf8.count + 8 + payload.bytes.count + 32)
+        out += magic
+        out += [kind.rawValue, UInt8(parameters.name.utf8.count)]
+        out += Array(parameters.name.utf8)
         withUnsafeBytes(of: UInt64(payload.bytes.count).littleEndian) { out.append(contentsOf: $0) }
         out += payload.bytes
-        return out + sha256(out)
+        out.append(contentsOf: sha256(out))
+        return out
     }
 
     /// Kind and parameter set of a container, after checking magic, lengths and checksum.
