@@ -161,8 +161,11 @@ struct ExecutorServiceTests {
         let server = Task { try await standIn.run { port.set($0) } }
         defer { server.cancel() }
         while port.get() == 0 { try await Task.sleep(for: .milliseconds(20)) }
-        let services = try ExecutorServices(configuration: try Self.configuration(dir, hermes: "http://127.0.0.1:\(port.get())"),
+        // Chunks of two: a tick walks the book in two evaluations, one memo round.
+        let services = try ExecutorServices(configuration: try Self.configuration(dir, hermes: "http://127.0.0.1:\(port.get())",
+                                                                                   extra: ["EVALUATION_CHUNK": "2"]),
                                             logger: Logger(label: "test"))
+        #expect(services.scheduler.chunk == 2)
         let app = try services.application(logger: Logger(label: "test"), scheduling: false)
         try await app.test(.router) { client in
             for (id, type) in [("s-dip", "LIMIT_BUY_DIP"), ("s-rally", "LIMIT_SELL_RALLY"), ("s-bracket", "BRACKET_ORDER_SHORT")] {

@@ -45,6 +45,9 @@ int cfhe_isa_from_environment(void);
 
 // CPUs this process may run on (its affinity mask on Linux, else the online count), at least 1.
 int cfhe_available_cpus(void);
+/// Returns freed heap pages to the system (glibc's malloc_trim over every arena); 1 when some were
+/// released, 0 otherwise or where the C library has no such call.
+int cfhe_release_free_memory(void);
 
 // MARK: - Negacyclic FFT
 //

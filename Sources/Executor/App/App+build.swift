@@ -33,7 +33,7 @@ struct ExecutorServices: Sendable {
         }
         keys = KeyRepository(database: database, keystore: keystore,
                              input: UntrustedInput(allowInsecureTestParameters: c.allowInsecureTestParameters),
-                             cacheBytes: c.serverKeyCacheBytes)
+                             cacheBytes: c.serverKeyCacheBytes, boundCacheBytes: c.boundCacheBytes)
         oracle = PriceOracle(client: HermesClient(configuration: c.hermes, logger: logger), priceGuard: c.priceGuard, feeds: [],
                              logger: logger)
         metrics = ExecutorMetrics()
@@ -46,7 +46,8 @@ struct ExecutorServices: Sendable {
                                    finalizer: swapFinalizer ?? RecordOnlyFinalizer(logger: logger), metrics: metrics,
                                    interval: c.checkInterval, logger: logger,
                                    remote: c.engineMode == .remote ? c.engineURL.map { RemoteEngine(url: $0, apiToken: c.apiToken) } : nil,
-                                   streaming: c.streamPrices, threads: c.fheThreads, custody: custody, memoMaxBytes: c.memoMaxBytes)
+                                   streaming: c.streamPrices, threads: c.fheThreads, custody: custody, memoMaxBytes: c.memoMaxBytes,
+                                   chunk: c.evaluationChunk)
     }
 
     func router() -> Router<ExecutorRequestContext> {

@@ -50,9 +50,14 @@ struct ExecutorConfiguration: Sendable {
     var fheThreads = Parallelism.availableCores
     /// SERVER_KEY_CACHE_MIB: decoded evaluation keys kept in memory (28 MB per default-set key).
     var serverKeyCacheBytes = KeyRepository.defaultCacheBytes
-    /// MEMO_MAX_MIB: bootstrap outputs the scheduler remembers across ticks (32 KiB each with their tables; oldest
-    /// evicted first, see ``EvaluationMemo``).
+    /// BOUND_CACHE_MIB: expanded price bounds kept across ticks (262 KB each for the default set).
+    var boundCacheBytes = KeyRepository.defaultBoundCacheBytes
+    /// MEMO_MAX_MIB: bootstrap outputs the scheduler remembers across ticks (16 KiB each for the default set;
+    /// eviction rule in ``EvaluationMemo``).
     var memoMaxBytes = EvaluationMemo.defaultMaxBytes
+    /// EVALUATION_CHUNK: strategies decoded and evaluated at once; a tick walks the book chunk by chunk,
+    /// so its memory does not grow with the book.
+    var evaluationChunk = OrderScheduler.defaultChunk
     var engineURL: String?
     var allowInsecureTestParameters = false
     /// PYTH_STREAM=1: prices from the Hermes SSE stream instead of one poll per tick.
@@ -96,6 +101,8 @@ struct ExecutorConfiguration: Sendable {
         if let mib = try values.positiveInteger("MAX_BODY_MIB") { c.maxBodyBytes = mib << 20 }
         if let mib = try values.positiveInteger("SERVER_KEY_CACHE_MIB") { c.serverKeyCacheBytes = mib << 20 }
         if let mib = try values.positiveInteger("MEMO_MAX_MIB") { c.memoMaxBytes = mib << 20 }
+        if let mib = try values.positiveInteger("BOUND_CACHE_MIB") { c.boundCacheBytes = mib << 20 }
+        c.evaluationChunk = try values.positiveInteger("EVALUATION_CHUNK") ?? c.evaluationChunk
         c.fheThreads = try values.fheThreads()
         c.maxConcurrentLargeUploads = try values.positiveInteger("MAX_CONCURRENT_LARGE_UPLOADS") ?? c.maxConcurrentLargeUploads
         if let t = values["LARGE_UPLOAD_WAIT_SECONDS"] {

@@ -57,8 +57,12 @@ struct HealthController: Sendable {
                                ? "on" : "OFF (PYTH_VERIFY=0): prices are not checked against Pyth's signatures"] as [String: Any],
                 "custody": custodyState,
                 "scheduler": ["ticks": progress.ticks, "evaluated_price_cents": progress.evaluatedPrices,
+                              "recent_ticks": progress.recentTicks.map { ["number": $0.number, "seconds": $0.seconds, "evaluated": $0.evaluated,
+                                                                          "price_cents": $0.prices] as [String: Any] },
                               "memo": ["bytes": scheduler.engine.memo?.bytes ?? 0, "max_bytes": scheduler.engine.memo?.maxBytes ?? 0,
-                                       "evictions": scheduler.engine.memo?.evictions ?? 0]] as [String: Any],
+                                       "evictions": scheduler.engine.memo?.evictions ?? 0, "refused": scheduler.engine.memo?.refused ?? 0],
+                              "bound_cache": ["bytes": scheduler.keys.bounds.bytes, "max_bytes": scheduler.keys.bounds.byteLimit],
+                              "chunk": scheduler.chunk] as [String: Any],
                 "large_uploads": ["in_progress": uploads.inUse, "capacity": uploads.capacity],
                 "insecure_parameters": insecureParameters, "kernels": Kernel.summary, "fhe_threads": scheduler.engine.threads,
                 "parameter_sets": [

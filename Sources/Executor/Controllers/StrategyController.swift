@@ -1,3 +1,4 @@
+import CFHEShim
 import FHECore
 import Foundation
 import Hummingbird
@@ -112,6 +113,9 @@ struct StrategyController: Sendable {
     func registerKey(_ request: Request, _ context: ExecutorRequestContext) async throws -> Response {
         let intake = self.intake, database = self.database, custody = self.custody
         let policy = BodyPolicy(contentType: "application/octet-stream", limit: Self.keysBodyLimit, largeAbove: StrategyIntake.nativeBodyLimit)
+        // A registration reads, checks and expands up to hundreds of MB that are garbage once it is
+        // stored: given back at once, not kept in the allocator's arenas for the process's life.
+        defer { cfhe_release_free_memory() }
         return try await answer(request, context, policy: policy, validate: { body, _, _ in try intake.register(body) }) { key, identity in
             if let bundle = key.threshold { try await custody!.register(bundle) }
             let outcome = try database.registerKey(id: key.keyID, parameterSet: key.parameterSet, data: key.data, owner: identity,

@@ -33,7 +33,7 @@ final class Custodian: Sendable {
     let maxPriceAgeSeconds: Int64
     let engine: ComparisonEngine
     let evaluationKeys: ServerKeyCache
-    let decisionKeys: KeyCache<DecisionKey>
+    let decisionKeys: DecodedCache<DecisionKey>
     let logger: Logger
 
     init(store: CustodianStore, identity: CustodianIdentity, input: UntrustedInput, trust: PythTrustRoots, maxPriceAgeSeconds: Int64,
@@ -45,7 +45,7 @@ final class Custodian: Sendable {
         self.maxPriceAgeSeconds = maxPriceAgeSeconds
         engine = ComparisonEngine(threads: threads)
         evaluationKeys = ServerKeyCache(byteLimit: cacheBytes / 4)
-        decisionKeys = KeyCache<DecisionKey>(byteLimit: cacheBytes)
+        decisionKeys = DecodedCache<DecisionKey>(byteLimit: cacheBytes)
         self.logger = logger
     }
 

@@ -5,12 +5,16 @@ import Synchronization
 /// Keys and bounds of the order book, decoded through FHECore's ``UntrustedInput`` (the order book
 /// is outside the process: whatever is read back is validated again). Decoded evaluation keys are
 /// kept by content id in FHECore's ``ServerKeyCache`` (bounded by bytes: a tfhe-rs 0.5 key is
-/// ~79 MB decoded); client keys are unsealed per use, never cached.
+/// ~79 MB decoded), and so are expanded bounds (262 KB each for the default set, 300 bytes stored):
+/// a book that fits is not rebuilt each tick, a larger one costs an expansion per bound and tick
+/// (a fraction of a millisecond beside the 50–150 ms its evaluation costs). Client keys are
+/// unsealed per use, never cached.
 final class KeyRepository: Sendable {
     let database: OrderBookDatabase
     let keystore: Keystore
     let input: UntrustedInput
     let serverKeys: ServerKeyCache
+    let bounds: DecodedCache<ExpandedBound>
     /// (client key id, evaluation key id) pairs already checked to belong together (the check reads
     /// k·N keyswitch rows; once per pair and process is enough).
     private let checkedPairs = Mutex<Set<[String]>>([])
@@ -18,12 +22,17 @@ final class KeyRepository: Sendable {
     /// What `serve` keeps decoded unless SERVER_KEY_CACHE_MIB says otherwise: 18 default-set keys
     /// or 6 tfhe-rs 0.5 keys.
     static let defaultCacheBytes = 512 << 20
+    /// Expanded bounds kept unless BOUND_CACHE_MIB says otherwise: 512 default-set bounds, the
+    /// bracket orders of 256 strategies.
+    static let defaultBoundCacheBytes = 128 << 20
 
-    init(database: OrderBookDatabase, keystore: Keystore, input: UntrustedInput, cacheBytes: Int = defaultCacheBytes) {
+    init(database: OrderBookDatabase, keystore: Keystore, input: UntrustedInput, cacheBytes: Int = defaultCacheBytes,
+         boundCacheBytes: Int = defaultBoundCacheBytes) {
         self.database = database
         self.keystore = keystore
         self.input = input
         serverKeys = ServerKeyCache(byteLimit: cacheBytes)
+        bounds = DecodedCache(byteLimit: boundCacheBytes)
     }
 
     /// Opens the keystore against the order book before anything runs: every sealed client key must
@@ -77,10 +86,27 @@ final class KeyRepository: Sendable {
     }
 
     /// A stored price bound, validated again (exactly 16 fresh blocks under the key's parameters).
+    /// The id is the stored bytes' SHA-256, so a cached expansion is the expansion of these bytes.
     func bound(id: String?, parameters: ParameterSet, field: String) throws -> RadixCiphertext? {
         guard let id else { return nil }
-        guard let data = try database.ciphertext(id: id) else { throw StoredMaterialError("ciphertext \(id.prefix(12))… is missing") }
-        return try data.withUnsafeBytes { try input.priceBound($0, parameters: parameters, field: field).ciphertext }
+        return try bounds.key("\(parameters.name)/\(id)") {
+            guard let data = try database.ciphertext(id: id) else { throw StoredMaterialError("ciphertext \(id.prefix(12))… is missing") }
+            let bound = try data.withUnsafeBytes { try input.priceBound($0, parameters: parameters, field: field).ciphertext }
+            return ExpandedBound(ciphertext: bound, parameters: parameters)
+        }.ciphertext
+    }
+}
+
+/// A price bound as the scheduler evaluates it (every block's mask expanded), cached by content id.
+final class ExpandedBound: DecodedMaterial {
+    let ciphertext: RadixCiphertext
+    let parameters: ParameterSet
+    let byteCount: Int
+
+    init(ciphertext: RadixCiphertext, parameters: ParameterSet) {
+        self.ciphertext = ciphertext
+        self.parameters = parameters
+        byteCount = ciphertext.blocks.reduce(0) { $0 + $1.ciphertext.words.count * MemoryLayout<UInt64>.stride }
     }
 }
 

@@ -1,3 +1,4 @@
+import CFHEShim
 import FHECore
 import Foundation
 import Logging
@@ -54,16 +55,35 @@ final class OrderScheduler: Service, Sendable {
         /// refusal, a disagreement), and decisions taken since start.
         var custodyUndecided = 0
         var custodyDecisions = 0
+        /// The last completed ticks, newest last (at most ``recentTickCount``).
+        var recentTicks: [TickSummary] = []
     }
+    /// One completed tick as /health shows it.
+    struct TickSummary: Sendable {
+        /// Its number (``Progress/ticks`` once it completed).
+        let number: Int
+        let seconds: Double
+        let evaluated: Int
+        /// The price each evaluated feed was evaluated at (cents).
+        let prices: [String: UInt32]
+    }
+    static let recentTickCount = 16
     let progress = LockedValue(Progress())
     /// Threshold custody: the publish time each strategy was last put to the custodians at.
     let askedAt = LockedValue([String: Int64]())
+    /// Strategies decoded and evaluated at once. A chunk's bounds (262 KB each, expanded) and its
+    /// bootstraps' intermediate outputs are what a tick holds beyond the caches, whatever the size
+    /// of the book; 128 strategies still give every level hundreds of bootstraps to spread over
+    /// the threads.
+    let chunk: Int
+    static let defaultChunk = 128
 
     init(database: OrderBookDatabase, keys: KeyRepository, oracle: PriceOracle, worker: FHEWorker,
          finalizer: any TriggeredStrategyHandler, metrics: ExecutorMetrics, interval: Duration, logger: Logger,
          remote: RemoteEngine? = nil, streaming: Bool = false, threads: Int = Parallelism.availableCores, custody: CustodyCoordinator? = nil,
-         memoMaxBytes: Int = EvaluationMemo.defaultMaxBytes) {
+         memoMaxBytes: Int = EvaluationMemo.defaultMaxBytes, chunk: Int = OrderScheduler.defaultChunk) {
         self.custody = custody
+        self.chunk = max(1, chunk)
         engine = ComparisonEngine(threads: threads, memo: EvaluationMemo(maxBytes: memoMaxBytes))
         self.remote = remote
         self.streaming = streaming
@@ -91,12 +111,23 @@ final class OrderScheduler: Service, Sendable {
         var triggered: [Int64] = []
         var skippedFeeds: [String] = []
         var failed: [Int64] = []
+        /// The price each feed was evaluated at.
+        var prices: [String: UInt32] = [:]
     }
 
     @discardableResult
     func tick(now: Date = Date()) async throws -> TickReport {
+        let started = ContinuousClock.now
+        // A tick frees its chunks' bounds and intermediate ciphertexts; the allocator gets them back
+        // for the system, so the resident size is what the caches hold, not the largest tick's.
+        defer { cfhe_release_free_memory() }
         let report = try await evaluateDue(now: now)
-        progress.update { $0.ticks += 1 }
+        let seconds = (ContinuousClock.now - started).seconds
+        progress.update {
+            $0.ticks += 1
+            $0.recentTicks.append(TickSummary(number: $0.ticks, seconds: seconds, evaluated: report.evaluated, prices: report.prices))
+            if $0.recentTicks.count > Self.recentTickCount { $0.recentTicks.removeFirst() }
+        }
         metrics.event("tick")
         return report
     }
@@ -112,6 +143,8 @@ final class OrderScheduler: Service, Sendable {
         let pendingStatements = Set(pending.compactMap(\.custodyStatement))
         askedAt.update { asked in asked = asked.filter { pendingStatements.contains($0.key) } }
         guard !pending.isEmpty else { return report }
+        // One memo round per tick, whatever the number of feeds and chunks evaluated in it.
+        engine.memo?.beginRound()
         let byFeed = Dictionary(grouping: pending, by: \.priceFeedId)
         await oracle.setFeeds(Array(byFeed.keys))
         // Polling: only prices accepted by this tick's request count. Streaming: the latest streamed
@@ -151,6 +184,7 @@ final class OrderScheduler: Service, Sendable {
             }
             // Published once the book shows the outcome: whoever sees this price has seen its triggers.
             progress.update { $0.evaluatedPrices[feed] = price }
+            report.prices[feed] = price
             report.triggered += moved
             await finalizer.handleTriggered(moved)
         }
@@ -175,9 +209,24 @@ final class OrderScheduler: Service, Sendable {
         return (triggered, [], evaluated)
     }
 
-    /// One batch per feed on the FHE worker's evaluation lane; returns (triggered, failed, evaluated count).
+    /// The strategies of one feed, chunk by chunk, each chunk one batch on the FHE worker's
+    /// evaluation lane; returns (triggered, failed, evaluated count).
     func evaluate(_ strategies: [StrategyRecord], priceCents: UInt32) async throws -> ([Int64], [Int64], Int) {
         if let remote { return await evaluateRemotely(strategies, priceCents: priceCents, engine: remote) }
+        var triggered: [Int64] = [], failed: [Int64] = [], evaluated = 0
+        for start in stride(from: 0, to: strategies.count, by: chunk) {
+            // A shutdown does not wait for the rest of a large book (minutes): the chunks evaluated
+            // so far are recorded, the others are evaluated by the next start's first tick.
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            let (t, f, e) = try await evaluateChunk(Array(strategies[start..<min(start + chunk, strategies.count)]), priceCents: priceCents)
+            triggered += t
+            failed += f
+            evaluated += e
+        }
+        return (triggered, failed, evaluated)
+    }
+
+    private func evaluateChunk(_ strategies: [StrategyRecord], priceCents: UInt32) async throws -> ([Int64], [Int64], Int) {
         let keys = self.keys, engine = self.engine, database = self.database, logger = self.logger, metrics = self.metrics
         let progress = self.progress
         let started = ContinuousClock.now
@@ -200,7 +249,7 @@ final class OrderScheduler: Service, Sendable {
                     failed.append(s.id!)
                 }
             }
-            let results = try engine.evaluate(requests, priceCents: UInt64(priceCents))
+            let results = try engine.evaluate(requests, priceCents: UInt64(priceCents), newRound: false)
             var triggered: [Int64] = []
             for (result, (s, request)) in zip(results, zip(owners, requests)) {
                 let id = s.id!

@@ -32,9 +32,8 @@ enum CircuitEvaluator {
     static func run(_ jobs: [CircuitJob], threads: Int, memo: EvaluationMemo? = nil) -> [EncryptedBoolean] {
         var outputs: [[LweCiphertext?]] = jobs.map { [LweCiphertext?](repeating: nil, count: $0.circuit.nodes.count) }
         let depth = jobs.map(\.circuit.depth).max() ?? 0
-        var signatures: [[NodeSignature]] = []
+        var signatures: [[NodeDigest]] = []
         if let memo {
-            memo.beginRun()
             signatures = jobs.map(signatures(of:))
             for (j, job) in jobs.enumerated() {
                 for n in job.circuit.nodes.indices { outputs[j][n] = memo.lookup(signatures[j][n]) }
@@ -88,18 +87,18 @@ enum CircuitEvaluator {
     }
 
     /// Exact identities of every node of a job (children before parents, as nodes are ordered).
-    static func signatures(of job: CircuitJob) -> [NodeSignature] {
-        let operands = job.operands.map(OperandIdentity.init)
-        var result: [NodeSignature] = []
+    static func signatures(of job: CircuitJob) -> [NodeDigest] {
+        let operands = job.operands.map(NodeDigest.init(operand:))
+        var result: [NodeDigest] = []
         for node in job.circuit.nodes {
-            let sources = node.input.terms.map { term -> NodeSignature.Source in
+            let sources = node.input.terms.map { term -> NodeDigest.Source in
                 switch term.source {
                 case .block(let operand, let block): .block(operands[operand], block)
                 case .node(let index): .node(result[index])
                 }
             }
-            result.append(NodeSignature(serverKey: job.serverKey, table: node.table, constant: node.input.constant,
-                                        sources: sources, weights: node.input.terms.map(\.weight)))
+            result.append(NodeDigest(keySerial: job.serverKey.serial, table: NodeDigest(table: node.table), constant: node.input.constant,
+                                     sources: sources, weights: node.input.terms.map(\.weight)))
         }
         return result
     }

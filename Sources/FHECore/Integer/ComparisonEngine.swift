@@ -43,6 +43,7 @@ public final class ComparisonEngine: Sendable {
     public func compare(_ x: RadixCiphertext, _ op: ComparisonOperator, _ scalar: UInt64, serverKey: ServerKey) throws -> EncryptedBoolean {
         try Self.validate(x, parameters: serverKey.parameters, field: "operand")
         let circuit = LookupCircuit.comparison(x, op, scalar, parameters: serverKey.parameters)
+        memo?.beginRound()
         return CircuitEvaluator.run([CircuitJob(circuit: circuit, operands: [x], serverKey: serverKey)], threads: threads, memo: memo)[0]
     }
 
@@ -53,8 +54,10 @@ public final class ComparisonEngine: Sendable {
 
     /// Many strategies at one price, each with its own evaluation key or sharing one: every
     /// bootstrap of a circuit level, across all strategies of a key, runs in one batched call; with
-    /// a memo, bootstraps whose key, table and inputs are the same as in a recent call are reused.
-    public func evaluate(_ requests: [EvaluationRequest], priceCents: UInt64) throws -> [EncryptedBoolean] {
+    /// a memo, bootstraps whose key, table and inputs are the same as in a recent round are reused.
+    /// Each call is a memo round of its own unless `newRound` is false: a caller that evaluates one
+    /// tick in several calls (chunks, feeds) begins the round itself (``EvaluationMemo/beginRound()``).
+    public func evaluate(_ requests: [EvaluationRequest], priceCents: UInt64, newRound: Bool = true) throws -> [EncryptedBoolean] {
         let jobs = try requests.map { r -> CircuitJob in
             let p = r.serverKey.parameters
             if r.strategy.needsUpperBound {
@@ -69,6 +72,7 @@ public final class ComparisonEngine: Sendable {
             let operands = [r.strategy.needsUpperBound ? r.upper : nil, r.strategy.needsLowerBound ? r.lower : nil].compactMap { $0 }
             return CircuitJob(circuit: circuit, operands: operands, serverKey: r.serverKey)
         }
+        if newRound { memo?.beginRound() }
         return CircuitEvaluator.run(jobs, threads: threads, memo: memo)
     }
 }

@@ -1,36 +1,46 @@
+internal import CFHEShim
 import Synchronization
 
 /// Bootstrap results remembered across evaluations. Between two scheduler ticks the price moves in
 /// its low digits only, so most level-1 terms of a comparison (high pairs, high chunks) and often
 /// their reductions are the same bootstraps of the same ciphertexts as before. A node is identified
-/// exactly — its evaluation key, lookup table, constant and inputs (operand ciphertexts compared
-/// word for word, child nodes recursively) — so a hit returns the very ciphertext that evaluating it
-/// again would replace by a fresh one with the same value and the same noise distribution.
+/// by a SHA-256 digest of everything its output depends on — its evaluation key (a serial number no
+/// other key object of the process gets), lookup table, constant, weights and inputs (operand
+/// ciphertexts word for word, child nodes by their digests) — so a hit returns the very ciphertext
+/// that evaluating it again would replace by a fresh one with the same value and the same noise
+/// distribution. Operands come from users: a wrong hit would need a SHA-256 collision. A key holds
+/// 32 bytes and no reference, so the memo keeps neither bounds nor evaluation keys alive.
 ///
-/// Entries unused for `retainedRuns` evaluations are dropped. Memory is bounded by `maxBytes` of
-/// remembered outputs and the lookup tables their keys hold (16 KiB each for the default set; the
-/// operand ciphertexts a key refers to are shared with the strategies' bounds and not counted):
-/// past it, the entries used longest ago go
-/// first — whole evaluations, oldest first — until a tenth of the budget is free again, so that a
-/// tick's own entries are the last to go and eviction runs once per many stores.
+/// Rounds: the caller starts one per tick (``beginRound()``), however many evaluations it runs in it
+/// (one per chunk of the book, one per feed). Entries unused for `retainedRounds` rounds are dropped
+/// when a round begins. Memory is bounded by `maxBytes` of remembered outputs (k·N + 1 words each,
+/// 16 KiB for the default set): past it, entries not used in the current round go first, oldest
+/// first, until a tenth of the budget is free again. Entries of the current round are never evicted
+/// for another one of the same round — the new one is not remembered instead — so that a book
+/// larger than the memo keeps a stable part of itself remembered from tick to tick, where evicting
+/// the least recently used would cycle through the whole book and never hit.
 public final class EvaluationMemo: Sendable {
     private struct State {
-        var entries: [NodeSignature: (output: LweCiphertext, lastUse: Int)] = [:]
-        var run = 0
+        var entries: [NodeDigest: (output: LweCiphertext, lastUse: Int)] = [:]
+        var round = 0
         var hits = 0
         var misses = 0
         var bytes = 0
         var evictions = 0
+        var refused = 0
+        /// The round in which every older entry has been evicted: later stores of that round that
+        /// do not fit are refused without another scan.
+        var exhaustedRound = -1
     }
     private let state = Mutex(State())
-    public let retainedRuns: Int
+    public let retainedRounds: Int
     public let maxBytes: Int
 
     /// What `serve` remembers unless MEMO_MAX_MIB says otherwise.
-    public static let defaultMaxBytes = 512 << 20
+    public static let defaultMaxBytes = 256 << 20
 
-    public init(retainedRuns: Int = 2, maxBytes: Int = EvaluationMemo.defaultMaxBytes) {
-        self.retainedRuns = max(1, retainedRuns)
+    public init(retainedRounds: Int = 2, maxBytes: Int = EvaluationMemo.defaultMaxBytes) {
+        self.retainedRounds = max(1, retainedRounds)
         self.maxBytes = max(0, maxBytes)
     }
 
@@ -39,105 +49,114 @@ public final class EvaluationMemo: Sendable {
     public var bytes: Int { state.withLock { $0.bytes } }
     /// Entries dropped to stay within `maxBytes`.
     public var evictions: Int { state.withLock { $0.evictions } }
+    /// Outputs not remembered because the current round's entries fill the budget.
+    public var refused: Int { state.withLock { $0.refused } }
     public var hits: Int { state.withLock { $0.hits } }
     public var misses: Int { state.withLock { $0.misses } }
 
-    func beginRun() {
+    /// Starts a round (a scheduler tick): entries unused for `retainedRounds` rounds are dropped.
+    public func beginRound() {
         state.withLock { s in
-            s.run += 1
-            let oldest = s.run - retainedRuns
+            s.round += 1
+            let oldest = s.round - retainedRounds
             for (key, entry) in s.entries where entry.lastUse < oldest {
                 s.entries[key] = nil
-                s.bytes -= Self.size(key, entry.output)
+                s.bytes -= Self.size(entry.output)
             }
         }
     }
 
-    /// What one entry holds: its output's words and its key's table.
-    static func size(_ key: NodeSignature, _ output: LweCiphertext) -> Int {
-        (output.words.count + key.table.body.coefficients.count) * MemoryLayout<UInt64>.stride
-    }
+    /// What one entry holds: its output's words (the 32-byte key and the table's overhead are noise).
+    static func size(_ output: LweCiphertext) -> Int { output.words.count * MemoryLayout<UInt64>.stride }
 
-    func lookup(_ signature: NodeSignature) -> LweCiphertext? {
+    func lookup(_ digest: NodeDigest) -> LweCiphertext? {
         state.withLock { s in
-            guard let entry = s.entries[signature] else { s.misses += 1; return nil }
+            guard let entry = s.entries[digest] else { s.misses += 1; return nil }
             s.hits += 1
-            s.entries[signature] = (entry.output, s.run)
+            s.entries[digest] = (entry.output, s.round)
             return entry.output
         }
     }
 
-    func store(_ signature: NodeSignature, _ output: LweCiphertext) {
-        let size = Self.size(signature, output)
+    func store(_ digest: NodeDigest, _ output: LweCiphertext) {
+        let size = Self.size(output)
         guard size <= maxBytes else { return }
         state.withLock { s in
-            if let previous = s.entries.updateValue((output, s.run), forKey: signature) { s.bytes -= Self.size(signature, previous.output) }
-            s.bytes += size
-            guard s.bytes > maxBytes else { return }
-            let target = maxBytes - maxBytes / 10
-            for (key, entry) in s.entries.sorted(by: { $0.value.lastUse < $1.value.lastUse }) where s.bytes > target {
-                s.entries[key] = nil
-                s.bytes -= Self.size(key, entry.output)
-                s.evictions += 1
+            if let previous = s.entries[digest] { s.bytes -= Self.size(previous.output) }
+            if s.bytes + size > maxBytes && s.exhaustedRound != s.round {
+                let target = maxBytes - maxBytes / 10
+                let older = s.entries.filter { $0.value.lastUse < s.round }.sorted { $0.value.lastUse < $1.value.lastUse }
+                var evicted = 0
+                for (key, entry) in older where s.bytes + size > target {
+                    s.entries[key] = nil
+                    s.bytes -= Self.size(entry.output)
+                    evicted += 1
+                }
+                s.evictions += evicted
+                if evicted == older.count { s.exhaustedRound = s.round }
             }
+            if s.bytes + size > maxBytes {
+                if s.entries.removeValue(forKey: digest) != nil { s.evictions += 1 }
+                s.refused += 1
+                return
+            }
+            s.entries[digest] = (output, s.round)
+            s.bytes += size
         }
     }
 }
 
-/// An operand ciphertext as a memo key: hashed once, compared word for word.
-struct OperandIdentity: Hashable {
-    let ciphertext: RadixCiphertext
-    private let digest: Int
+/// A SHA-256 digest as a dictionary key.
+struct NodeDigest: Hashable, Sendable {
+    private let a: UInt64, b: UInt64, c: UInt64, d: UInt64
 
-    init(_ ciphertext: RadixCiphertext) {
-        self.ciphertext = ciphertext
-        var hasher = Hasher()
-        for block in ciphertext.blocks {
-            block.ciphertext.words.withUnsafeBytes { hasher.combine(bytes: $0) }
-            hasher.combine(block.degree)
+    /// The digest of `bytes`.
+    init(of bytes: UnsafeRawBufferPointer) {
+        var out = [UInt8](repeating: 0, count: 32)
+        precondition(cfhe_sha256(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &out) == 1)
+        (a, b, c, d) = out.withUnsafeBytes { raw in
+            (raw.load(fromByteOffset: 0, as: UInt64.self), raw.load(fromByteOffset: 8, as: UInt64.self),
+             raw.load(fromByteOffset: 16, as: UInt64.self), raw.load(fromByteOffset: 24, as: UInt64.self))
         }
-        digest = hasher.finalize()
     }
 
-    func hash(into hasher: inout Hasher) { hasher.combine(digest) }
-    static func == (a: Self, b: Self) -> Bool { a.digest == b.digest && a.ciphertext == b.ciphertext }
+    /// The digest of the concatenated words.
+    init(words: [UInt64]) { self = words.withUnsafeBytes { NodeDigest(of: $0) } }
+
+    /// The four words of the digest (to fold it into another one).
+    var words: [UInt64] { [a, b, c, d] }
 }
 
-/// The exact identity of one circuit node's output.
-final class NodeSignature: Hashable, @unchecked Sendable {
-    enum Source: Hashable {
-        case block(OperandIdentity, Int)
-        case node(NodeSignature)
+extension NodeDigest {
+    /// An operand ciphertext: every block's words and degree.
+    init(operand: RadixCiphertext) {
+        var parts: [UInt64] = [UInt64(operand.blocks.count)]
+        for block in operand.blocks {
+            parts += block.ciphertext.words.withUnsafeBytes { NodeDigest(of: $0) }.words
+            parts.append(UInt64(block.degree))
+        }
+        self.init(words: parts)
     }
 
-    let serverKey: ServerKey
-    let table: LookupTable
-    let constant: UInt64
-    let sources: [Source]
-    let weights: [UInt64]
-    private let digest: Int
+    /// A lookup table's body.
+    init(table: LookupTable) { self = table.body.coefficients.withUnsafeBytes { NodeDigest(of: $0) } }
 
-    init(serverKey: ServerKey, table: LookupTable, constant: UInt64, sources: [Source], weights: [UInt64]) {
-        self.serverKey = serverKey
-        self.table = table
-        self.constant = constant
-        self.sources = sources
-        self.weights = weights
-        var hasher = Hasher()
-        hasher.combine(ObjectIdentifier(serverKey))
-        table.body.coefficients.withUnsafeBytes { hasher.combine(bytes: $0) }
-        hasher.combine(constant)
-        hasher.combine(sources)
-        hasher.combine(weights)
-        digest = hasher.finalize()
+    /// One node: its key's serial, table, constant and weighted sources, each source tagged as an
+    /// operand block (operand digest, block index) or a child node (its digest).
+    enum Source {
+        case block(NodeDigest, Int)
+        case node(NodeDigest)
     }
 
-    func hash(into hasher: inout Hasher) { hasher.combine(digest) }
-
-    static func == (a: NodeSignature, b: NodeSignature) -> Bool {
-        a === b || (a.digest == b.digest && a.serverKey === b.serverKey && a.constant == b.constant && a.weights == b.weights
-                    && a.sources == b.sources && a.table == b.table)
+    init(keySerial: UInt64, table: NodeDigest, constant: UInt64, sources: [Source], weights: [UInt64]) {
+        var parts: [UInt64] = [keySerial] + table.words + [constant, UInt64(sources.count)]
+        for (source, weight) in zip(sources, weights) {
+            switch source {
+            case .block(let operand, let index): parts += [1] + operand.words + [UInt64(index)]
+            case .node(let child): parts += [2] + child.words
+            }
+            parts.append(weight)
+        }
+        self.init(words: parts)
     }
 }
-
-import Foundation

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 
 /// The evaluation keys of a parameter set: everything a server needs to compute on ciphertexts,
@@ -9,6 +10,11 @@ public final class ServerKey: @unchecked Sendable {
     /// GGSW(s_i) under the GLWE key, in the Fourier domain.
     public let bootstrapKey: FourierBootstrapKey
     let fft: FourierTransform
+    /// A number no other key object of this process gets (the memo's name for the key: two objects
+    /// decoded from the same bytes are different keys to it, and a freed key's address reused by
+    /// another cannot alias it).
+    let serial: UInt64
+    private static let serials = Atomic<UInt64>(0)
 
     /// Memory the decoded key occupies (keyswitch words and bootstrap spectra): 28 MB for the
     /// default set, about 79 MB for tfhe-rs 0.5's.
@@ -33,6 +39,7 @@ public final class ServerKey: @unchecked Sendable {
         self.keyswitchKey = keyswitchKey
         self.bootstrapKey = bootstrapKey
         fft = FourierTransform.forSize(parameters.polynomialSize)
+        serial = Self.serials.add(1, ordering: .relaxed).newValue
     }
 
     /// Generates the evaluation keys of a client key. `rng` is the encryption generator (masks and

@@ -1,25 +1,26 @@
 import Synchronization
 
-/// Decoded key material a ``KeyCache`` can hold: it knows its decoded size and parameter set.
-public protocol CachedKeyMaterial: AnyObject, Sendable {
+/// Decoded material a ``DecodedCache`` can hold (evaluation keys, decision keys, the executor's
+/// price bounds): it knows its decoded size and parameter set.
+public protocol DecodedMaterial: AnyObject, Sendable {
     var byteCount: Int { get }
     var parameters: ParameterSet { get }
 }
 
-extension ServerKey: CachedKeyMaterial {}
-extension DecisionKey: CachedKeyMaterial {
+extension ServerKey: DecodedMaterial {}
+extension DecisionKey: DecodedMaterial {
     public var parameters: ParameterSet { custody.decision }
 }
 
 /// The evaluation-key cache of the order book and the engine.
-public typealias ServerKeyCache = KeyCache<ServerKey>
+public typealias ServerKeyCache = DecodedCache<ServerKey>
 
-/// Decoded keys by a content identifier of their serialized bytes (a digest, so equal ids mean
-/// equal keys), least recently used evicted first once their decoded size passes `byteLimit`.
+/// Decoded material by a content identifier of its serialized bytes (a digest, so equal ids mean
+/// equal values), least recently used evicted first once the decoded size passes `byteLimit`.
 /// Decoding a key costs hundreds of milliseconds and a key is tens of megabytes, so the one bound
-/// that matters is memory; the order book's registered keys, the engine's inline keys and a
-/// custodian's decision keys share this one cache type.
-public final class KeyCache<Key: CachedKeyMaterial>: Sendable {
+/// that matters is memory; the order book's registered keys, the engine's inline keys, a
+/// custodian's decision keys and the scheduler's expanded bounds share this one cache type.
+public final class DecodedCache<Key: DecodedMaterial>: Sendable {
     private struct Entry {
         let id: String
         let key: Key
