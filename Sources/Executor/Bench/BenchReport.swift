@@ -72,11 +72,10 @@ enum Timing {
         reference()
         body()
         let clock = ContinuousClock()
-        func seconds(_ d: Duration) -> Double { Double(d.components.attoseconds) * 1e-18 + Double(d.components.seconds) }
         var bestReference = Double.infinity, best = Double.infinity
         for _ in 0..<rounds {
-            bestReference = min(bestReference, seconds(clock.measure { for _ in 0..<referenceInner { reference() } }) / Double(referenceInner))
-            best = min(best, seconds(clock.measure { for _ in 0..<inner { body() } }) / Double(inner))
+            bestReference = min(bestReference, clock.measure { for _ in 0..<referenceInner { reference() } }.seconds / Double(referenceInner))
+            best = min(best, clock.measure { for _ in 0..<inner { body() } }.seconds / Double(inner))
         }
         return (bestReference * 1e6, best)
     }

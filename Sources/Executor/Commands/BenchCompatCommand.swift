@@ -38,15 +38,10 @@ struct BenchCompatCommand: AsyncParsableCommand {
             let request = body(type, price)
             var cold: [Double] = [], hot: [Double] = []
             for _ in 0..<processes {
-                let port = Int.random(in: 20_000...60_000)
-                let server = Process()
-                server.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-                server.arguments = ["engine", "--bind", "127.0.0.1:\(port)"]
-                server.standardOutput = FileHandle.nullDevice
-                server.standardError = FileHandle.nullDevice
-                try server.run()
-                defer { server.terminate(); server.waitUntilExit() }
-                try await Self.waitForHealth(port: port)
+                let engine = try LocalService.start({ ["engine", "--bind", "127.0.0.1:\($0)"] }, environment: [:])
+                defer { engine.stop() }
+                try await engine.waitUntilReady(seconds: 10)
+                let port = engine.port
                 for i in 0...warm {
                     let start = ContinuousClock.now
                     let answer = String(decoding: try LoopbackHTTP.request(port: port, method: "POST", path: "/evaluateStrategy",
@@ -59,7 +54,7 @@ struct BenchCompatCommand: AsyncParsableCommand {
                     }
                     if i == 0 { cold.append(seconds) } else { hot.append(seconds) }
                 }
-                peakRSS = max(peakRSS, Self.peakRSS(pid: server.processIdentifier))
+                peakRSS = max(peakRSS, (engine.residentBytes?.peak ?? 0) >> 10)
             }
             rows.append(BenchRow(name: "compat_\(type.lowercased())_cold", params: "tfhe-rs-0.5", threads: engineThreads,
                                  seconds: cold.sorted()[cold.count / 2], extra: ["peak_rss_mib": peakRSS / 1024]))
@@ -75,19 +70,4 @@ struct BenchCompatCommand: AsyncParsableCommand {
     }
 
     func request(bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
-
-    static func waitForHealth(port: Int) async throws {
-        for _ in 0..<200 {
-            if let (status, _) = try? LoopbackHTTP.request(port: port, method: "GET", path: "/health"), status == 200 { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw ValidationError("engine did not start on port \(port)")
-    }
-
-    /// VmHWM of a process, in KiB.
-    static func peakRSS(pid: Int32) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
-        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
-    }
 }

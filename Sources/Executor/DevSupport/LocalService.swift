@@ -2,18 +2,19 @@ import FHECore
 import Foundation
 
 /// A service of this same binary (`custodian`, `serve`) run as a child process on loopback for
-/// `demo`, `bench custody` and `bench scale`: started on a port of its own, ready once it answers
+/// `demo`, `bench custody`, `bench compat` and `bench scale`: started on a port of its own, ready once it answers
 /// /health, its memory read from /proc, stopped by ``stop()`` — or when this process is
 /// interrupted or terminated, so that no child outlives the command that started it.
 final class LocalService: @unchecked Sendable {
     let process: Process
-    let url: String
+    let port: Int
+    var url: String { "http://127.0.0.1:\(port)" }
 
     struct Failure: Error, CustomStringConvertible { let description: String }
 
-    private init(process: Process, url: String) {
+    private init(process: Process, port: Int) {
         self.process = process
-        self.url = url
+        self.port = port
     }
 
     /// This binary, wherever it was started from.
@@ -42,7 +43,7 @@ final class LocalService: @unchecked Sendable {
         }
         _ = stopOnSignals
         try process.run()
-        let service = LocalService(process: process, url: "http://127.0.0.1:\(port)")
+        let service = LocalService(process: process, port: port)
         running.update { $0.append(service) }
         return service
     }

@@ -118,10 +118,11 @@ final class OrderScheduler: Service, Sendable {
     @discardableResult
     func tick(now: Date = Date()) async throws -> TickReport {
         let started = ContinuousClock.now
-        // A tick frees its chunks' bounds and intermediate ciphertexts; the allocator gets them back
-        // for the system, so the resident size is what the caches hold, not the largest tick's.
-        defer { cfhe_release_free_memory() }
         let report = try await evaluateDue(now: now)
+        // A tick that evaluated frees its chunks' bounds and intermediate ciphertexts; the allocator
+        // gives them back to the system, so the resident size is what the caches hold, not the
+        // largest tick's. An idle tick freed nothing worth a walk over the arenas.
+        if report.evaluated > 0 { cfhe_release_free_memory() }
         let seconds = (ContinuousClock.now - started).seconds
         progress.update {
             $0.ticks += 1

@@ -16,9 +16,14 @@ public enum NativeFormat {
     }
 
     public static func sha256(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        if let digest = bytes.withContiguousStorageIfAvailable({ sha256(UnsafeRawBufferPointer($0)) }) { return digest }
+        return Array(bytes).withUnsafeBytes { sha256($0) }
+    }
+
+    /// The SHA-256 of bytes in place (no copy: a container may hold a client key or a share).
+    static func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
-        let data = Array(bytes)
-        precondition(cfhe_sha256(data, data.count, &out) == 1)
+        precondition(cfhe_sha256(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &out) == 1)
         return out
     }
 
@@ -39,8 +44,10 @@ public enum NativeFormat {
     /// Kind and parameter set of a container, after checking magic, lengths and checksum.
     public static func open(_ data: UnsafeRawBufferPointer, allowInsecureTestParameters: Bool = false) throws
         -> (kind: Kind, parameters: ParameterSet, payload: UnsafeRawBufferPointer) {
-        let bytes = Array(data)
-        guard bytes.count >= magic.count + 2 + 8 + 32, Array(bytes.prefix(magic.count)) == magic else {
+        // Read in place: a copy of a client key or a share would be freed unwiped, and a decision
+        // key's copy would double its 113 MB.
+        let bytes = data
+        guard bytes.count >= magic.count + 2 + 8 + 32, bytes.prefix(magic.count).elementsEqual(magic) else {
             throw FHECoreError.unsupportedFormat("not a native container (magic SYPHFHE1 missing or truncated)")
         }
         guard let kind = Kind(rawValue: bytes[8]) else {
@@ -50,7 +57,7 @@ public enum NativeFormat {
         guard bytes.count >= 10 + nameLength + 8 + 32 else {
             throw FHECoreError.malformed(field: "parameter set name", offset: 10, reason: "truncated")
         }
-        let name = String(decoding: bytes[10..<(10 + nameLength)], as: UTF8.self)
+        let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[10..<(10 + nameLength)]), as: UTF8.self)
         let candidates = ParameterSet.available(allowInsecureTestParameters: allowInsecureTestParameters)
         guard let parameters = candidates.first(where: { $0.name == name }) else {
             throw FHECoreError.parameterMismatch(field: "parameter set", expected: candidates.map(\.name).joined(separator: " or "),
@@ -63,7 +70,7 @@ public enum NativeFormat {
             throw FHECoreError.malformed(field: "payload length", offset: lengthAt,
                                          reason: "declares \(length) bytes, container holds \(bytes.count - lengthAt - 8 - 32)")
         }
-        guard sha256(bytes.dropLast(32)) == Array(bytes.suffix(32)) else {
+        guard sha256(UnsafeRawBufferPointer(rebasing: bytes.dropLast(32))).elementsEqual(bytes.suffix(32)) else {
             throw FHECoreError.malformed(field: "checksum", offset: bytes.count - 32, reason: "SHA-256 mismatch (corrupted)")
         }
         let start = lengthAt + 8
