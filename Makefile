@@ -4,7 +4,7 @@ SHELL := /bin/bash
 
 # Debian packages the project builds, tests and benchmarks against.
 DEBIAN_PACKAGES := pkg-config libsqlite3-dev libssl-dev libcurl4-openssl-dev libgmp-dev \
-                   libsecp256k1-dev nettle-dev libfftw3-dev
+                   libsecp256k1-dev nettle-dev libfftw3-dev postgresql
 SWIFT ?= swift
 BIN := .build/release/syphon-executor
 RUN_ARGS ?= serve
@@ -56,10 +56,16 @@ run: build
 	$(BIN) $(RUN_ARGS)
 
 ## test: every test target (Swift Testing); prints the summary line, fails on any failure. The
-## chain tests start their own devnodes (free loopback ports) and stop them.
+## chain tests start their own devnodes (free loopback ports) and stop them; the order book's
+## shared suite and the cluster test run on a throwaway PostgreSQL cluster under .build/pg, started
+## here and stopped whatever the outcome.
+PG_TEST_DIR := .build/pg
 test: deps $(EVM_VENV)/.installed
 	@$(SWIFT) build --build-tests 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\]' || { echo "build failed"; exit 1; }
-	@set +e; SYPHON_REQUIRE_DEVNODE=1 $(SWIFT) test --skip-build --disable-xctest --no-parallel 2>&1 | tee .build/test.log | grep -E '^(✘|✔ Suite)' ; \
+	@pg_uri=$$(Tests/Fixtures/postgres/cluster.sh start $(PG_TEST_DIR)); trap 'Tests/Fixtures/postgres/cluster.sh stop $(PG_TEST_DIR)' EXIT; \
+	echo "PostgreSQL test cluster: $$pg_uri"; \
+	set +e; SYPHON_REQUIRE_DEVNODE=1 SYPHON_REQUIRE_POSTGRES=1 SYPHON_TEST_POSTGRES_URI=$$pg_uri \
+	  $(SWIFT) test --skip-build --disable-xctest --no-parallel 2>&1 | tee .build/test.log | grep -E '^(✘|✔ Suite)' ; \
 	status=$${PIPESTATUS[0]}; \
 	grep -E 'Test run with' .build/test.log | tail -1; \
 	if grep -q '^✘' .build/test.log; then grep '^✘' .build/test.log | head -50; status=1; fi; \

@@ -37,7 +37,7 @@ struct ClientFlowTests {
         // serve in-process: register the key with custody, then create strategies from `payload`.
         let eth = FeedMap.defaults["ETH"]!
         try await ExecutorLoopbackTests.withHermes([eth: [.init(price: 379_000_000_000, conf: 1_000_000)]]) { _, hermesPort in
-            let services = try ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir, hermes: "http://127.0.0.1:\(hermesPort)"),
+            let services = try await ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir, hermes: "http://127.0.0.1:\(hermesPort)"),
                                                 logger: Logger(label: "test"))
             let app = try services.application(logger: Logger(label: "test"), scheduling: false)
             try await app.test(.router) { client in
@@ -70,7 +70,7 @@ struct ClientFlowTests {
             // A fresh executor process would load the registered key from the database.
             let report = try await services.scheduler.tick()
             #expect(report.evaluated == 3)
-            let states = try services.database.strategies(userId: nil, status: nil).map(\.status)
+            let states = try await services.database.strategies(userId: nil, status: nil).map(\.status)
             #expect(states == [.triggered, .pending, .triggered]) // 3790.00 ≤ 3800.00; not ≥ 4000.00; ≥ 3785.00
         }
     }
@@ -81,7 +81,7 @@ struct PayloadServerTests {
     @Test("POST /generatePayload (original generator input) → keys once per user → strategy stored by the executor")
     func generatePayload() async throws {
         let dir = try ExecutorServiceTests.temporaryDirectory()
-        let services = try ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir, token: "tok"), logger: Logger(label: "test"))
+        let services = try await ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir, token: "tok"), logger: Logger(label: "test"))
         let executor = try services.application(logger: Logger(label: "test"), scheduling: false)
         try await executor.test(.live) { executorClient in
             let generator = PayloadGenerator(keystore: dir.appendingPathComponent("ks"),
@@ -101,7 +101,7 @@ struct PayloadServerTests {
                 #expect(bad.status == .badRequest)
             }
         }
-        let strategies = try services.database.strategies(userId: "bob", status: .pending)
+        let strategies = try await services.database.strategies(userId: "bob", status: .pending)
         #expect(strategies.count == 2)
         let userDir = dir.appendingPathComponent("ks/bob")
         #expect(try FileManager.default.attributesOfItem(atPath: userDir.appendingPathComponent("client.key").path)[.posixPermissions] as? Int == 0o600)

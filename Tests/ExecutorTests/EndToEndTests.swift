@@ -68,16 +68,16 @@ struct EndToEndTests {
             // Walk the path one step at a time, advancing only once the scheduler has evaluated the
             // current step on every feed that still has pending strategies and the finalizer has
             // settled what it triggered: observed progress, never a clock.
-            let db = try OrderBookDatabase.open(uri: env["DATABASE_URI"]!)
-            func book() throws -> [String: StrategyRecord] {
-                Dictionary(uniqueKeysWithValues: try db.strategies(userId: nil, status: nil).map { ($0.payloadId, $0) })
+            let db = try await OrderBookDatabase.open(uri: env["DATABASE_URI"]!)
+            func book() async throws -> [String: StrategyRecord] {
+                Dictionary(uniqueKeysWithValues: try await db.strategies(userId: nil, status: nil).map { ($0.payloadId, $0) })
             }
             let steps: [[String: Int]] = [[eth: 390_000, btc: 9_700_000], [eth: 379_000, btc: 10_020_000], [eth: 401_000, btc: 10_020_000]]
             for (index, prices) in steps.enumerated() {
                 if index > 0 { hermes.advance() }
                 try await server.waitForProgress(until: {
                     let evaluated = (try server.health()["scheduler"] as? [String: Any])?["evaluated_price_cents"] as? [String: Any] ?? [:]
-                    let strategies = try book().values
+                    let strategies = try await book().values
                     let pendingFeeds = Set(strategies.filter { $0.status == .pending }.map(\.priceFeedId))
                     let settling = strategies.contains { [.triggered, .submitted].contains($0.status) }
                     return !settling && pendingFeeds.allSatisfy { evaluated[$0] as? Int == prices[$0] }
@@ -87,7 +87,7 @@ struct EndToEndTests {
             kill(server.process.processIdentifier, SIGTERM)
             server.process.waitUntilExit()
 
-            let final = try book()
+            let final = try await book()
             let logs = try await node.swapLogs()
             #expect(logs.count == planned.filter(\.triggers).count)
             for p in planned {

@@ -33,9 +33,9 @@ struct FinalizerTests {
     static let expectedMinimum = BigUInt("393865105540897097", radix: 10)!
 
     /// Executor services on a temp database wired to the devnode, and a strategy-creation helper.
-    static func services(_ node: DevNode, key: Bool = true) throws -> ExecutorServices {
+    static func services(_ node: DevNode, key: Bool = true) async throws -> ExecutorServices {
         let dir = try ExecutorServiceTests.temporaryDirectory()
-        return try ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir, extra: environment(node, key: key)),
+        return try await ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir, extra: environment(node, key: key)),
                                     logger: Logger(label: "test"))
     }
 
@@ -52,7 +52,7 @@ struct FinalizerTests {
         let (status, body) = try await create(client, id, nullifier: nullifier)
         #expect(status == 201)
         let strategyID = Int64(try #require(body["strategy_id"] as? Int))
-        #expect(try services.database.markTriggered([strategyID], priceCents: 379_000, at: Date()) == [strategyID])
+        await #expect(try services.database.markTriggered([strategyID], priceCents: 379_000, at: Date()) == [strategyID])
         return strategyID
     }
 
@@ -67,17 +67,17 @@ struct FinalizerTests {
     @Test("A triggered strategy gives exactly one mined swap with the right calldata; EXECUTED with its hash; others untouched")
     func executesOnce() async throws {
         let node = try DevNode()
-        let services = try Self.services(node)
+        let services = try await Self.services(node)
         try await services.application(logger: Logger(label: "test"), scheduling: false).test(.router) { client in
             let (s1, a) = try await Self.create(client, "chain-a", nullifier: 11)
             let (s2, b) = try await Self.create(client, "chain-b", nullifier: 12)
             #expect(s1 == 201 && s2 == 201)
             let idA = Int64(a["strategy_id"] as! Int), idB = Int64(b["strategy_id"] as! Int)
-            #expect(try services.database.markTriggered([idA], priceCents: 379_000, at: Date()) == [idA])
+            await #expect(try services.database.markTriggered([idA], priceCents: 379_000, at: Date()) == [idA])
             let finalizer = try #require(services.swapFinalizer)
             await finalizer.settle()
             await finalizer.settle() // a second pass must not send again
-            let sA = try #require(try services.database.strategy(id: idA))
+            let sA = try await #require(try services.database.strategy(id: idA))
             #expect(sA.status == .executed)
             #expect(sA.gasUsed ?? 0 > 21_000 && sA.blockNumber != nil && sA.nonce == 0)
             let logs = try await node.swapLogs()
@@ -91,7 +91,7 @@ struct FinalizerTests {
             #expect((tx["to"] as? String)?.lowercased() == node.contract.lowercased())
             #expect(try await node.nonce((try SigningKey(hex: DevNode.executorKey)).address.checksummed) == 1)
             #expect(try await node.swapCount() == 1)
-            #expect(try services.database.strategy(id: idB)?.status == .pending)
+            await #expect(try services.database.strategy(id: idB)?.status == .pending)
             // The API shows the outcome.
             let read = ExecutorServiceTests.json(try await client.execute(uri: "/strategies/\(idA)", method: .get).body)
             #expect(read["status"] as? String == "EXECUTED" && read["tx_hash"] as? String == sA.txHash)
@@ -107,11 +107,11 @@ struct FinalizerTests {
         let dir = try ExecutorServiceTests.temporaryDirectory()
         var env = Self.environment(node)
         env["TX_TYPE"] = "1559"
-        let services = try ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir, extra: env), logger: Logger(label: "test"))
+        let services = try await ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir, extra: env), logger: Logger(label: "test"))
         try await services.application(logger: Logger(label: "test"), scheduling: false).test(.router) { client in
             let id = try await Self.createTriggered(client, services, "chain-1559", nullifier: 51)
             await services.swapFinalizer!.settle()
-            let s = try #require(try services.database.strategy(id: id))
+            let s = try await #require(try services.database.strategy(id: id))
             #expect(s.status == .executed)
             #expect(s.signedTransaction?.first == 0x02)
             let tx = try await node.rpc.request("eth_getTransactionByHash", [s.txHash!]) as! [String: Any]
@@ -123,12 +123,12 @@ struct FinalizerTests {
     @Test("A reverting contract: FAILED with the decoded reason and no transaction sent")
     func revertFails() async throws {
         let node = try DevNode()
-        let services = try Self.services(node)
+        let services = try await Self.services(node)
         try await services.application(logger: Logger(label: "test"), scheduling: false).test(.router) { client in
             try await node.configureMock(revertReason: "pool paused")
             let id = try await Self.createTriggered(client, services, "chain-r", nullifier: 21)
             await services.swapFinalizer!.settle()
-            let s = try #require(try services.database.strategy(id: id))
+            let s = try await #require(try services.database.strategy(id: id))
             #expect(s.status == .failed)
             #expect(s.failureReason == "simulation reverted: pool paused")
             #expect(s.txHash == nil && s.signedTransaction == nil)
@@ -140,21 +140,21 @@ struct FinalizerTests {
     @Test("Node down during send: stays SUBMITTED, retried when it is back; still exactly one transaction")
     func outageDuringSend() async throws {
         let node = try DevNode()
-        let services = try Self.services(node)
+        let services = try await Self.services(node)
         try await services.application(logger: Logger(label: "test"), scheduling: false).test(.router) { client in
             let id = try await Self.createTriggered(client, services, "chain-o", nullifier: 31)
             let finalizer = services.swapFinalizer!
             try await node.setOutage(["eth_sendRawTransaction"])
             await finalizer.settle()
-            let submitted = try #require(try services.database.strategy(id: id))
+            let submitted = try await #require(try services.database.strategy(id: id))
             #expect(submitted.status == .submitted && submitted.txHash != nil && submitted.signedTransaction != nil)
             #expect(submitted.lastError?.contains("unreachable") == true)
             try await node.setOutage(["*"]) // entirely down now
             await finalizer.settle()
-            #expect(try services.database.strategy(id: id)?.status == .submitted)
+            await #expect(try services.database.strategy(id: id)?.status == .submitted)
             try await node.setOutage([])
             await finalizer.settle()
-            let done = try #require(try services.database.strategy(id: id))
+            let done = try await #require(try services.database.strategy(id: id))
             #expect(done.status == .executed)
             #expect(done.txHash == submitted.txHash) // the same signed bytes, never a second signature
             #expect(try await node.swapLogs().map(\.0) == [submitted.txHash!])
@@ -165,11 +165,11 @@ struct FinalizerTests {
     @Test("Dry run (no private key): simulated, the verdict recorded, nothing sent; a revert still FAILS")
     func dryRun() async throws {
         let node = try DevNode()
-        let services = try Self.services(node, key: false)
+        let services = try await Self.services(node, key: false)
         try await services.application(logger: Logger(label: "test"), scheduling: false).test(.router) { client in
             let id = try await Self.createTriggered(client, services, "chain-d", nullifier: 41)
             await services.swapFinalizer!.settle()
-            let s = try #require(try services.database.strategy(id: id))
+            let s = try await #require(try services.database.strategy(id: id))
             #expect(s.status == .triggered && s.txHash == nil)
             #expect(s.simulation?.hasPrefix("dry run: swap simulated successfully, gas estimate") == true)
             #expect(try await node.swapCount() == 0)
@@ -179,15 +179,15 @@ struct FinalizerTests {
             try await node.configureMock(revertReason: "slippage")
             let id2 = try await Self.createTriggered(client, services, "chain-d2", nullifier: 42)
             await services.swapFinalizer!.settle()
-            #expect(try services.database.strategy(id: id2)?.failureReason == "simulation reverted: slippage")
-            #expect(try services.database.strategy(id: id)?.status == .triggered) // simulated once, not again
+            await #expect(try services.database.strategy(id: id2)?.failureReason == "simulation reverted: slippage")
+            await #expect(try services.database.strategy(id: id)?.status == .triggered) // simulated once, not again
         }
     }
 
     @Test("createStrategy with a chain: verify() false → 400, bad zkp_data or unknown token → 400, node down → 503; table unchanged")
     func verifyAtCreation() async throws {
         let node = try DevNode()
-        let services = try Self.services(node)
+        let services = try await Self.services(node)
         try await services.application(logger: Logger(label: "test"), scheduling: false).test(.router) { client in
             let cases: [([String: Any], Int, String)] = [
                 (["zkp_data": ["proof": "0x01"]], 400, "publicInputs"),
@@ -208,7 +208,7 @@ struct FinalizerTests {
             #expect(unavailable == 503)
             try await node.setOutage([])
             try await node.configureMock(revertReason: "", proofsValid: true)
-            #expect(try services.database.strategies(userId: nil, status: nil).isEmpty)
+            await #expect(try services.database.strategies(userId: nil, status: nil).isEmpty)
             let (ok, _) = try await Self.create(client, "good", nullifier: 8)
             #expect(ok == 201)
         }

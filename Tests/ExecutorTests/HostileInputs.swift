@@ -52,8 +52,8 @@ enum HostileInputs {
     /// as a strategy stored by an older version — or by anyone with write access to the file — would
     /// be: no intake check ran on it.
     static func storeBypassingIntake(uri: String, keystoreKey: String, payloadID: String, type: StrategyType,
-                                     upper: Data?, lower: Data?, feed: String = FeedMap.defaults["ETH"]!) throws {
-        let db = try OrderBookDatabase.open(uri: uri)
+                                     upper: Data?, lower: Data?, feed: String = FeedMap.defaults["ETH"]!) async throws {
+        let db = try await OrderBookDatabase.open(uri: uri)
         let serverKey = try Data(contentsOf: Paths.smallSet.appendingPathComponent("server_key.bin"))
         let clientKey = try Data(contentsOf: Paths.smallSet.appendingPathComponent("client_key.bin"))
         let keystore = Keystore(key: SymmetricKey(data: try Hex.decode(keystoreKey)))
@@ -64,7 +64,7 @@ enum HostileInputs {
             recipientAddress: nil, zkpData: "{}", upperBoundId: upper.map(contentHash), lowerBoundId: lower.map(contentHash),
             serverKeyId: contentHash(serverKey), clientKeyId: clientKeyID, priceFeedId: feed, expiresAt: nil, status: .pending,
             triggerPriceCents: nil, triggeredAt: nil, txHash: nil, signedTransaction: nil, failureReason: nil, createdAt: now, updatedAt: now)
-        _ = try db.createStrategy(.init(record: record, serverKey: (contentHash(serverKey), "insecure-tfhe-rs-0.5-small-test-vectors", serverKey),
+        _ = try await db.createStrategy(.init(record: record, serverKey: (contentHash(serverKey), "insecure-tfhe-rs-0.5-small-test-vectors", serverKey),
                                         clientKey: (clientKeyID, try keystore.seal(clientKey, keyID: clientKeyID)), bounds: bounds))
     }
 

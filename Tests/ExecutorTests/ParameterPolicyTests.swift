@@ -108,7 +108,7 @@ struct ParameterPolicyTests {
         // A native evaluation key under the legacy set, as a client could build one.
         let client = ClientKey.generate(parameters: .tfheRs05, using: try CSPRNG())
         let (_, seeded) = SeededEvaluationKey.generate(for: client, randomness: try KeyGenerationRandomness())
-        let services = try ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir), logger: Logger(label: "test"))
+        let services = try await ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir), logger: Logger(label: "test"))
         let app = try services.application(logger: Logger(label: "test"), scheduling: false)
         try await app.test(.router) { http in
             let response = try await http.execute(uri: "/keys", method: .post, headers: [.contentType: "application/octet-stream"],
@@ -116,6 +116,6 @@ struct ParameterPolicyTests {
             #expect(response.status == .badRequest)
             #expect(String(buffer: response.body).contains("above the 2^-128 new keys need"))
         }
-        #expect(try services.database.parameterSetsInUse().isEmpty)
+        await #expect(try services.database.parameterSetsInUse().isEmpty)
     }
 }

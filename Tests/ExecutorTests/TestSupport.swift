@@ -175,9 +175,9 @@ extension RunningServer {
 
     /// Waits until `condition` holds, for as long as the scheduler makes progress (see
     /// ``waitWhileProgressing``); fails at once if the server exits.
-    func waitForProgress(until condition: () throws -> Bool, stall: TimeInterval = 60) async throws {
+    func waitForProgress(until condition: () async throws -> Bool, stall: TimeInterval = 60) async throws {
         try await waitWhileProgressing(until: {
-            if try condition() { return true }
+            if try await condition() { return true }
             guard process.isRunning else { throw ProgressStalled(description: "the server exited") }
             return false
         }, progress: { (try? ticks()) ?? -1 }, stall: stall)
@@ -314,8 +314,8 @@ extension OrderBookDatabase {
     /// Triggers at a plain price with no signed update (what PYTH_VERIFY=0 records), for tests that
     /// start from TRIGGERED.
     @discardableResult
-    func markTriggered(_ ids: [Int64], priceCents: UInt32, at time: Date) throws -> [Int64] {
+    func markTriggered(_ ids: [Int64], priceCents: UInt32, at time: Date) async throws -> [Int64] {
         let quote = PriceQuote(feedID: "", price: Int64(priceCents), conf: 0, expo: -2, publishTime: Int64(time.timeIntervalSince1970))
-        return try markTriggered(ids, price: PriceOracle.Accepted(quote: quote, cents: priceCents), at: time)
+        return try await markTriggered(ids, price: PriceOracle.Accepted(quote: quote, cents: priceCents), at: time)
     }
 }

@@ -88,19 +88,19 @@ struct ThresholdCustodyTests {
                 let (code, data, _) = try server.httpRequest("POST", "/createStrategy", body: Data(body.utf8), headers: ["Content-Type": "application/json"])
                 #expect(code == 201, "\(String(decoding: data, as: UTF8.self))")
             }
-            let db = try OrderBookDatabase.open(uri: env["DATABASE_URI"]!)
-            func book() throws -> [String: StrategyRecord] {
-                Dictionary(uniqueKeysWithValues: try db.strategies(userId: nil, status: nil).map { ($0.payloadId, $0) })
+            let db = try await OrderBookDatabase.open(uri: env["DATABASE_URI"]!)
+            func book() async throws -> [String: StrategyRecord] {
+                Dictionary(uniqueKeysWithValues: try await db.strategies(userId: nil, status: nil).map { ($0.payloadId, $0) })
             }
             func custodyHealth() throws -> [String: Any] { (try server.health()["custody"] as? [String: Any]) ?? [:] }
             func decisions() throws -> Int { (try custodyHealth()["decisions"] as? Int) ?? 0 }
             /// Waits until every strategy still pending has been decided at least `count` more times in total.
             func waitForDecisions(after start: Int) async throws {
-                let pending = try book().values.filter { $0.status == .pending }.count
+                let pending = try await book().values.filter { $0.status == .pending }.count
                 try await server.waitForProgress(until: { try decisions() >= start + pending })
             }
-            func expectTriggered(upTo stepIndex: Int) throws {
-                let now = try book()
+            func expectTriggered(upTo stepIndex: Int) async throws {
+                let now = try await book()
                 for (id, _, at) in plans {
                     let s = try #require(now[id])
                     let shouldHave = at.map { $0 <= stepIndex } ?? false
@@ -111,40 +111,40 @@ struct ThresholdCustodyTests {
 
             // Step 0 (3 900): all up, nothing triggers.
             try await waitForDecisions(after: 0)
-            try expectTriggered(upTo: 0)
+            try await expectTriggered(upTo: 0)
 
             do {
             // One custodian killed: decisions continue with the other two (step 1: 3 790).
             cluster.kill(0)
             var start = try decisions()
             hermes.advance()
-            try await server.waitForProgress(until: { try book()["dip"]?.status == .triggered && book()["long"]?.status == .triggered })
+            try await server.waitForProgress(until: { let now = try await book(); return now["dip"]?.status == .triggered && now["long"]?.status == .triggered })
             try await waitForDecisions(after: start)
-            try expectTriggered(upTo: 1)
+            try await expectTriggered(upTo: 1)
 
             // Two killed: nothing is decided, /health says why (step 2: 4 010 would trigger "limit").
             cluster.kill(1)
             hermes.advance()
             try await server.waitForProgress(until: { try custodyHealth()["status"] as? String == "insufficient_custodians" })
             try await server.waitForTicks(5)
-            #expect(try book()["limit"]?.status == .pending)
+            await #expect(try book()["limit"]?.status == .pending)
             #expect(try server.health()["status"] as? String == "degraded")
 
             // Both back: decisions resume where they stood.
             try cluster.restart(0)
             try cluster.restart(1)
-            try await server.waitForProgress(until: { try book()["limit"]?.status == .triggered })
-            try expectTriggered(upTo: 2)
+            try await server.waitForProgress(until: { try await book()["limit"]?.status == .triggered })
+            try await expectTriggered(upTo: 2)
             start = try decisions()
             hermes.advance()
-            try await server.waitForProgress(until: { try book()["rally"]?.status == .triggered })
+            try await server.waitForProgress(until: { try await book()["rally"]?.status == .triggered })
             try await waitForDecisions(after: start)
-            try expectTriggered(upTo: 3)
+            try await expectTriggered(upTo: 3)
             #expect(try custodyHealth()["status"] as? String == "ok")
 
             // Every trigger rests on two signed partials of the same result at its price's update.
             for (id, _, at) in plans where at != nil {
-                let s = try #require(try book()[id])
+                let s = try await #require(try book()[id])
                 let evidence = try #require(s.triggerEvidence.flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [[String: Any]] })
                 let partials = evidence.compactMap(SignedPartial.init(json:))
                 #expect(partials.count == 2 && partials.allSatisfy { $0.verifies() }, "\(id)")
@@ -171,7 +171,7 @@ struct ThresholdCustodyTests {
             }
             kill(server.process.processIdentifier, SIGTERM)
             server.process.waitUntilExit()
-            try checkCustody(dir: dir, keys: keys)
+            try await checkCustody(dir: dir, keys: keys)
             try await attacks(cluster: cluster, hermes: hermes, keys: keys, db: db, open: try #require(try book()["short"]),
                               closed: try #require(try book()["dip"]?.custodyStatement))
         }
@@ -206,7 +206,7 @@ struct ThresholdCustodyTests {
     /// After the run: the client key's bytes are nowhere but in its directory, the executor keeps no
     /// decrypting key, and no single custodian's store holds the decision key: its shares sum to
     /// uniform words, while two stores together give the binary key (the positive control).
-    func checkCustody(dir: URL, keys: URL) throws {
+    func checkCustody(dir: URL, keys: URL) async throws {
         let clientKey = try Data(contentsOf: keys.appendingPathComponent("client.key"))
         let secretBits = clientKey.dropFirst(10 + 7 + 8).prefix(256) // container header, then the packed GLWE key bits
         var files: [URL] = []
@@ -239,8 +239,8 @@ struct ThresholdCustodyTests {
         let s0 = shares[1].words(ofShare: 0)!, s1 = shares[0].words(ofShare: 1)!, s2 = shares[0].words(ofShare: 2)!
         #expect(s0.indices.allSatisfy { (s0[$0] &+ s1[$0] &+ s2[$0]) <= 1 })
         // The executor's book holds no sealed client key.
-        let db = try OrderBookDatabase.open(uri: "sqlite:///" + dir.appendingPathComponent("strategies.db").path)
-        #expect(try db.sealedClientKeyCount() == 0)
+        let db = try await OrderBookDatabase.open(uri: "sqlite:///" + dir.appendingPathComponent("strategies.db").path)
+        #expect(try await db.sealedClientKeyCount() == 0)
     }
 
     /// Against custodian 2, with the executor stopped: each attack of docs/custody.md §3.
@@ -272,11 +272,11 @@ struct ThresholdCustodyTests {
         let evaluation = try Data(contentsOf: keys.appendingPathComponent("evaluation.key")).withUnsafeBytes { try UntrustedInput().serverKey($0).key }
         let decisionKey = try Data(contentsOf: keys.appendingPathComponent("decision.key")).withUnsafeBytes {
             try NativeFormat.decodeDecisionKey($0) }.expand(evaluationKey: evaluation)
-        func bound(_ id: String?) throws -> RadixCiphertext? {
-            guard let id, let data = try db.ciphertext(id: id) else { return nil }
+        func bound(_ id: String?) async throws -> RadixCiphertext? {
+            guard let id, let data = try await db.ciphertext(id: id) else { return nil }
             return try data.withUnsafeBytes { try UntrustedInput().priceBound($0, parameters: evaluation.parameters, field: "b").ciphertext }
         }
-        let request = EvaluationRequest(serverKey: evaluation, strategy: .bracketOrderShort, upper: try bound(strategy.upperBoundId), lower: try bound(strategy.lowerBoundId))
+        let request = await EvaluationRequest(serverKey: evaluation, strategy: .bracketOrderShort, upper: try bound(strategy.upperBoundId), lower: try bound(strategy.lowerBoundId))
         let mine = try ComparisonEngine(threads: 2).decide([request], decisionKeys: [decisionKey], priceCents: 411_000)[0]
         #expect(resultDigest(mine) == partial.resultDigest && mine.words.last == partial.body)
 
@@ -310,7 +310,7 @@ struct ThresholdCustodyTests {
         // A strategy the owner did not sign: a bound's own ciphertext repackaged as a new strategy
         // (say, a LIMIT_SELL_RALLY on the short's upper bound) is never pinned, so never decided.
         let upperID = try #require(strategy.upperBoundId)
-        let upper = try #require(try db.ciphertext(id: upperID))
+        let upper = try await #require(try db.ciphertext(id: upperID))
         var crafted: [String: Any] = ["key_id": strategy.serverKeyId, "strategy_type": "LIMIT_SELL_RALLY", "price_feed_id": Self.eth,
                                       "encrypted_upper_bound": Hex.encode(upper), "nonce": Hex.encode([UInt8](repeating: 7, count: 16)),
                                       "signature": Hex.encode([UInt8](repeating: 0, count: 64))]

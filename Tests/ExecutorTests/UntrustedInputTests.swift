@@ -63,7 +63,7 @@ struct BoundShapeAttackTests {
         let keystoreKey = String(repeating: "3c", count: 32)
         let bound48 = try HostileInputs.repeatedBlocks(400_000, blocks: 48)
         // A strategy stored before the shape check existed: put it in the book directly.
-        try HostileInputs.storeBypassingIntake(uri: dbURI, keystoreKey: keystoreKey, payloadID: "stored-48", type: .bracketOrderLong,
+        try await HostileInputs.storeBypassingIntake(uri: dbURI, keystoreKey: keystoreKey, payloadID: "stored-48", type: .bracketOrderLong,
                                                upper: bound48, lower: bound48)
         try await ExecutorLoopbackTests.withHermes([eth: [.init(price: 390_000_000_000, conf: 1_000_000)]]) { _, hermesPort in
             let env = ["KEYSTORE_KEY": keystoreKey, "PYTH_HERMES_URL": "http://127.0.0.1:\(hermesPort)", "PYTH_GUARDIAN_SETS": HermesStandIn.testGuardianSetting,
@@ -83,7 +83,7 @@ struct BoundShapeAttackTests {
             })
             try await server.waitForTicks(3)
             #expect(server.process.isRunning)
-            let book = Dictionary(uniqueKeysWithValues: try OrderBookDatabase.open(uri: dbURI).strategies(userId: nil, status: nil)
+            let book = await Dictionary(uniqueKeysWithValues: try OrderBookDatabase.open(uri: dbURI).strategies(userId: nil, status: nil)
                 .map { ($0.payloadId, $0) })
             #expect(book["stored-48"]?.status == .failed && book["stored-48"]?.failureReason?.contains("16 blocks") == true,
                     "\(book["stored-48"]?.failureReason ?? "")")
@@ -99,7 +99,7 @@ struct FeedAttackTests {
     @Test("A price_feed_id the executor is not configured for is refused (400 naming the known feeds), nothing stored")
     func unknownFeedRefused() async throws {
         let dir = try ExecutorServiceTests.temporaryDirectory()
-        let services = try ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir), logger: Logger(label: "test"))
+        let services = try await ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir), logger: Logger(label: "test"))
         let app = try services.application(logger: Logger(label: "test"), scheduling: false)
         try await app.test(.router) { client in
             let r = try await client.execute(uri: "/createStrategy", method: .post, headers: [.contentType: "application/json"],
@@ -108,7 +108,7 @@ struct FeedAttackTests {
             let message = ExecutorServiceTests.json(r.body)["message"] as? String ?? ""
             #expect(message.contains("price_feed_id") && message.contains(FeedMap.defaults["ETH"]!), "\(message)")
         }
-        #expect(try services.database.strategies(userId: nil, status: nil).isEmpty)
+        await #expect(try services.database.strategies(userId: nil, status: nil).isEmpty)
     }
 
     /// ETH/USD at 2 500.12 with a LIMIT_SELL_RALLY at 123.45 pending, next to a strategy on a feed the
@@ -120,7 +120,7 @@ struct FeedAttackTests {
             let dir = try ExecutorServiceTests.temporaryDirectory()
             let configuration = try ExecutorServiceTests.configuration(dir, hermes: "http://127.0.0.1:\(hermesPort)", extra: [
                 "PYTH_FEED_IDS": "DOGE=\(Self.unknownFeed)", "PYTH_HERMES_ENDPOINT": endpoint])
-            let services = try ExecutorServices(configuration: configuration, logger: Logger(label: "test"))
+            let services = try await ExecutorServices(configuration: configuration, logger: Logger(label: "test"))
             let app = try services.application(logger: Logger(label: "test"), scheduling: false)
             try await app.test(.router) { client in
                 for (id, asset, type) in [("doge", "DOGE", "LIMIT_BUY_DIP"), ("rally", "ETH", "LIMIT_SELL_RALLY")] {
@@ -131,7 +131,7 @@ struct FeedAttackTests {
             }
             let report = try await services.scheduler.tick()
             #expect(report.skippedFeeds == [Self.unknownFeed])
-            let states = Dictionary(uniqueKeysWithValues: try services.database.strategies(userId: nil, status: nil).map { ($0.payloadId, $0.status) })
+            let states = await Dictionary(uniqueKeysWithValues: try services.database.strategies(userId: nil, status: nil).map { ($0.payloadId, $0.status) })
             #expect(states == ["rally": .triggered, "doge": .pending])
         }
     }
@@ -180,13 +180,13 @@ struct IdentityFixture {
     let directory: URL
     static let tokens = ["alice": "tok-alice-0123456789", "bob": "tok-bob-0123456789", "admin": "tok-admin-0123456789"]
 
-    init(extra: [String: String] = [:]) throws {
+    init(extra: [String: String] = [:]) async throws {
         directory = try ExecutorServiceTests.temporaryDirectory()
         let file = directory.appendingPathComponent("tokens")
         try "# name token\nalice \(Self.tokens["alice"]!)\nbob \(Self.tokens["bob"]!)\n".write(to: file, atomically: true, encoding: .utf8)
         var env = ["API_TOKENS_FILE": file.path]
         env.merge(extra) { $1 }
-        services = try ExecutorServices(configuration: try ExecutorServiceTests.configuration(directory, token: Self.tokens["admin"], extra: env),
+        services = try await ExecutorServices(configuration: try ExecutorServiceTests.configuration(directory, token: Self.tokens["admin"], extra: env),
                                         logger: Logger(label: "test"))
     }
 
@@ -199,7 +199,7 @@ struct IdentityFixture {
 struct IdentityAttackTests {
     @Test("Another identity's key_id is refused (403); strategies are visible and cancellable by their owner and the admin only")
     func keysAndStrategiesBelongToTheirIdentity() async throws {
-        let f = try IdentityFixture()
+        let f = try await IdentityFixture()
         let alice = HostileInputs.alice
         let app = try f.services.application(logger: Logger(label: "test"), scheduling: false)
         try await app.test(.router) { client in
@@ -225,12 +225,12 @@ struct IdentityAttackTests {
             #expect(try await client.execute(uri: "/strategies/\(id)", method: .get, headers: IdentityFixture.headers("admin")).status == .ok)
             #expect(try await client.execute(uri: "/strategies/\(id)", method: .delete, headers: IdentityFixture.headers("alice")).status == .ok)
         }
-        #expect(try f.services.database.strategies(userId: nil, status: nil).map(\.payloadId) == ["alice-1"])
+        await #expect(try f.services.database.strategies(userId: nil, status: nil).map(\.payloadId) == ["alice-1"])
     }
 
     @Test("A custody key must decrypt its evaluation key's keyswitch rows: a stranger's is refused, a second one is a conflict")
     func custodyKeyMustMatch() async throws {
-        let f = try IdentityFixture()
+        let f = try await IdentityFixture()
         let (alice, bob) = (HostileInputs.alice, HostileInputs.bob)
         let app = try f.services.application(logger: Logger(label: "test"), scheduling: false)
         try await app.test(.router) { client in
@@ -249,7 +249,7 @@ struct IdentityAttackTests {
             let attached = try await register(bob.evaluationContainer + bob.clientContainer)
             #expect(attached.0 == .ok && attached.1["custody"] as? String == "attached", "\(attached.1)")
         }
-        let custody = try await f.services.database.writer.read { db in
+        let custody = try await f.services.database.sqliteWriter!.read { db in
             try Row.fetchAll(db, sql: "SELECT id, clientKeyId FROM serverKey").map { ($0["id"] as String, $0["clientKeyId"] as String?) }
         }
         #expect(custody.count == 2 && custody.allSatisfy { $0.1 != nil })
@@ -257,7 +257,7 @@ struct IdentityAttackTests {
 
     @Test("Two native bounds with one seed under one key leak their difference: the second is refused")
     func seedReuseRefused() async throws {
-        let f = try IdentityFixture()
+        let f = try await IdentityFixture()
         let alice = HostileInputs.alice
         let app = try f.services.application(logger: Logger(label: "test"), scheduling: false)
         try await app.test(.router) { client in
@@ -275,12 +275,12 @@ struct IdentityAttackTests {
             let reused = try await create("s-2", upper: 400_000, lower: nil, type: .limitSellRally)
             #expect(reused.0 == .badRequest && reused.1.contains("seed"), "\(reused.1)")
         }
-        #expect(try f.services.database.strategies(userId: nil, status: nil).map(\.payloadId) == ["s-1"])
+        await #expect(try f.services.database.strategies(userId: nil, status: nil).map(\.payloadId) == ["s-1"])
     }
 
     @Test("An unchanged original payload-generator body (zkp_data a JSON string, amount a float, no recipient) is accepted")
     func originalGeneratorBody() async throws {
-        let f = try IdentityFixture()
+        let f = try await IdentityFixture()
         // Byte for byte what the original Rust generator posts: serde_json, struct field order, compact.
         func hex(_ name: String) throws -> String { try hexOfFile(Paths.smallSet.appendingPathComponent(name)) }
         let zkp = "{\\\"proof\\\":[" + Array(repeating: "0", count: 24).joined(separator: ",") + "],\\\"publicSignals\\\":[12345,67890,0,0]}"
@@ -294,7 +294,7 @@ struct IdentityAttackTests {
                                              body: ByteBuffer(string: body))
             #expect(r.status == .created, "\(String(buffer: r.body))")
         }
-        let stored = try #require(try f.services.database.strategies(userId: "trader-7", status: nil).first)
+        let stored = try await #require(try f.services.database.strategies(userId: "trader-7", status: nil).first)
         #expect(stored.amount == "1500.0")
         let zkpObject = try JSONSerialization.jsonObject(with: Data(stored.zkpData.utf8)) as? [String: Any]
         #expect((zkpObject?["publicSignals"] as? [Int]) == [12345, 67890, 0, 0])
@@ -304,7 +304,7 @@ struct IdentityAttackTests {
 @Suite("Untrusted input: the keystore", .serialized)
 struct KeystoreAttackTests {
     @Test("A lost keystore.key is not silently replaced: serve refuses to start while sealed keys exist")
-    func lostMasterKeyRefusesStart() throws {
+    func lostMasterKeyRefusesStart() async throws {
         let dir = try ExecutorServiceTests.temporaryDirectory()
         let env = serveEnvironment(dir)
         do {
@@ -322,8 +322,8 @@ struct KeystoreAttackTests {
         #expect(reason == .exit && status != 0, "serve started without the key that sealed its client keys")
         #expect(output.contains("keystore"), "\(output.suffix(400))")
         #expect(!FileManager.default.fileExists(atPath: keyFile.path), "a new master key was written")
-        let db = try OrderBookDatabase.open(uri: env["DATABASE_URI"]!)
-        #expect(try db.strategies(userId: nil, status: nil).map(\.status) == [.pending])
+        let db = try await OrderBookDatabase.open(uri: env["DATABASE_URI"]!)
+        #expect(try await db.strategies(userId: nil, status: nil).map(\.status) == [.pending])
     }
 
     @Test("The key file is created exclusively with mode 0600: a planted symlink is refused, not followed")
@@ -348,7 +348,7 @@ struct KeystoreAttackTests {
         let dir = try ExecutorServiceTests.temporaryDirectory()
         try await ExecutorLoopbackTests.withHermes([eth: [.init(price: 379_000_000_000, conf: 1_000_000)]]) { _, hermesPort in
             let configuration = try ExecutorServiceTests.configuration(dir, hermes: "http://127.0.0.1:\(hermesPort)")
-            var services = try ExecutorServices(configuration: configuration, logger: Logger(label: "test"))
+            var services = try await ExecutorServices(configuration: configuration, logger: Logger(label: "test"))
             var app = try services.application(logger: Logger(label: "test"), scheduling: false)
             // Three users' legacy strategies: the genuine vectors' key, alice's and bob's (all LIMIT_BUY_DIP at 3 800.00).
             try await app.test(.router) { client in
@@ -366,15 +366,15 @@ struct KeystoreAttackTests {
                 }
             }
             // Someone with write access to the database swaps two sealed blobs.
-            try await services.database.writer.write { db in
+            try await services.database.sqliteWriter!.write { db in
                 let rows = try Row.fetchAll(db, sql: "SELECT id, sealed FROM clientKey ORDER BY id")
                 let (a, b) = (rows[0], rows[1])
                 try db.execute(sql: "UPDATE clientKey SET sealed = ? WHERE id = ?", arguments: [b["sealed"] as Data, a["id"] as String])
                 try db.execute(sql: "UPDATE clientKey SET sealed = ? WHERE id = ?", arguments: [a["sealed"] as Data, b["id"] as String])
             }
-            services = try ExecutorServices(configuration: configuration, logger: Logger(label: "test"))
+            services = try await ExecutorServices(configuration: configuration, logger: Logger(label: "test"))
             _ = try await services.scheduler.tick()
-            let states = try services.database.strategies(userId: nil, status: nil)
+            let states = try await services.database.strategies(userId: nil, status: nil)
             #expect(states.filter { $0.status == .triggered }.count == 1, "\(states.map { ($0.payloadId, $0.status, $0.lastError ?? "") })")
             #expect(states.filter { $0.status == .pending }.count == 2)
             #expect(states.allSatisfy { $0.status != .failed })
@@ -405,7 +405,7 @@ struct NetworkDefaultTests {
     @Test("POSTs need their content type (a text/plain cross-origin form post is refused); CORS is off unless origins are configured")
     func contentTypeAndCORS() async throws {
         let dir = try ExecutorServiceTests.temporaryDirectory()
-        let services = try ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir), logger: Logger(label: "test"))
+        let services = try await ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir), logger: Logger(label: "test"))
         let app = try services.application(logger: Logger(label: "test"), scheduling: false)
         try await app.test(.router) { client in
             let form = try await client.execute(uri: "/createStrategy", method: .post,
@@ -417,8 +417,8 @@ struct NetworkDefaultTests {
                                                      headers: [.origin: "https://evil.example", .accessControlRequestMethod: "POST"])
             #expect(preflight.headers[.accessControlAllowOrigin] == nil)
         }
-        #expect(try services.database.strategies(userId: nil, status: nil).isEmpty)
-        let allowed = try ExecutorServices(configuration: try ExecutorServiceTests.configuration(
+        await #expect(try services.database.strategies(userId: nil, status: nil).isEmpty)
+        let allowed = try await ExecutorServices(configuration: try ExecutorServiceTests.configuration(
             try ExecutorServiceTests.temporaryDirectory(), extra: ["CORS_ALLOWED_ORIGINS": "https://desk.example"]), logger: Logger(label: "test"))
         try await allowed.application(logger: Logger(label: "test"), scheduling: false).test(.router) { client in
             let ok = try await client.execute(uri: "/strategies", method: .get, headers: [.origin: "https://desk.example"])
@@ -436,7 +436,7 @@ struct NetworkDefaultTests {
     @Test("Per-route body limits: a native createStrategy over 64 KiB and a /keys body over 192 MiB are refused with 413")
     func perRouteBodyLimits() async throws {
         let dir = try ExecutorServiceTests.temporaryDirectory()
-        let services = try ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir), logger: Logger(label: "test"))
+        let services = try await ExecutorServices(configuration: try ExecutorServiceTests.configuration(dir), logger: Logger(label: "test"))
         let app = try services.application(logger: Logger(label: "test"), scheduling: false)
         try await app.test(.router) { client in
             var native = try JSONSerialization.jsonObject(with: try HostileInputs.nativeBody(HostileInputs.alice, id: "big")) as! [String: Any]
@@ -518,9 +518,9 @@ struct SecretAndOracleTests {
             let again = try RunningServer({ ["serve", "--bind", "127.0.0.1:\($0)", "--allow-insecure-test-parameters"] }, environment: env)
             #expect(try again.httpRequest("POST", "/createStrategy", body: Data(buffer: try ExecutorServiceTests.payload(
                 "r-2", type: "LIMIT_BUY_DIP", extra: ["zkp_data": valid])), headers: ["Content-Type": "application/json"]).0 == 201)
-            let db = try OrderBookDatabase.open(uri: env["DATABASE_URI"]!)
-            try await again.waitForProgress(until: { try db.strategies(userId: nil, status: nil).first?.lastError != nil })
-            let lastError = try #require(try db.strategies(userId: nil, status: nil).first?.lastError)
+            let db = try await OrderBookDatabase.open(uri: env["DATABASE_URI"]!)
+            try await again.waitForProgress(until: { try await db.strategies(userId: nil, status: nil).first?.lastError != nil })
+            let lastError = try await #require(try db.strategies(userId: nil, status: nil).first?.lastError)
             #expect(!lastError.contains(secret), "\(lastError)")
             kill(again.process.processIdentifier, SIGTERM)
             again.process.waitUntilExit()
@@ -563,7 +563,7 @@ struct IntakeFloodTests {
         try await ExecutorLoopbackTests.withHermes([eth: path, btc: uncertain]) { standIn, hermesPort in
             let dir = try ExecutorServiceTests.temporaryDirectory()
             // The creates wait their turn for upload slots however slow the machine: this measures ticks.
-            let services = try ExecutorServices(configuration: try ExecutorServiceTests.configuration(
+            let services = try await ExecutorServices(configuration: try ExecutorServiceTests.configuration(
                 dir, hermes: "http://127.0.0.1:\(hermesPort)", extra: ["LARGE_UPLOAD_WAIT_SECONDS": "3600"]), logger: Logger(label: "test"))
             let app = try services.application(logger: Logger(label: "test"), scheduling: false)
             try await app.test(.router) { client in
@@ -605,7 +605,7 @@ struct IntakeFloodTests {
                              quietWorst * 1000, quiet.count, floodWorst * 1000, flooded.count))
                 #expect(floodWorst <= quietWorst * 1.5 + 0.05, "quiet \(quiet), flooded \(flooded)")
             }
-            #expect(try services.database.strategies(userId: nil, status: .pending).count == 56)
+            await #expect(try services.database.strategies(userId: nil, status: .pending).count == 56)
         }
     }
 }
@@ -613,14 +613,14 @@ struct IntakeFloodTests {
 @Suite("Order book migrations")
 struct OrderBookMigrationTests {
     @Test("A v3 order book keeps every strategy (recipient included); its unbound sealed keys are resealed bound to their ids")
-    func fromV3() throws {
+    func fromV3() async throws {
         let path = (try ExecutorServiceTests.temporaryDirectory()).appendingPathComponent("v3.db").path
         let queue = try DatabaseQueue(path: path)
         try OrderBookDatabase.migrator.migrate(queue, upTo: "v3-chain-finalization")
         let key = SymmetricKey(size: .bits256)
         let clientKey = Data("a client key".utf8), clientKeyID = contentHash(clientKey)
         let v3Sealed = try AES.GCM.seal(clientKey, using: key).combined! // how v3 sealed: no associated data
-        try queue.write { db in
+        try await queue.write { db in
             try db.execute(sql: "INSERT INTO serverKey (id, format, parameterSet, data, createdAt) VALUES ('sk', 'tfhe-rs-0.5', 'p', x'00', 0)")
             try db.execute(sql: "INSERT INTO clientKey (id, sealed, createdAt) VALUES (?, ?, 0)", arguments: [clientKeyID, v3Sealed])
             try db.execute(sql: """
@@ -631,13 +631,14 @@ struct OrderBookMigrationTests {
             try db.execute(sql: "UPDATE strategy SET txHash = '0x77', signedTransaction = x'f8', submittedAt = 0")
         }
         let book = try OrderBookDatabase(queue)
-        let migrated = try #require(try book.strategies(userId: nil, status: nil).first)
+        let migrated = try await #require(try book.strategies(userId: nil, status: nil).first)
         #expect(migrated.payloadId == "old-1" && migrated.recipientAddress == "0xabc" && migrated.owner == nil
                 && migrated.status == .submitted && migrated.nonce == 7 && migrated.sendAttempts == 1)
         // v5: the in-flight transaction is kept as the strategy's first signed transaction, its nonce held.
-        let signed = try book.signedTransactions(strategyID: migrated.id!)
+        let signed = try await book.signedTransactions(strategyID: migrated.id!)
         #expect(signed.map(\.txHash) == ["0x77"] && signed.first?.nonce == 7 && signed.first?.state == .sent)
-        #expect(try book.usedNonces(sender: "0xs") == [7] && (try book.inFlightNonces(sender: "0xs")) == [7])
+        #expect(try await book.usedNonces(sender: "0xs") == [7])
+        #expect(try await book.inFlightNonces(sender: "0xs") == [7])
         // The (sender, nonce) lock survived the rebuild.
         #expect(throws: (any Error).self) {
             try queue.write { db in
@@ -649,9 +650,9 @@ struct OrderBookMigrationTests {
             }
         }
         let keystore = Keystore(key: key)
-        let custody = try KeyRepository.checkCustody(database: book, keystore: keystore)
+        let custody = try await KeyRepository.checkCustody(database: book, keystore: keystore)
         #expect(custody.opened == 1 && custody.unopenable == 0)
-        let (sealed, sealing) = try #require(try book.sealedClientKey(id: clientKeyID))
+        let (sealed, sealing) = try await #require(try book.sealedClientKey(id: clientKeyID))
         #expect(sealing == .boundToKeyID)
         #expect(try keystore.open(sealed, keyID: clientKeyID, sealing: sealing) == clientKey)
         #expect(throws: Keystore.UnsealFailure.self) { try keystore.open(sealed, keyID: "another id", sealing: sealing) }

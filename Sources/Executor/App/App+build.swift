@@ -19,18 +19,26 @@ struct ExecutorServices: Sendable {
     /// `--custody threshold`: the custodians that decrypt decisions.
     let custody: CustodyCoordinator?
 
-    init(configuration c: ExecutorConfiguration, logger: Logger) throws {
+    init(configuration c: ExecutorConfiguration, logger: Logger) async throws {
         configuration = c
-        database = try OrderBookDatabase.open(uri: c.databaseURI)
+        database = try await OrderBookDatabase.open(uri: c.databaseURI)
         // A new master key only for an order book that holds no sealed key: a lost key is an
         // error to fix (restore it), never a reason to start over and fail every strategy.
-        let sealed = try database.sealedClientKeyCount()
-        let keystore = try Keystore.load(environmentValue: c.keystoreKey, keyFile: c.keystoreKeyFile, mayCreate: sealed == 0)
-        let sealedKeys = try KeyRepository.checkCustody(database: database, keystore: keystore)
+        let sealed = try await database.sealedClientKeyCount()
+        let recordedCheck = try await database.keystoreCheck()
+        let keystore = try Keystore.load(environmentValue: c.keystoreKey, keyFile: c.keystoreKeyFile,
+                                         mayCreate: sealed == 0 && recordedCheck == nil)
+        let sealedKeys = try await KeyRepository.checkCustody(database: database, keystore: keystore)
         if sealedKeys.unopenable > 0 {
             logger.error("some sealed client keys do not open; their strategies wait (PENDING) and /health is degraded",
                          metadata: ["unopenable": "\(sealedKeys.unopenable)", "opened": "\(sealedKeys.opened)"])
         }
+        // The first node of a book records the key's check value; any later node must open it.
+        guard keystore.opensCheckValue(try await database.recordKeystoreCheck(try keystore.makeCheckValue())) else {
+            throw ConfigurationError("the keystore key is not the one this order book's client keys are sealed with (another node's "
+                                     + "KEYSTORE_KEY / KEYSTORE_KEY_FILE): every node of a shared order book needs the same key")
+        }
+        try await database.registerNode(c.nodeID)
         keys = KeyRepository(database: database, keystore: keystore,
                              input: UntrustedInput(allowInsecureTestParameters: c.allowInsecureTestParameters),
                              cacheBytes: c.serverKeyCacheBytes, boundCacheBytes: c.boundCacheBytes)
@@ -41,13 +49,15 @@ struct ExecutorServices: Sendable {
         uploads = UploadSlots(capacity: c.maxConcurrentLargeUploads, maximumWait: c.largeUploadWait)
         custody = try c.custody.map { try CustodyCoordinator(settings: $0, logger: logger) }
         let database = self.database, metrics = self.metrics
-        swapFinalizer = c.chain.map { SwapFinalizer(database: database, chain: $0, feeds: c.feedMap, metrics: metrics, logger: logger) }
+        swapFinalizer = c.chain.map {
+            SwapFinalizer(database: database, chain: $0, feeds: c.feedMap, metrics: metrics, logger: logger, node: c.nodeID, leaseSeconds: c.leaseSeconds)
+        }
         scheduler = OrderScheduler(database: database, keys: keys, oracle: oracle, worker: worker,
                                    finalizer: swapFinalizer ?? RecordOnlyFinalizer(logger: logger), metrics: metrics,
                                    interval: c.checkInterval, logger: logger,
                                    remote: c.engineMode == .remote ? c.engineURL.map { RemoteEngine(url: $0, apiToken: c.apiToken) } : nil,
                                    streaming: c.streamPrices, threads: c.fheThreads, custody: custody, memoMaxBytes: c.memoMaxBytes,
-                                   chunk: c.evaluationChunk)
+                                   chunk: c.evaluationChunk, node: c.nodeID, leaseSeconds: c.leaseSeconds)
     }
 
     func router() -> Router<ExecutorRequestContext> {

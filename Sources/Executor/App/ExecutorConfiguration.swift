@@ -58,6 +58,13 @@ struct ExecutorConfiguration: Sendable {
     /// EVALUATION_CHUNK: strategies decoded and evaluated at once; a tick walks the book chunk by chunk,
     /// so its memory does not grow with the book.
     var evaluationChunk = OrderScheduler.defaultChunk
+    /// This executor node's name in a shared order book (NODE_ID; default the host name, so that a
+    /// restarted node resumes its own leases at once). Two processes on one host sharing a book
+    /// need a NODE_ID each.
+    var nodeID = ExecutorConfiguration.defaultNodeID
+    /// How long a claim on strategies or on the signer lasts without renewal (LEASE_SECONDS): a
+    /// dead node's work passes to the others after this long. Longer than one chunk's evaluation.
+    var leaseSeconds: Double = 120
     var engineURL: String?
     var allowInsecureTestParameters = false
     /// PYTH_STREAM=1: prices from the Hermes SSE stream instead of one poll per tick.
@@ -85,7 +92,8 @@ struct ExecutorConfiguration: Sendable {
     static func load(_ values: ConfigurationValues, allowInsecureTestParameters: Bool) throws -> ExecutorConfiguration {
         let database = values["DATABASE_URI"] ?? "sqlite:///strategies.db"
         let databasePath = OrderBookDatabase.path(fromURI: database)
-        let directory = databasePath == ":memory:" ? "." : (URL(fileURLWithPath: databasePath).deletingLastPathComponent().path)
+        let directory = databasePath == ":memory:" || PostgresAddress.isPostgres(database)
+            ? "." : (URL(fileURLWithPath: databasePath).deletingLastPathComponent().path)
         var c = ExecutorConfiguration(access: try AccessControl(values),
                                       feedMap: try FeedMap(overrides: values["PYTH_FEED_IDS"]),
                                       keystoreKeyFile: values["KEYSTORE_KEY_FILE"] ?? directory + "/keystore.key")
@@ -103,6 +111,13 @@ struct ExecutorConfiguration: Sendable {
         if let mib = try values.positiveInteger("MEMO_MAX_MIB") { c.memoMaxBytes = mib << 20 }
         if let mib = try values.positiveInteger("BOUND_CACHE_MIB") { c.boundCacheBytes = mib << 20 }
         c.evaluationChunk = try values.positiveInteger("EVALUATION_CHUNK") ?? c.evaluationChunk
+        if let node = values["NODE_ID"] {
+            guard !node.isEmpty, node.count <= 64, node.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.:".contains($0)) }) else {
+                throw ConfigurationError("NODE_ID must be 1–64 letters, digits, '-', '_', '.' or ':'")
+            }
+            c.nodeID = node
+        }
+        if let lease = try values.positiveSeconds("LEASE_SECONDS") { c.leaseSeconds = lease.seconds }
         c.fheThreads = try values.fheThreads()
         c.maxConcurrentLargeUploads = try values.positiveInteger("MAX_CONCURRENT_LARGE_UPLOADS") ?? c.maxConcurrentLargeUploads
         if let t = values["LARGE_UPLOAD_WAIT_SECONDS"] {
@@ -133,5 +148,11 @@ struct ExecutorConfiguration: Sendable {
         case let other: throw ConfigurationError("CUSTODY must be executor or threshold, not \(other.prefix(20))")
         }
         return c
+    }
+
+    /// The host's name (its first label): stable across restarts.
+    static var defaultNodeID: String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? ""
+        return host.isEmpty ? "node" : String(host.prefix(64))
     }
 }

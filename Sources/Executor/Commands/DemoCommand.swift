@@ -77,7 +77,7 @@ struct DemoCommand: AsyncParsableCommand {
         print("oracle   local Hermes at 127.0.0.1:\(hermesPort.get()) replaying ETH/USD and BTC/USD, a step every \(stepSeconds) s or once evaluated")
 
         let configuration = try ExecutorConfiguration.load(flags: [:], environment: environment, dotEnvPath: "/nonexistent")
-        let services = try ExecutorServices(configuration: configuration, logger: logger)
+        let services = try await ExecutorServices(configuration: configuration, logger: logger)
         let port = LockedValue(0)
         let app = try services.application(logger: logger) { port.set($0) }
         let serverTask = Task { try await app.runService(gracefulShutdownSignals: []) }
@@ -185,7 +185,7 @@ struct DemoCommand: AsyncParsableCommand {
         var lastTicks = 0, lastProgress = ContinuousClock.now
         while true {
             let eth = Self.ethPath[min(step, Self.ethPath.count - 1)], btc = Self.btcPath[min(step, Self.btcPath.count - 1)]
-            let book = try services.database.strategies(userId: "demo", status: nil)
+            let book = try await services.database.strategies(userId: "demo", status: nil)
             let table = Self.table(book, names: names)
             if table != lastTable {
                 print(String(format: "t=%5.1f s  ETH/USD %@  BTC/USD %@", (ContinuousClock.now - started).seconds, Self.dollars(eth), Self.dollars(btc)))

@@ -16,7 +16,7 @@ struct ServeCommand: AsyncParsableCommand {
             """)
 
     @Option(help: "Address to listen on, HOST:PORT (default 127.0.0.1:5002).") var bind: String?
-    @Option(help: "SQLite database (sqlite:///strategies.db or a path).") var database: String?
+    @Option(help: "The order book: sqlite:///strategies.db, a path, or postgres://user@host:port/database.") var database: String?
     @Option(help: "Seconds between scheduler ticks (default 5).") var checkInterval: String?
     @Option(help: "FHE evaluation: local (in-process, default) or remote (FHE_ENGINE_URL).") var engine: String?
     @Option(help: "Who decrypts decisions: executor (default; the operator can decrypt every bound) or threshold (custodians, in shares).")
@@ -39,9 +39,9 @@ struct ServeCommand: AsyncParsableCommand {
         if configuration.custody == nil {
             logger.notice("custody: executor — client keys are sealed beside the order book; whoever runs this executor can decrypt every bound (docs/custody.md; --custody threshold removes that)")
         }
-        let services = try ExecutorServices(configuration: configuration, logger: logger)
+        let services = try await ExecutorServices(configuration: configuration, logger: logger)
         try await services.swapFinalizer?.checkChainAtStart()
-        logger.info("executor listening", metadata: ["address": "\(configuration.bind)", "database": "\(configuration.databaseURI)",
+        logger.info("executor listening", metadata: ["address": "\(configuration.bind)", "database": "\(OrderBookDatabase.describe(uri: configuration.databaseURI))",
                                                      "engine": "\(configuration.engineMode.rawValue)", "kernels": "\(Kernel.summary)",
                                                      "hermes": "\(configuration.hermes.baseURLs.map { SecretURL($0).redacted })"])
         try await services.application(logger: logger).runService()

@@ -22,7 +22,7 @@ struct HealthController: Sendable {
 
     func addRoutes(to router: Router<ExecutorRequestContext>) {
         router.get("/health") { _, _ in
-            let healthy = database.isHealthy()
+            let healthy = await database.isHealthy()
             let feeds = await oracle.feeds
             var ages: [String: Any] = [:], fresh = true
             for feed in feeds {
@@ -46,6 +46,8 @@ struct HealthController: Sendable {
                 custodyState["undecided_last_tick"] = progress.custodyUndecided
                 custodyState["decisions"] = progress.custodyDecisions
             }
+            let parameterSetsInUse = (try? await database.parameterSetsInUse()) ?? []
+            let nodes = try? await scheduler.nodeShares()
             let body: [String: Any] = [
                 "status": !healthy ? "unavailable" : ["ok", "idle"].contains(oracleStatus) && custodyOK ? "ok" : "degraded",
                 "database": healthy ? "ok" : "unavailable", "engine": engineMode.rawValue, "finalization": finalization.rawValue,
@@ -64,9 +66,10 @@ struct HealthController: Sendable {
                               "bound_cache": ["bytes": scheduler.keys.bounds.bytes, "max_bytes": scheduler.keys.bounds.byteLimit],
                               "chunk": scheduler.chunk] as [String: Any],
                 "large_uploads": ["in_progress": uploads.inUse, "capacity": uploads.capacity],
+                "node": nodes.map { $0.json as Any } ?? ["id": scheduler.node] as [String: Any],
                 "insecure_parameters": insecureParameters, "kernels": Kernel.summary, "fhe_threads": scheduler.engine.threads,
                 "parameter_sets": [
-                    "in_use": (try? database.parameterSetsInUse()) ?? [],
+                    "in_use": parameterSetsInUse,
                     "accepted": ParameterSet.available(allowInsecureTestParameters: insecureParameters).map(\.name),
                     "for_new_keys": ParameterSet.forNewKeys(allowInsecureTestParameters: insecureParameters).map(\.name),
                 ],
@@ -76,8 +79,8 @@ struct HealthController: Sendable {
         router.get("/metrics") { _, _ in
             var ages: [String: Int64] = [:]
             for feed in await oracle.feeds { if let a = await oracle.age(feed: feed) { ages[feed] = a } }
-            let text = metrics.render(statusCounts: (try? database.countsByStatus()) ?? [:], oracleAges: ages,
-                                      rejections: await oracle.rejections)
+            let text = metrics.render(statusCounts: (try? await database.countsByStatus()) ?? [:], oracleAges: ages,
+                                      rejections: await oracle.rejections, nodes: try? await scheduler.nodeShares())
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
     }

@@ -27,12 +27,12 @@ struct StrategyController: Sendable {
         router.post("/keys") { request, context in try await registerKey(request, context) }
         router.get("/strategies/:id") { _, context in
             guard let id = context.parameters.get("id", as: Int64.self) else { return JSONResponse.error(.badRequest, "id must be an integer") }
-            guard let s = try database.strategy(id: id), Self.visible(s, to: context) else {
+            guard let s = try await database.strategy(id: id), Self.visible(s, to: context) else {
                 return JSONResponse.error(.notFound, "no strategy \(id)")
             }
             var body = Self.describe(s)
             // The one-strategy view adds its history: stale triggers, replacements, reorgs, finality.
-            body["events"] = try database.events(strategyID: id).map {
+            body["events"] = try await database.events(strategyID: id).map {
                 ["at": Int($0.at.timeIntervalSince1970), "kind": $0.kind, "detail": $0.detail] as [String: Any]
             }
             return JSONResponse.make(.ok, body)
@@ -42,7 +42,7 @@ struct StrategyController: Sendable {
             guard let id = context.parameters.get("id"), id.count == 64, id.allSatisfy(\.isHexDigit) else {
                 return JSONResponse.error(.badRequest, "id must be 64 hex digits (the update's SHA-256)")
             }
-            guard let data = try database.priceUpdate(id: id.lowercased()) else { return JSONResponse.error(.notFound, "no price update \(id)") }
+            guard let data = try await database.priceUpdate(id: id.lowercased()) else { return JSONResponse.error(.notFound, "no price update \(id)") }
             return JSONResponse.make(.ok, ["update_sha256": id.lowercased(), "update": Hex.encode([UInt8](data))])
         }
         router.get("/strategies") { request, context in
@@ -55,15 +55,15 @@ struct StrategyController: Sendable {
                 status = s
             }
             let owner = (context.identity?.isAdmin ?? false) ? nil : context.identity?.name ?? "-"
-            let list = try database.strategies(userId: q["user_id"].map(String.init), status: status, owner: owner)
+            let list = try await database.strategies(userId: q["user_id"].map(String.init), status: status, owner: owner)
             return JSONResponse.make(.ok, ["strategies": list.map(Self.describe)])
         }
         router.delete("/strategies/:id") { _, context in
             guard let id = context.parameters.get("id", as: Int64.self) else { return JSONResponse.error(.badRequest, "id must be an integer") }
-            guard let s = try database.strategy(id: id), Self.visible(s, to: context) else {
+            guard let s = try await database.strategy(id: id), Self.visible(s, to: context) else {
                 return JSONResponse.error(.notFound, "no strategy \(id)")
             }
-            guard try database.cancel(id: id) else {
+            guard try await database.cancel(id: id) else {
                 return JSONResponse.error(.conflict, "strategy \(id) is \(s.status.rawValue) and can no longer be cancelled")
             }
             if let statement = s.custodyStatement { await custody?.close([statement]) }
@@ -97,7 +97,7 @@ struct StrategyController: Sendable {
         let intake = self.intake, database = self.database, proofs = self.proofs, custody = self.custody
         return try await answer(request, context, policy: .json(limit: maxBodyBytes, largeAbove: StrategyIntake.nativeBodyLimit),
                                 validate: { try intake.validate($0, owner: $1, now: Date(), checkpoint: $2) }) { new, _ in
-            if let existing = try database.strategyID(payloadId: new.record.payloadId) {
+            if let existing = try await database.strategyID(payloadId: new.record.payloadId) {
                 return JSONResponse.make(.ok, ["status": "success", "strategy_id": existing])
             }
             try await proofs?.check(new.record)
@@ -105,7 +105,7 @@ struct StrategyController: Sendable {
                 guard let custody else { throw Rejection("this key is held by custodians; this executor runs --custody executor") }
                 try await custody.pin(pin.json)
             }
-            let (id, created) = try database.createStrategy(new)
+            let (id, created) = try await database.createStrategy(new)
             return JSONResponse.make(created ? .created : .ok, ["status": "success", "strategy_id": id])
         }
     }
@@ -118,9 +118,9 @@ struct StrategyController: Sendable {
         defer { cfhe_release_free_memory() }
         return try await answer(request, context, policy: policy, validate: { body, _, _ in try intake.register(body) }) { key, identity in
             if let bundle = key.threshold { try await custody!.register(bundle) }
-            let outcome = try database.registerKey(id: key.keyID, parameterSet: key.parameterSet, data: key.data, owner: identity,
+            let outcome = try await database.registerKey(id: key.keyID, parameterSet: key.parameterSet, data: key.data, owner: identity,
                                                    clientKey: key.clientKey)
-            let held = try database.registeredKey(id: key.keyID)?.clientKeyId != nil
+            let held = try await database.registeredKey(id: key.keyID)?.clientKeyId != nil
             return JSONResponse.make(outcome == .created ? .created : .ok, [
                 "status": "success", "key_id": key.keyID,
                 "custody": key.threshold != nil ? "custodians" : outcome == .custodyAttached ? "attached" : held ? "held" : "none",

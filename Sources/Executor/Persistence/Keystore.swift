@@ -97,6 +97,20 @@ struct Keystore: Sendable {
         try AES.GCM.seal(plaintext, using: key, authenticating: Self.associatedData(keyID)).combined!
     }
 
+    private static let checkPlaintext = Data("syphon/keystore-check/v1".utf8)
+
+    /// A value only this master key opens, kept in the order book (`keystoreCheck`): every node of
+    /// a shared book must hold the key that seals its client keys, and a node started with another
+    /// one refuses to start instead of sealing keys the others cannot open.
+    func makeCheckValue() throws -> Data {
+        try AES.GCM.seal(Self.checkPlaintext, using: key, authenticating: Self.checkPlaintext).combined!
+    }
+
+    func opensCheckValue(_ sealed: Data) -> Bool {
+        guard let box = try? AES.GCM.SealedBox(combined: sealed) else { return false }
+        return (try? AES.GCM.open(box, using: key, authenticating: Self.checkPlaintext)) == Self.checkPlaintext
+    }
+
     /// Opens a sealed client key; its content must hash to its id.
     func open(_ sealed: Data, keyID: String, sealing: Sealing) throws -> Data {
         do {

@@ -1,7 +1,6 @@
 import Crypto
 import FHECore
 import Foundation
-import GRDB
 
 /// Content hash used as the primary key of stored blobs.
 func contentHash(_ bytes: some DataProtocol) -> String {
@@ -46,35 +45,44 @@ extension OrderBookDatabase {
 
     /// Stores a strategy with its blobs in one transaction. A known payload id returns the existing
     /// strategy's id instead (idempotent); `created` says which. Throws ``OrderBookConflict/seedReused``
-    /// when a bound's seed was seen under the same key.
-    func createStrategy(_ new: NewStrategy) throws -> (id: Int64, created: Bool) {
-        try writer.write { db in
-            if let existing = try StrategyRecord.filter(StrategyRecord.Columns.payloadId == new.record.payloadId).fetchOne(db) {
-                return (existing.id!, false)
+    /// when a bound's seed was seen under the same key. Two nodes storing the same payload or seed at
+    /// once: one wins, the other's unique index violation is answered like the sequential case.
+    func createStrategy(_ new: NewStrategy) async throws -> (id: Int64, created: Bool) {
+        let record = new.record, keyID = new.serverKey.id
+        let serverKey = new.serverKey.data.map { (parameterSet: new.serverKey.parameterSet, data: $0) }
+        let sealedClientKey = new.clientKey.sealed.map { (id: new.clientKey.id, sealed: $0) }
+        let bounds = new.bounds.map { (id: $0.id, data: $0.data) }, seeds = new.seeds.map { Data($0) }
+        do {
+            return try await write { tx in
+                if let existing = try tx.one("SELECT id FROM strategy WHERE payloadId = ?", .text(record.payloadId)) {
+                    return (try existing["id"], false)
+                }
+                for seed in seeds {
+                    if try tx.one("SELECT 1 AS used FROM boundSeed WHERE keyId = ? AND seed = ?", .text(keyID), .blob(seed)) != nil {
+                        throw OrderBookConflict.seedReused
+                    }
+                }
+                if let serverKey {
+                    try tx.execute("INSERT INTO serverKey (id, format, parameterSet, data, createdAt) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                                   .text(keyID), .text("tfhe-rs-0.5"), .text(serverKey.parameterSet), .blob(serverKey.data), .date(Date()))
+                }
+                if let sealedClientKey {
+                    try tx.execute("INSERT INTO clientKey (id, sealed, createdAt, sealing) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                                   .text(sealedClientKey.id), .blob(sealedClientKey.sealed), .date(Date()),
+                                   .integer(Int64(Keystore.Sealing.boundToKeyID.rawValue)))
+                }
+                for bound in bounds {
+                    try tx.execute("INSERT INTO ciphertext (id, data) VALUES (?, ?) ON CONFLICT DO NOTHING", .text(bound.id), .blob(bound.data))
+                }
+                let id = try record.insert(tx)
+                for seed in seeds {
+                    try tx.execute("INSERT INTO boundSeed (keyId, seed, strategyId) VALUES (?, ?, ?)", .text(keyID), .blob(seed), .integer(id))
+                }
+                return (id, true)
             }
-            for seed in new.seeds {
-                let used = try Bool.fetchOne(db, sql: "SELECT 1 FROM boundSeed WHERE keyId = ? AND seed = ?",
-                                             arguments: [new.serverKey.id, Data(seed)]) ?? false
-                if used { throw OrderBookConflict.seedReused }
-            }
-            if let data = new.serverKey.data {
-                try db.execute(sql: "INSERT OR IGNORE INTO serverKey (id, format, parameterSet, data, createdAt) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [new.serverKey.id, "tfhe-rs-0.5", new.serverKey.parameterSet, data, Date()])
-            }
-            if let sealed = new.clientKey.sealed {
-                try db.execute(sql: "INSERT OR IGNORE INTO clientKey (id, sealed, createdAt, sealing) VALUES (?, ?, ?, ?)",
-                               arguments: [new.clientKey.id, sealed, Date(), Keystore.Sealing.boundToKeyID.rawValue])
-            }
-            for bound in new.bounds {
-                try db.execute(sql: "INSERT OR IGNORE INTO ciphertext (id, data) VALUES (?, ?)", arguments: [bound.id, bound.data])
-            }
-            var record = new.record
-            try record.insert(db)
-            for seed in new.seeds {
-                try db.execute(sql: "INSERT INTO boundSeed (keyId, seed, strategyId) VALUES (?, ?, ?)",
-                               arguments: [new.serverKey.id, Data(seed), record.id!])
-            }
-            return (record.id!, true)
+        } catch OrderBookStoreError.uniqueViolation {
+            if let id = try await strategyID(payloadId: record.payloadId) { return (id, false) }
+            throw OrderBookConflict.seedReused
         }
     }
 
@@ -92,37 +100,48 @@ extension OrderBookDatabase {
     /// belong to it, sealed to its id), in one transaction. A key of another identity is refused;
     /// a custody key is attached once and never replaced.
     func registerKey(id: String, parameterSet: String, data: Data, owner: Identity,
-                     clientKey: (id: String, sealed: Data)?) throws -> KeyRegistration {
-        try writer.write { db in
-            let existing = try Row.fetchOne(db, sql: "SELECT owner, clientKeyId FROM serverKey WHERE id = ? AND format = 'native-v1'",
-                                            arguments: [id])
+                     clientKey: (id: String, sealed: Data)?) async throws -> KeyRegistration {
+        let ownerName = owner.name, isAdmin = owner.isAdmin
+        let custodyKey = clientKey.map { (id: $0.id, sealed: $0.sealed) }
+        let attempt: @Sendable (any SQLTransaction) throws -> KeyRegistration = { tx in
+            let existing = try tx.one("SELECT owner, clientKeyId FROM serverKey WHERE id = ? AND format = 'native-v1'", .text(id))
             if let existing {
-                let registeredBy: String? = existing["owner"]
-                guard registeredBy == owner.name || (registeredBy == nil && owner.isAdmin) else {
+                let registeredBy: String? = try existing.optional("owner")
+                guard registeredBy == ownerName || (registeredBy == nil && isAdmin) else {
                     throw OrderBookConflict.keyOwnedByAnotherIdentity
                 }
             }
-            if let clientKey {
-                try db.execute(sql: "INSERT OR IGNORE INTO clientKey (id, sealed, createdAt, sealing) VALUES (?, ?, ?, ?)",
-                               arguments: [clientKey.id, clientKey.sealed, Date(),
-                                           (clientKey.id.hasPrefix(Self.custodiansPrefix) ? Keystore.Sealing.custodians : .boundToKeyID).rawValue])
+            if let custodyKey {
+                let sealing: Keystore.Sealing = custodyKey.id.hasPrefix(Self.custodiansPrefix) ? .custodians : .boundToKeyID
+                try tx.execute("INSERT INTO clientKey (id, sealed, createdAt, sealing) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                               .text(custodyKey.id), .blob(custodyKey.sealed), .date(Date()), .integer(Int64(sealing.rawValue)))
             }
             guard let existing else {
-                try db.execute(sql: """
+                try tx.execute("""
                     INSERT INTO serverKey (id, format, parameterSet, data, createdAt, clientKeyId, owner) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [id, "native-v1", parameterSet, data, Date(), clientKey?.id, owner.name])
+                    """, .text(id), .text("native-v1"), .text(parameterSet), .blob(data), .date(Date()), custodyKey?.id.sqlValue ?? .null,
+                    .text(ownerName))
                 return .created
             }
-            let custody: String? = existing["clientKeyId"]
-            switch (custody, clientKey) {
+            let custody: String? = try existing.optional("clientKeyId")
+            switch (custody, custodyKey) {
             case (_, nil): return .unchanged
             case (nil, let offered?):
-                try db.execute(sql: "UPDATE serverKey SET clientKeyId = ? WHERE id = ?", arguments: [offered.id, id])
-                return .custodyAttached
+                // Attached only while none is: a custody key is never replaced, whoever races.
+                let attached = try tx.execute("UPDATE serverKey SET clientKeyId = ? WHERE id = ? AND clientKeyId IS NULL RETURNING id",
+                                              .text(offered.id), .text(id))
+                guard attached.isEmpty else { return .custodyAttached }
+                throw OrderBookConflict.differentCustodyKey
             case (let held?, let offered?):
                 guard held == offered.id else { throw OrderBookConflict.differentCustodyKey }
                 return .unchanged
             }
+        }
+        do {
+            return try await write(attempt)
+        } catch OrderBookStoreError.uniqueViolation {
+            // Another node registered the same key meanwhile: decide again against its row.
+            return try await write(attempt)
         }
     }
 
@@ -130,10 +149,10 @@ extension OrderBookDatabase {
     static let custodiansPrefix = "custodians:"
 
     /// A registered (native) key: its parameter set, custody client key and owner.
-    func registeredKey(id: String) throws -> (parameterSet: String, clientKeyId: String?, owner: String?)? {
-        try writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT parameterSet, clientKeyId, owner FROM serverKey WHERE id = ? AND format = 'native-v1'",
-                             arguments: [id]).map { ($0["parameterSet"], $0["clientKeyId"], $0["owner"]) }
+    func registeredKey(id: String) async throws -> (parameterSet: String, clientKeyId: String?, owner: String?)? {
+        try await read { tx in
+            try tx.one("SELECT parameterSet, clientKeyId, owner FROM serverKey WHERE id = ? AND format = 'native-v1'", .text(id))
+                .map { (try $0["parameterSet"], try $0.optional("clientKeyId"), try $0.optional("owner")) }
         }
     }
 }

@@ -12,6 +12,7 @@ extension OrderBookDatabase {
         migrator.registerMigration("v5-settlement-safety", migrate: v5SettlementSafety)
         migrator.registerMigration("v6-price-evidence", migrate: v6PriceEvidence)
         migrator.registerMigration("v7-threshold-custody", migrate: v7ThresholdCustody)
+        migrator.registerMigration("v8-executor-nodes") { db in try db.execute(sql: v8ExecutorNodes(.sqlite)) }
         return migrator
     }
 
@@ -186,5 +187,26 @@ extension OrderBookDatabase {
             t.add(column: "custodyStatement", .text)
             t.add(column: "triggerEvidence", .text)
         }
+    }
+
+    /// Several executor nodes on one order book: a pending strategy's lease (which node evaluates
+    /// it, until when) and the price update it was last decided at (publish time and cents: Pyth
+    /// publishes every 400 ms with one-second publish times, so one second can carry two prices); the nodes and
+    /// their share of the work; one signer per sender key; and the keystore's check value, so that
+    /// a node holding another master key refuses to start instead of sealing keys the others
+    /// cannot open. One text for both stores (the dialect names the types).
+    static func v8ExecutorNodes(_ dialect: SQLDialect) -> String {
+        let time = dialect == .sqlite ? "DATETIME" : "timestamptz", blob = dialect == .sqlite ? "BLOB" : "bytea"
+        return """
+            ALTER TABLE strategy ADD COLUMN evaluatedPublishTime BIGINT;
+            ALTER TABLE strategy ADD COLUMN evaluatedPriceCents BIGINT;
+            ALTER TABLE strategy ADD COLUMN leaseOwner TEXT;
+            ALTER TABLE strategy ADD COLUMN leaseExpiresAt \(time);
+            CREATE INDEX strategy_pending_by_feed ON strategy(priceFeedId, id) WHERE status = 'PENDING';
+            CREATE TABLE executorNode (id TEXT PRIMARY KEY, startedAt \(time) NOT NULL, heartbeatAt \(time) NOT NULL,
+                evaluations BIGINT NOT NULL DEFAULT 0, triggers BIGINT NOT NULL DEFAULT 0);
+            CREATE TABLE signerLease (sender TEXT PRIMARY KEY, owner TEXT NOT NULL, expiresAt \(time) NOT NULL);
+            CREATE TABLE keystoreCheck (id BIGINT PRIMARY KEY CHECK (id = 1), sealed \(blob) NOT NULL, createdAt \(time) NOT NULL);
+            """
     }
 }

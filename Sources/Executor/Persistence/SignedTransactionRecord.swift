@@ -4,8 +4,7 @@ import GRDB
 
 /// One transaction signed by the executor: a strategy's swap (each fee bump is another row at the
 /// same nonce) or a filler (`strategyId` nil) that closes a nonce hole.
-struct SignedTransactionRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "signedTransaction"
+struct SignedTransactionRecord: Codable, Sendable {
 
     enum State: String, Codable, Sendable, DatabaseValueConvertible {
         /// Persisted, not yet accepted by the node (a crash here is reconciled by re-sending it).
@@ -42,6 +41,29 @@ struct SignedTransactionRecord: Codable, Sendable, FetchableRecord, PersistableR
         self.tipWei = tipWei.map { String($0) }
         state = .signed
         createdAt = Date()
+    }
+}
+
+extension SignedTransactionRecord {
+    static let columns = "txHash, strategyId, sender, nonce, raw, feeWei, tipWei, state, createdAt, sentAt"
+
+    init(row: SQLRow) throws {
+        txHash = try row["txHash"]
+        strategyId = try row.optional("strategyId")
+        sender = try row["sender"]
+        nonce = try row["nonce"]
+        raw = try row["raw"]
+        feeWei = try row["feeWei"]
+        tipWei = try row.optional("tipWei")
+        state = try row["state"]
+        createdAt = try row["createdAt"]
+        sentAt = try row.optional("sentAt")
+    }
+
+    func insert(_ tx: any SQLTransaction) throws {
+        try tx.execute("INSERT INTO signedTransaction (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       .text(txHash), strategyId.sqlValue, .text(sender), .integer(nonce), .blob(raw), .text(feeWei),
+                       tipWei.sqlValue, state.sqlValue, .date(createdAt), sentAt.sqlValue)
     }
 }
 

@@ -40,7 +40,15 @@ final class ExecutorMetrics: Sendable {
 
     /// The Prometheus text, with the gauges read at scrape time: strategies by status, price age
     /// and price rejections per feed/reason.
-    func render(statusCounts: [StrategyStatus: Int], oracleAges: [String: Int64], rejections: [String: Int]) -> String {
+    func render(statusCounts: [StrategyStatus: Int], oracleAges: [String: Int64], rejections: [String: Int],
+                nodes: NodeShares? = nil) -> String {
+        if let nodes {
+            for row in nodes.rows {
+                Metrics.Gauge(label: "syphon_node_evaluations", dimensions: [("node", row.id)], factory: factory).record(row.evaluations)
+                Metrics.Gauge(label: "syphon_node_alive", dimensions: [("node", row.id)], factory: factory).record(row.alive ? 1 : 0)
+            }
+            Metrics.Gauge(label: "syphon_node_share_of_evaluations", dimensions: [("node", nodes.me)], factory: factory).record(nodes.share)
+        }
         for status in StrategyStatus.allCases {
             Metrics.Gauge(label: "syphon_strategies", dimensions: [("status", status.rawValue)], factory: factory).record(statusCounts[status] ?? 0)
         }
@@ -51,5 +59,22 @@ final class ExecutorMetrics: Sendable {
             Metrics.Gauge(label: "syphon_oracle_price_rejections", dimensions: [("reason", reason)], factory: factory).record(count)
         }
         return registry.emitToString()
+    }
+}
+
+/// The nodes of an order book and this one's share of the strategies decided (/health, /metrics).
+struct NodeShares: Sendable {
+    let me: String
+    let rows: [ExecutorNodeRow]
+
+    /// This node's evaluations over every node's (0 before anything was decided).
+    var share: Double {
+        let total = rows.reduce(Int64(0)) { $0 + $1.evaluations }
+        return total == 0 ? 0 : Double(rows.first { $0.id == me }?.evaluations ?? 0) / Double(total)
+    }
+
+    var json: [String: Any] {
+        ["id": me, "share_of_evaluations": share,
+         "nodes": rows.map { ["id": $0.id, "evaluations": $0.evaluations, "triggers": $0.triggers, "alive": $0.alive] as [String: Any] }]
     }
 }

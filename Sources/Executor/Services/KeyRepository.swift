@@ -40,9 +40,10 @@ final class KeyRepository: Sendable {
     /// none opens, the master key is the wrong one: refuse to start rather than fail every strategy.
     /// Returns (opened, unopenable).
     @discardableResult
-    static func checkCustody(database: OrderBookDatabase, keystore: Keystore) throws -> (opened: Int, unopenable: Int) {
+    static func checkCustody(database: OrderBookDatabase, keystore: Keystore) async throws -> (opened: Int, unopenable: Int) {
         var opened = 0, unopenable = 0, resealed: [(id: String, sealed: Data)] = []
-        try database.forEachSealedClientKey { id, sealed, sealing in
+        for id in try await database.sealedClientKeyIDs() {
+            guard let (sealed, sealing) = try await database.sealedClientKey(id: id) else { continue }
             do {
                 var plaintext = try keystore.open(sealed, keyID: id, sealing: sealing)
                 defer { plaintext.resetBytes(in: 0..<plaintext.count) }
@@ -52,7 +53,7 @@ final class KeyRepository: Sendable {
                 unopenable += 1
             }
         }
-        for blob in resealed { try database.resealClientKey(id: blob.id, sealed: blob.sealed) }
+        for blob in resealed { try await database.resealClientKey(id: blob.id, sealed: blob.sealed) }
         if opened == 0 && unopenable > 0 {
             throw ConfigurationError("the keystore key opens none of the \(unopenable) client keys sealed in the order book: "
                                      + "it is not the key that sealed them (check KEYSTORE_KEY / KEYSTORE_KEY_FILE)")
@@ -61,9 +62,11 @@ final class KeyRepository: Sendable {
     }
 
     /// The evaluation key stored under `id`, decoded (and validated) once while it stays cached.
+    /// This and the two below are called on the FHE worker's lanes (synchronous code on threads of
+    /// their own) and wait there for the order book.
     func serverKey(id: String) throws -> ServerKey {
         try serverKeys.key(id) {
-            guard let (_, data) = try database.serverKeyData(id: id) else { throw StoredMaterialError("server key \(id.prefix(12))… is missing") }
+            guard let (_, data) = try database.waitOnLane({ try await $0.serverKeyData(id: id) }) else { throw StoredMaterialError("server key \(id.prefix(12))… is missing") }
             return try data.withUnsafeBytes { try input.serverKey($0).key }
         }
     }
@@ -71,7 +74,7 @@ final class KeyRepository: Sendable {
     /// The custody client key of a strategy, checked (once per process) to belong to its evaluation
     /// key. Throws ``Keystore/UnsealFailure`` (retryable) when it does not open.
     func clientKey(id: String, serverKeyID: String, serverKey: ServerKey) throws -> ClientKey {
-        guard let (sealed, sealing) = try database.sealedClientKey(id: id) else {
+        guard let (sealed, sealing) = try database.waitOnLane({ try await $0.sealedClientKey(id: id) }) else {
             throw StoredMaterialError("client key \(id.prefix(12))… is missing")
         }
         var bytes = try keystore.open(sealed, keyID: id, sealing: sealing)
@@ -90,7 +93,7 @@ final class KeyRepository: Sendable {
     func bound(id: String?, parameters: ParameterSet, field: String) throws -> RadixCiphertext? {
         guard let id else { return nil }
         return try bounds.key("\(parameters.name)/\(id)") {
-            guard let data = try database.ciphertext(id: id) else { throw StoredMaterialError("ciphertext \(id.prefix(12))… is missing") }
+            guard let data = try database.waitOnLane({ try await $0.ciphertext(id: id) }) else { throw StoredMaterialError("ciphertext \(id.prefix(12))… is missing") }
             let bound = try data.withUnsafeBytes { try input.priceBound($0, parameters: parameters, field: field).ciphertext }
             return ExpandedBound(ciphertext: bound, parameters: parameters)
         }.ciphertext

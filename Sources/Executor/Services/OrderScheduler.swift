@@ -18,9 +18,11 @@ struct RecordOnlyFinalizer: TriggeredStrategyHandler {
 }
 
 /// Every interval: expire due strategies, take one fresh price per feed (one oracle request for
-/// all feeds), evaluate all pending strategies of a feed in one batch through the FHE façade,
-/// move the triggered ones to TRIGGERED in one transaction and hand them to the finalizer. Ticks
-/// never overlap (one loop); nothing is evaluated on a rejected or stale price. A strategy whose
+/// all feeds), claim the feed's pending strategies not yet decided at that price's publish time a
+/// chunk at a time (leases shared with the other nodes of the order book), evaluate each chunk in
+/// one batch through the FHE façade, record its triggers with the release of its leases in one
+/// transaction and hand them to the finalizer. Ticks never overlap (one loop); nothing is
+/// evaluated on a rejected or stale price. A strategy whose
 /// stored material is unusable (a bound of the wrong shape, a missing blob) is marked FAILED and
 /// never blocks the others; one whose client key does not open, or whose decision decrypts to
 /// neither 0 nor 1, is not triggered, keeps waiting (PENDING, with the reason) and is counted.
@@ -41,6 +43,10 @@ final class OrderScheduler: Service, Sendable {
     let streaming: Bool
     /// `--custody threshold`: strategies held by custodians are decided by them.
     let custody: CustodyCoordinator?
+    /// This node's name in the order book, and how long its claims last (see
+    /// ``OrderBookDatabase/claimPending(feed:publishTime:after:limit:node:leaseSeconds:)``).
+    let node: String
+    let leaseSeconds: Double
 
     /// What the scheduler has done, for /health and for anyone waiting on its progress (tests wait
     /// on this, never on a clock).
@@ -57,6 +63,8 @@ final class OrderScheduler: Service, Sendable {
         var custodyDecisions = 0
         /// The last completed ticks, newest last (at most ``recentTickCount``).
         var recentTicks: [TickSummary] = []
+        /// Strategies this node decided since start (its share of a shared book's work).
+        var evaluations = 0
     }
     /// One completed tick as /health shows it.
     struct TickSummary: Sendable {
@@ -81,8 +89,11 @@ final class OrderScheduler: Service, Sendable {
     init(database: OrderBookDatabase, keys: KeyRepository, oracle: PriceOracle, worker: FHEWorker,
          finalizer: any TriggeredStrategyHandler, metrics: ExecutorMetrics, interval: Duration, logger: Logger,
          remote: RemoteEngine? = nil, streaming: Bool = false, threads: Int = Parallelism.availableCores, custody: CustodyCoordinator? = nil,
-         memoMaxBytes: Int = EvaluationMemo.defaultMaxBytes, chunk: Int = OrderScheduler.defaultChunk) {
+         memoMaxBytes: Int = EvaluationMemo.defaultMaxBytes, chunk: Int = OrderScheduler.defaultChunk,
+         node: String = ExecutorConfiguration.defaultNodeID, leaseSeconds: Double = 120) {
         self.custody = custody
+        self.node = node
+        self.leaseSeconds = leaseSeconds
         self.chunk = max(1, chunk)
         engine = ComparisonEngine(threads: threads, memo: EvaluationMemo(maxBytes: memoMaxBytes))
         self.remote = remote
@@ -135,104 +146,132 @@ final class OrderScheduler: Service, Sendable {
 
     private func evaluateDue(now: Date) async throws -> TickReport {
         var report = TickReport()
-        let expired = try database.expire(now: now)
+        let expired = try await database.expire(now: now)
         if expired > 0 { logger.info("strategies expired", metadata: ["count": "\(expired)"]) }
-        let pending = try database.pendingStrategies()
+        try await database.heartbeat(node: node)
+        let pending = try await database.pendingSummaries()
         // A strategy cancelled or expired while its key did not open no longer degrades /health.
-        let pendingIDs = Set(pending.compactMap(\.id))
+        let pendingIDs = Set(pending.map(\.id))
         progress.update { $0.unopenableCustody.formIntersection(pendingIDs) }
         let pendingStatements = Set(pending.compactMap(\.custodyStatement))
         askedAt.update { asked in asked = asked.filter { pendingStatements.contains($0.key) } }
         guard !pending.isEmpty else { return report }
         // One memo round per tick, whatever the number of feeds and chunks evaluated in it.
         engine.memo?.beginRound()
-        let byFeed = Dictionary(grouping: pending, by: \.priceFeedId)
-        await oracle.setFeeds(Array(byFeed.keys))
+        let feeds = try await database.pendingFeeds()
+        await oracle.setFeeds(feeds)
         // Polling: only prices accepted by this tick's request count. Streaming: the latest streamed
         // price, if it was accepted and is still fresh. Either way a rejected price means no
         // evaluation this tick.
         var accepted: [String: PriceOracle.Accepted] = [:]
         if streaming {
-            await oracle.stream(feeds: Array(byFeed.keys))
-            for feed in byFeed.keys {
+            await oracle.stream(feeds: feeds)
+            for feed in feeds {
                 if let p = await oracle.freshPrice(feed: feed, now: Int64(now.timeIntervalSince1970)) { accepted[feed] = p }
             }
         } else {
             accepted = await oracle.poll(now: Int64(now.timeIntervalSince1970))
         }
-        for (feed, strategies) in byFeed.sorted(by: { $0.key < $1.key }) {
+        for feed in feeds {
             guard let fresh = accepted[feed] else {
                 report.skippedFeeds.append(feed)
                 metrics.event("tick_skipped_no_fresh_price")
                 continue
             }
-            let price = fresh.cents
-            let held = strategies.filter { $0.custodyStatement != nil }, local = strategies.filter { $0.custodyStatement == nil }
-            var (triggered, failed, evaluated) = local.isEmpty ? ([], [], 0) : try await evaluate(local, priceCents: price)
-            var evidence: [Int64: String] = [:]
-            if !held.isEmpty {
-                let decided = await decideByCustodians(held, quote: fresh.quote)
-                triggered += decided.triggered
-                evidence = decided.evidence
-                evaluated += decided.decided
+            // Chunk by chunk, each claimed with a lease: what another node holds or has decided at
+            // this price update is passed over. A shutdown does not wait for the rest of a large
+            // book (minutes): the chunks finished so far are recorded, the others are claimed by
+            // the next start or by another node.
+            var cursor: Int64 = 0, interrupted = false
+            while true {
+                if Task.isShuttingDownGracefully || Task.isCancelled { interrupted = true; break }
+                let claimed = try await database.claimPending(feed: feed, publishTime: fresh.quote.publishTime, cents: fresh.cents, after: cursor,
+                                                              limit: chunk, node: node, leaseSeconds: leaseSeconds)
+                guard let last = claimed.last?.id else { break }
+                cursor = last
+                let outcome = try await decide(claimed, at: fresh)
+                let moved = try await database.finishEvaluation(
+                    node: node, claimed: claimed.compactMap(\.id), decided: outcome.decided, triggered: outcome.triggered,
+                    trigger: .init(price: fresh, at: now, evidence: outcome.evidence))
+                if let custody {
+                    let final = claimed.filter { moved.contains($0.id!) }.compactMap(\.custodyStatement)
+                    if !final.isEmpty { await custody.close(final) }
+                }
+                report.evaluated += outcome.decided.count
+                report.failed += outcome.failed
+                report.triggered += moved
+                progress.update { $0.evaluations += outcome.decided.count }
+                await finalizer.handleTriggered(moved)
             }
-            report.evaluated += evaluated
-            report.failed += failed
-            let moved = try database.markTriggered(triggered, price: fresh, at: now, evidence: evidence)
-            if let custody {
-                let final = held.filter { moved.contains($0.id!) }.compactMap(\.custodyStatement)
-                if !final.isEmpty { await custody.close(final) }
-            }
-            // Published once the book shows the outcome: whoever sees this price has seen its triggers.
-            progress.update { $0.evaluatedPrices[feed] = price }
-            report.prices[feed] = price
-            report.triggered += moved
-            await finalizer.handleTriggered(moved)
+            guard !interrupted else { break }
+            // Published once the book shows the outcome at this price (whichever node decided it):
+            // whoever sees this price has seen its triggers.
+            progress.update { $0.evaluatedPrices[feed] = fresh.cents }
+            report.prices[feed] = fresh.cents
         }
         return report
     }
 
+    /// Every node of the order book (alive: a heartbeat within one lease) and this one's share.
+    func nodeShares() async throws -> NodeShares {
+        NodeShares(me: node, rows: try await database.nodes(aliveWithin: max(leaseSeconds, 3 * interval.seconds)))
+    }
+
+    /// What evaluating a claimed chunk decided: the strategies decided at the price (triggered or
+    /// not), the triggered ones with the custodians' evidence, and those marked FAILED. The rest
+    /// (a key that does not open, custodians away, a remote engine that did not answer) are
+    /// undecided and wait for the next tick.
+    struct ChunkOutcome: Sendable {
+        var decided: [Int64] = []
+        var triggered: [Int64] = []
+        var evidence: [Int64: String] = [:]
+        var failed: [Int64] = []
+    }
+
+    func decide(_ strategies: [StrategyRecord], at fresh: PriceOracle.Accepted) async throws -> ChunkOutcome {
+        let held = strategies.filter { $0.custodyStatement != nil }, local = strategies.filter { $0.custodyStatement == nil }
+        var outcome = ChunkOutcome()
+        if !local.isEmpty {
+            if let remote {
+                outcome = await evaluateRemotely(local, priceCents: fresh.cents, engine: remote)
+            } else {
+                outcome = try await evaluateChunk(local, priceCents: fresh.cents)
+            }
+        }
+        if !held.isEmpty {
+            let byCustodians = await decideByCustodians(held, quote: fresh.quote)
+            outcome.decided += byCustodians.decided
+            outcome.triggered += byCustodians.triggered
+            outcome.evidence = byCustodians.evidence
+        }
+        return outcome
+    }
+
     /// Through the remote engine: one request per strategy; a failing one is logged and retried
     /// next tick (the engine may be briefly away), never blocking the others.
-    func evaluateRemotely(_ strategies: [StrategyRecord], priceCents: UInt32, engine: RemoteEngine) async -> ([Int64], [Int64], Int) {
-        var triggered: [Int64] = [], evaluated = 0
+    func evaluateRemotely(_ strategies: [StrategyRecord], priceCents: UInt32, engine: RemoteEngine) async -> ChunkOutcome {
+        var outcome = ChunkOutcome()
         let started = ContinuousClock.now
         for s in strategies {
             do {
-                if try await engine.isTriggered(s, priceCents: priceCents, keys: keys) { triggered.append(s.id!) }
-                evaluated += 1
+                if try await engine.isTriggered(s, priceCents: priceCents, keys: keys) { outcome.triggered.append(s.id!) }
+                outcome.decided.append(s.id!)
             } catch {
                 metrics.event("remote_engine_error")
                 logger.warning("remote evaluation failed; retried next tick", metadata: ["id": "\(s.id!)", "error": "\(error)"])
             }
         }
-        metrics.observeEvaluation(seconds: (ContinuousClock.now - started).seconds, strategies: evaluated)
-        return (triggered, [], evaluated)
+        metrics.observeEvaluation(seconds: (ContinuousClock.now - started).seconds, strategies: outcome.decided.count)
+        return outcome
     }
 
-    /// The strategies of one feed, chunk by chunk, each chunk one batch on the FHE worker's
-    /// evaluation lane; returns (triggered, failed, evaluated count).
-    func evaluate(_ strategies: [StrategyRecord], priceCents: UInt32) async throws -> ([Int64], [Int64], Int) {
-        if let remote { return await evaluateRemotely(strategies, priceCents: priceCents, engine: remote) }
-        var triggered: [Int64] = [], failed: [Int64] = [], evaluated = 0
-        for start in stride(from: 0, to: strategies.count, by: chunk) {
-            // A shutdown does not wait for the rest of a large book (minutes): the chunks evaluated
-            // so far are recorded, the others are evaluated by the next start's first tick.
-            if Task.isShuttingDownGracefully || Task.isCancelled { break }
-            let (t, f, e) = try await evaluateChunk(Array(strategies[start..<min(start + chunk, strategies.count)]), priceCents: priceCents)
-            triggered += t
-            failed += f
-            evaluated += e
-        }
-        return (triggered, failed, evaluated)
-    }
-
-    private func evaluateChunk(_ strategies: [StrategyRecord], priceCents: UInt32) async throws -> ([Int64], [Int64], Int) {
+    /// One chunk as one batch on the FHE worker's evaluation lane.
+    private func evaluateChunk(_ strategies: [StrategyRecord], priceCents: UInt32) async throws -> ChunkOutcome {
         let keys = self.keys, engine = self.engine, database = self.database, logger = self.logger, metrics = self.metrics
         let progress = self.progress
         let started = ContinuousClock.now
-        let result = try await worker.evaluate { () -> ([Int64], [Int64], Int) in
-            var requests: [EvaluationRequest] = [], owners: [StrategyRecord] = [], failed: [Int64] = []
+        let result = try await worker.evaluate { () -> ChunkOutcome in
+            var requests: [EvaluationRequest] = [], owners: [StrategyRecord] = [], outcome = ChunkOutcome()
             for s in strategies {
                 do {
                     guard let type = StrategyType(rawValue: s.strategyType) else {
@@ -246,12 +285,11 @@ final class OrderScheduler: Service, Sendable {
                     owners.append(s)
                 } catch {
                     logger.error("strategy cannot be evaluated; marked FAILED", metadata: ["id": "\(s.id!)", "error": "\(error)"])
-                    try? database.markFailed(s.id!, reason: "stored material unusable: \(error)", from: [.pending])
-                    failed.append(s.id!)
+                    _ = try? database.waitOnLane { try await $0.markFailed(s.id!, reason: "stored material unusable: \(error)", from: [.pending]) }
+                    outcome.failed.append(s.id!)
                 }
             }
             let results = try engine.evaluate(requests, priceCents: UInt64(priceCents), newRound: false)
-            var triggered: [Int64] = []
             for (result, (s, request)) in zip(results, zip(owners, requests)) {
                 let id = s.id!
                 let client: ClientKey
@@ -263,42 +301,43 @@ final class OrderScheduler: Service, Sendable {
                     progress.update { _ = $0.unopenableCustody.insert(id) }
                     metrics.event("custody_key_unopenable")
                     logger.error("client key does not open; strategy stays PENDING", metadata: ["id": "\(id)", "error": "\(sealed)"])
-                    try? database.recordRetryableError(id, "\(sealed)")
+                    _ = try? database.waitOnLane { try await $0.recordRetryableError(id, "\(sealed)") }
                     continue
                 } catch {
-                    try? database.markFailed(id, reason: "client key unusable: \(error)", from: [.pending])
-                    failed.append(id)
+                    _ = try? database.waitOnLane { try await $0.markFailed(id, reason: "client key unusable: \(error)", from: [.pending]) }
+                    outcome.failed.append(id)
                     continue
                 }
                 do {
-                    if try client.decrypt(result) { triggered.append(id) }
+                    if try client.decrypt(result) { outcome.triggered.append(id) }
+                    outcome.decided.append(id)
                 } catch {
                     // Never a trigger: a decision is 0 or 1, anything else is an error.
                     metrics.event("undecidable_decision")
                     logger.error("decision is neither 0 nor 1; not triggered", metadata: ["id": "\(id)", "error": "\(error)"])
-                    try? database.recordRetryableError(id, "\(error)")
+                    _ = try? database.waitOnLane { try await $0.recordRetryableError(id, "\(error)") }
                 }
             }
-            return (triggered, failed, requests.count)
+            return outcome
         }
-        metrics.observeEvaluation(seconds: (ContinuousClock.now - started).seconds, strategies: result.2)
+        metrics.observeEvaluation(seconds: (ContinuousClock.now - started).seconds, strategies: result.decided.count)
         return result
     }
 
     /// Strategies held by custodians: their decisions at the verified update. Undecided ones stay
     /// PENDING (counted on /health); nothing is decided without a signed update.
-    func decideByCustodians(_ strategies: [StrategyRecord], quote: PriceQuote) async -> (triggered: [Int64], evidence: [Int64: String], decided: Int) {
+    func decideByCustodians(_ strategies: [StrategyRecord], quote: PriceQuote) async -> (triggered: [Int64], evidence: [Int64: String], decided: [Int64]) {
         guard let custody, let update = quote.update else {
             logger.error("strategies held by custodians need --custody threshold and verified prices; they wait",
                          metadata: ["count": "\(strategies.count)"])
             progress.update { $0.custodyUndecided = strategies.count }
-            return ([], [:], 0)
+            return ([], [:], [])
         }
         // A custodian answers each (strategy, publish time) once: a strategy already asked at this
         // publish time (the update did not move since the last tick) waits for a newer one.
         let asked = askedAt.get()
         let strategies = strategies.filter { (asked[$0.custodyStatement!] ?? .min) < quote.publishTime }
-        guard !strategies.isEmpty else { return ([], [:], 0) }
+        guard !strategies.isEmpty else { return ([], [:], []) }
         let started = ContinuousClock.now
         let outcomes = await custody.decide(strategies.compactMap(\.custodyStatement), update: update)
         askedAt.update { map in
@@ -307,22 +346,22 @@ final class OrderScheduler: Service, Sendable {
                 map[s.custodyStatement!] = quote.publishTime
             }
         }
-        var triggered: [Int64] = [], evidence: [Int64: String] = [:], decided = 0, undecided = 0
+        var triggered: [Int64] = [], evidence: [Int64: String] = [:], decided: [Int64] = [], undecided = 0
         for s in strategies {
             switch outcomes[s.custodyStatement!] {
             case .decided(let bit, let proof)?:
-                decided += 1
+                decided.append(s.id!)
                 if bit { triggered.append(s.id!); evidence[s.id!] = proof }
             case .undecided(let why)?, .unavailable(let why)?:
                 undecided += 1
                 metrics.event("custody_undecided")
-                try? database.recordRetryableError(s.id!, "custodians: \(why)")
+                try? await database.recordRetryableError(s.id!, "custodians: \(why)")
             case nil:
                 undecided += 1
             }
         }
-        progress.update { $0.custodyUndecided = undecided; $0.custodyDecisions += decided }
-        metrics.observeEvaluation(seconds: (ContinuousClock.now - started).seconds, strategies: decided)
+        progress.update { $0.custodyUndecided = undecided; $0.custodyDecisions += decided.count }
+        metrics.observeEvaluation(seconds: (ContinuousClock.now - started).seconds, strategies: decided.count)
         return (triggered, evidence, decided)
     }
 }

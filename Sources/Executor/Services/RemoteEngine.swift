@@ -15,16 +15,19 @@ struct RemoteEngine: Sendable {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
     func isTriggered(_ s: StrategyRecord, priceCents: UInt32, keys: KeyRepository) async throws -> Bool {
-        guard let (_, serverKey) = try keys.database.serverKeyData(id: s.serverKeyId) else {
+        guard let (_, serverKey) = try await keys.database.serverKeyData(id: s.serverKeyId) else {
             throw StoredMaterialError("server key missing")
         }
-        guard let (sealed, sealing) = try keys.database.sealedClientKey(id: s.clientKeyId) else { throw StoredMaterialError("client key missing") }
+        guard let (sealed, sealing) = try await keys.database.sealedClientKey(id: s.clientKeyId) else { throw StoredMaterialError("client key missing") }
         var clientKey = try keys.keystore.open(sealed, keyID: s.clientKeyId, sealing: sealing)
         defer { clientKey.resetBytes(in: 0..<clientKey.count) }
+        var upper: Data?, lower: Data?
+        if let id = s.upperBoundId { upper = try await keys.database.ciphertext(id: id) }
+        if let id = s.lowerBoundId { lower = try await keys.database.ciphertext(id: id) }
         func hexField(_ name: String, _ data: Data?) -> String { "\"\(name)\": " + (data.map { "\"\(Hex.encode($0))\"" } ?? "null") }
         let body = "{\"strategy_type\": \"\(s.strategyType)\", "
-            + hexField("encrypted_upper_bound", try s.upperBoundId.flatMap { try keys.database.ciphertext(id: $0) }) + ", "
-            + hexField("encrypted_lower_bound", try s.lowerBoundId.flatMap { try keys.database.ciphertext(id: $0) }) + ", "
+            + hexField("encrypted_upper_bound", upper) + ", "
+            + hexField("encrypted_lower_bound", lower) + ", "
             + hexField("server_key", serverKey) + ", \"current_price_cents\": \(priceCents), "
             + hexField("encrypted_client_key", clientKey) + "}"
         var request = HTTPClientRequest(url: url.hasSuffix("/evaluateStrategy") ? url : url + "/evaluateStrategy")

@@ -135,7 +135,7 @@ struct StrategyIntake: Sendable {
             throw Rejection("a native createStrategy body is at most \(Self.nativeBodyLimit) bytes", status: .contentTooLarge)
         }
         let keyID = try required(fields, "key_id")
-        guard let registered = try keys.database.registeredKey(id: keyID) else {
+        guard let registered = try keys.database.waitOnLane({ try await $0.registeredKey(id: keyID) }) else {
             throw Rejection("unknown key_id \(keyID.prefix(16))…: register the evaluation key first (POST /keys)")
         }
         guard registered.owner == common.owner.name || (registered.owner == nil && common.owner.isAdmin) else {
@@ -220,7 +220,7 @@ struct StrategyIntake: Sendable {
             do {
                 _ = try input.clientKey(clientBytes, belongingTo: serverKey)
             } catch let mismatch as FHECoreError {
-                if case .keyPairMismatch = mismatch, try keys.database.registeredKey(id: keyID)?.clientKeyId != nil {
+                if case .keyPairMismatch = mismatch, try keys.database.waitOnLane({ try await $0.registeredKey(id: keyID) })?.clientKeyId != nil {
                     throw Rejection(OrderBookConflict.differentCustodyKey.description, status: .conflict)
                 }
                 throw Rejection("invalid client key: \(mismatch)")

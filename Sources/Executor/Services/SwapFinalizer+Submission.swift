@@ -13,7 +13,7 @@ extension SwapFinalizer {
             let price = s.triggerPriceCents.map { "\($0 / 100).\(String(format: "%02lld", $0 % 100))" } ?? "?"
             let detail = "triggered at \(price) \(Int(Date().timeIntervalSince(triggeredAt))) s ago and not signed within "
                 + "MAX_TRIGGER_AGE_SECONDS=\(Int(chain.maxTriggerAge.seconds)); back to PENDING to trigger again on a fresh price"
-            if (try? database.returnToPending(id, kind: "stale_trigger", detail: detail)) == true {
+            if (try? await database.returnToPending(id, kind: "stale_trigger", detail: detail)) == true {
                 metrics.transaction("stale_trigger")
                 logger.warning("stale trigger returned to PENDING", metadata: ["id": "\(id)", "detail": "\(detail)"])
             }
@@ -25,18 +25,18 @@ extension SwapFinalizer {
         } catch let e as MinimumOutput.Unpriceable {
             // Never sent without a minimum; holding would only cycle it through stale triggers
             // until the configuration changes, so it fails with the reason instead.
-            return fail(s, "no minimum output: \(e.description)", result: "unpriceable")
+            return await fail(s, "no minimum output: \(e.description)", result: "unpriceable")
         } catch let e as Entrypoint.Authorization.Invalid {
-            return fail(s, "cannot build the swap: \(e.description)", result: "invalid")
+            return await fail(s, "cannot build the swap: \(e.description)", result: "invalid")
         } catch {
-            return retryLater(s, error)
+            return await retryLater(s, error)
         }
         let order: Entrypoint.SwapOrder, calldata: [UInt8]
         do {
             order = try chain.swapOrder(zkpData: s.zkpData, assetOut: s.assetOut, recipient: s.recipientAddress, minAmountOut: minimum)
             calldata = try order.calldata()
         } catch {
-            return fail(s, "cannot build the swap: \(error)", result: "invalid")
+            return await fail(s, "cannot build the swap: \(error)", result: "invalid")
         }
         let call = JSONRPCClient.callObject(from: chain.signingKey?.address, to: chain.entrypoint, data: calldata)
         let estimate: UInt64
@@ -44,13 +44,13 @@ extension SwapFinalizer {
             _ = try await rpc.call(call)
             estimate = try await rpc.estimateGas(call)
         } catch let e as JSONRPCError where e.isRevert {
-            return fail(s, "simulation reverted: \(e.revertReason)", result: "simulation_reverted")
+            return await fail(s, "simulation reverted: \(e.revertReason)", result: "simulation_reverted")
         } catch {
-            return retryLater(s, error)
+            return await retryLater(s, error)
         }
         guard let key = chain.signingKey else {
             metrics.transaction("dry_run")
-            try? database.recordSimulation(id, "dry run: swap simulated successfully, gas estimate \(estimate), minimum output \(minimum); not sent")
+            try? await database.recordSimulation(id, "dry run: swap simulated successfully, gas estimate \(estimate), minimum output \(minimum); not sent")
             return
         }
         do {
@@ -62,14 +62,14 @@ extension SwapFinalizer {
             let signed = EthereumTransaction(chainID: chainID, nonce: nonce, fees: fees, gasLimit: gasLimit, to: chain.entrypoint,
                                              data: calldata).signed(with: key)
             let transaction = SignedTransactionRecord(strategyID: id, sender: sender, nonce: nonce, signed: signed, fees: fees)
-            guard try database.markSubmitted(id, transaction: transaction, gasLimit: gasLimit, minAmountOut: minimum) else { return }
+            guard try await database.markSubmitted(id, transaction: transaction, gasLimit: gasLimit, minAmountOut: minimum, fence: fence) else { return }
             logger.info("swap signed and SUBMITTED", metadata: ["id": "\(id)", "tx": "\(signed.hashHex)", "nonce": "\(nonce)",
                                                                  "minAmountOut": "\(minimum)"])
             injectFault(.crashAfterSubmit)
-            guard let submitted = try database.strategy(id: id) else { return }
+            guard let submitted = try await database.strategy(id: id) else { return }
             await send(submitted, transaction)
         } catch {
-            retryLater(s, error)
+            await retryLater(s, error)
         }
     }
 
@@ -116,7 +116,7 @@ extension SwapFinalizer {
         case .aboveCap(let why):
             passCounts.waitingForFees += 1
             metrics.transaction("fee_above_cap")
-            try? database.recordRetryableError(s.id!, "waiting: \(why)")
+            try? await database.recordRetryableError(s.id!, "waiting: \(why)")
             return nil
         }
     }
@@ -157,7 +157,7 @@ extension SwapFinalizer {
     /// The lowest nonce at or above the chain's count that no strategy or filler of ours holds.
     func lowestFreeNonce(_ address: EthereumAddress) async throws -> UInt64 {
         var nonce = try await rpc.transactionCount(address)
-        let used = try database.usedNonces(sender: address.checksummed)
+        let used = try await database.usedNonces(sender: address.checksummed)
         while used.contains(nonce) { nonce += 1 }
         return nonce
     }

@@ -10,7 +10,7 @@ extension SwapFinalizer {
     /// Follows a SUBMITTED strategy's transactions to a final receipt.
     func track(_ s: StrategyRecord) async {
         do {
-            let transactions = try database.signedTransactions(strategyID: s.id!)
+            let transactions = try await database.signedTransactions(strategyID: s.id!)
             guard let current = transactions.first else { return }
             for t in transactions {
                 if let receipt = try await rpc.receipt(t.txHash) { return try await mined(s, t, receipt) }
@@ -18,7 +18,7 @@ extension SwapFinalizer {
             if let block = s.blockNumber {
                 let detail = "\(s.txHash ?? "the transaction") was in block \(block), which is no longer on the chain (reorganisation); "
                     + "the same signed bytes are sent again"
-                try database.recordReorg(s.id!, detail: detail)
+                try await database.recordReorg(s.id!, detail: detail)
                 metrics.transaction("reorg")
                 logger.warning("reorganisation dropped a swap; re-broadcasting it", metadata: ["id": "\(s.id!)", "tx": "\(current.txHash)"])
                 return await send(s, current)
@@ -35,15 +35,15 @@ extension SwapFinalizer {
             }
             await send(s, current) // after a crash, an outage, a node restart: the same bytes
         } catch {
-            retryLater(s, error)
+            await retryLater(s, error)
         }
     }
 
     /// A receipt for one of the strategy's transactions: final, or waiting for confirmations.
     func mined(_ s: StrategyRecord, _ t: SignedTransactionRecord, _ receipt: TransactionReceipt) async throws {
         let (final, waiting) = try await isFinal(receipt.blockNumber)
-        guard final else { return try database.recordMined(s.id!, t, Inclusion(receipt), waitingFor: waiting) }
-        try database.recordReceipt(s.id!, t, Inclusion(receipt), finality: chain.finality.description)
+        guard final else { return try await database.recordMined(s.id!, t, Inclusion(receipt), waitingFor: waiting) }
+        try await database.recordReceipt(s.id!, t, Inclusion(receipt), finality: chain.finality.description)
         metrics.transaction(receipt.succeeded ? "executed" : "reverted_on_chain")
         logger.info(receipt.succeeded ? "swap EXECUTED" : "swap reverted on chain; FAILED",
                     metadata: ["id": "\(s.id!)", "tx": "\(receipt.transactionHash)", "gasUsed": "\(receipt.gasUsed)",
@@ -68,7 +68,7 @@ extension SwapFinalizer {
         guard let key = chain.signingKey, let nonce = s.nonce, let gasLimit = s.gasLimit else { return }
         guard s.feeBumps < chain.maxFeeBumps else {
             passCounts.stuckAtBumpLimit += 1
-            try? database.recordRetryableError(s.id!, "waiting at nonce \(nonce): \(why); MAX_FEE_BUMPS=\(chain.maxFeeBumps) replacements made")
+            try? await database.recordRetryableError(s.id!, "waiting at nonce \(nonce): \(why); MAX_FEE_BUMPS=\(chain.maxFeeBumps) replacements made")
             return
         }
         do {
@@ -82,13 +82,13 @@ extension SwapFinalizer {
                                              data: calldata).signed(with: key)
             let transaction = SignedTransactionRecord(strategyID: s.id!, sender: key.address.checksummed, nonce: UInt64(nonce), signed: signed, fees: fees)
             let detail = "\(why); \(current.txHash) replaced by \(transaction.txHash) at nonce \(nonce), fee \(Self.describe(current.fees)) → \(Self.describe(fees))"
-            guard try database.recordReplacement(s.id!, transaction: transaction, detail: detail) else { return }
+            guard try await database.recordReplacement(s.id!, transaction: transaction, detail: detail, fence: fence) else { return }
             metrics.transaction("replaced")
             logger.warning("transaction replaced at the same nonce", metadata: ["id": "\(s.id!)", "detail": "\(detail)"])
-            guard let updated = try database.strategy(id: s.id!) else { return }
+            guard let updated = try await database.strategy(id: s.id!) else { return }
             await send(updated, transaction)
         } catch {
-            retryLater(s, error)
+            await retryLater(s, error)
         }
     }
 
@@ -106,7 +106,7 @@ extension SwapFinalizer {
         }
         if let cap = chain.feeCap(dynamic: dynamic), top > cap {
             passCounts.waitingForFees += 1
-            try? database.recordRetryableError(s.id!, "waiting: the replacement fee \(Wei.gweiText(top)) gwei is above the cap \(Wei.gweiText(cap)) gwei")
+            try? await database.recordRetryableError(s.id!, "waiting: the replacement fee \(Wei.gweiText(top)) gwei is above the cap \(Wei.gweiText(cap)) gwei")
             return nil
         }
         return fees
@@ -137,13 +137,13 @@ extension SwapFinalizer {
     func send(_ s: StrategyRecord, _ t: SignedTransactionRecord) async {
         do {
             _ = try await rpc.sendRawTransaction([UInt8](t.raw))
-            try database.setState(.sent, ofTransaction: t.txHash)
+            try await database.setState(.sent, ofTransaction: t.txHash)
         } catch let e as JSONRPCError {
-            guard case .rpc = e else { return retryLater(s, e) }
+            guard case .rpc = e else { return await retryLater(s, e) }
             await rejected(s, t, e)
             return
         } catch {
-            return retryLater(s, error)
+            return await retryLater(s, error)
         }
         injectFault(.crashAfterBroadcast)
         // Most nodes mine within a block time; look a few times now, the next passes do the rest.
@@ -153,7 +153,7 @@ extension SwapFinalizer {
             do {
                 if let receipt = try await rpc.receipt(t.txHash) { return try await mined(s, t, receipt) }
             } catch {
-                return retryLater(s, error)
+                return await retryLater(s, error)
             }
             try? await Task.sleep(for: delay)
             delay = min(delay * 2, .milliseconds(800))
@@ -165,7 +165,7 @@ extension SwapFinalizer {
     /// Only a nonce that is still free counts the refusal and is signed again.
     func rejected(_ s: StrategyRecord, _ t: SignedTransactionRecord, _ error: JSONRPCError) async {
         do {
-            for other in try database.signedTransactions(strategyID: s.id!) {
+            for other in try await database.signedTransactions(strategyID: s.id!) {
                 if let receipt = try await rpc.receipt(other.txHash) { return try await mined(s, other, receipt) }
                 if try await rpc.knowsTransaction(other.txHash) { return } // already known: pending
             }
@@ -177,19 +177,19 @@ extension SwapFinalizer {
                 let message = "nonce \(t.nonce) is used on chain but none of this strategy's transactions for it is visible on the node "
                     + "(lagging?); held at that nonce, never signed at another (\(error))"
                 logger.warning("nonce used but our transaction not visible; holding", metadata: ["id": "\(s.id!)", "nonce": "\(t.nonce)"])
-                try database.recordRetryableError(s.id!, message)
+                try await database.recordRetryableError(s.id!, message)
                 return
             }
         } catch {
-            return retryLater(s, error)
+            return await retryLater(s, error)
         }
         metrics.transaction("rejected")
-        try? database.recordRejection(s.id!, hash: t.txHash, reason: "\(error)")
+        try? await database.recordRejection(s.id!, hash: t.txHash, reason: "\(error)")
         if s.sendAttempts + 1 >= chain.maxSendAttempts {
             let reason = "the node rejected the swap \(s.sendAttempts + 1) times (MAX_SEND_ATTEMPTS): \(error)"
             logger.warning("strategy FAILED; its nonce is given up", metadata: ["id": "\(s.id!)", "nonce": "\(t.nonce)", "reason": "\(reason)"])
             metrics.transaction("rejected_final")
-            try? database.failReleasingNonce(s.id!, reason: reason)
+            try? await database.failReleasingNonce(s.id!, reason: reason)
             return
         }
         logger.warning("node rejected the swap; signed again at the same nonce next pass", metadata: ["id": "\(s.id!)", "error": "\(error)"])

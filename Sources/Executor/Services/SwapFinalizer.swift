@@ -28,7 +28,11 @@ import ServiceLifecycle
 /// record the verdict only.
 ///
 /// One pass at a time (the actor plus a guard across its suspension points), so nonces are
-/// assigned serially; the unique (sender, nonce) index makes the database enforce it too.
+/// assigned serially; the unique (sender, nonce) index makes the database enforce it too. With
+/// several nodes on one order book, one finalizer works per sender key: a pass runs only while
+/// its node holds the sender's signer lease (taken or renewed at the pass's start), and every
+/// write that spends a nonce checks the lease in its own transaction (``SignerFence``). The other
+/// nodes stand by and take over when the lease lapses.
 actor SwapFinalizer: TriggeredStrategyHandler, Service {
     let database: OrderBookDatabase
     let chain: ChainConfiguration
@@ -47,6 +51,13 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
     var passHadRetry = false
     var passCounts = Status()
     var decimalsByToken: [EthereumAddress: UInt8] = [:]
+    /// This node, and how long a signer lease lasts without renewal.
+    let node: String
+    let leaseSeconds: Double
+    /// The key whose nonces the lease covers ("dry-run" without a key: one node simulates).
+    nonisolated var signer: String { chain.signingKey?.address.checksummed ?? "dry-run" }
+    /// Checked by every nonce-spending write of a pass.
+    nonisolated var fence: SignerFence { SignerFence(sender: signer, node: node) }
 
     /// Strategies held back in the last pass, by reason.
     struct Status: Sendable, Equatable {
@@ -55,15 +66,21 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
         var stuckAtBumpLimit = 0
         var openFillers = 0
         var chainIDProblem: String?
+        /// The node holding the signer lease at the last pass (this one when it signs).
+        var signerHolder: String?
+        var holdsSigner = false
 
         var json: [String: Any] {
             ["waiting_for_fees": waitingForFees, "nonce_conflicts": nonceConflicts, "stuck_at_bump_limit": stuckAtBumpLimit,
-             "open_fillers": openFillers, "chain_id_problem": chainIDProblem.map { $0 as Any } ?? NSNull()]
+             "open_fillers": openFillers, "chain_id_problem": chainIDProblem.map { $0 as Any } ?? NSNull(),
+             "signer": ["holds_lease": holdsSigner, "holder": signerHolder.map { $0 as Any } ?? NSNull()] as [String: Any]]
         }
     }
 
     init(database: OrderBookDatabase, chain: ChainConfiguration, feeds: FeedMap, metrics: ExecutorMetrics, logger: Logger,
-         pollInterval: Duration = .milliseconds(500)) {
+         pollInterval: Duration = .milliseconds(500), node: String = ExecutorConfiguration.defaultNodeID, leaseSeconds: Double = 120) {
+        self.node = node
+        self.leaseSeconds = leaseSeconds
         self.database = database
         self.chain = chain
         self.feeds = feeds
@@ -111,6 +128,8 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
             let backoff = min(pollInterval * (1 << min(troubledPasses, 6)), .seconds(30))
             if troubledPasses > 0 { try? await Task.sleep(for: backoff) } else { await doorbell.wait(upTo: backoff) }
         }
+        // Stopping: another node takes the signer over at once instead of after the lease.
+        try? await database.releaseSignerLease(sender: signer, node: node)
     }
 
     /// One pass: SUBMITTED strategies and open fillers (receipts, confirmations, reorgs, stuck and
@@ -128,16 +147,24 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
             status.set(passCounts)
         }
         do {
-            let submitted = try database.strategies(userId: nil, status: .submitted, limit: Int.max).sorted { ($0.nonce ?? 0) < ($1.nonce ?? 0) }
+            // Another node's live lease: it settles; this one stands by.
+            passCounts.holdsSigner = try await database.holdSignerLease(sender: signer, node: node, seconds: leaseSeconds)
+            passCounts.signerHolder = passCounts.holdsSigner ? node : try await database.signerLeaseHolder(sender: signer)
+            guard passCounts.holdsSigner else { return true }
+            let submitted = try await database.strategies(userId: nil, status: .submitted, limit: Int.max).sorted { ($0.nonce ?? 0) < ($1.nonce ?? 0) }
             for s in submitted { await track(s) }
             if let sender = chain.signingKey?.address.checksummed {
-                for filler in try database.openFillers(sender: sender) { await trackFiller(filler) }
+                for filler in try await database.openFillers(sender: sender) { await trackFiller(filler) }
             }
-            let triggered = try database.strategies(userId: nil, status: .triggered, limit: Int.max)
+            let triggered = try await database.strategies(userId: nil, status: .triggered, limit: Int.max)
                 .sorted { ($0.triggeredAt ?? .distantPast, $0.id ?? 0) < ($1.triggeredAt ?? .distantPast, $1.id ?? 0) }
-            for s in triggered where !(chain.isDryRun && s.simulation != nil) { await finalize(s) }
+            for s in triggered where !(chain.isDryRun && s.simulation != nil) {
+                // Renewed before each new swap: a long pass does not outlive its lease.
+                guard try await database.holdSignerLease(sender: signer, node: node, seconds: leaseSeconds) else { break }
+                await finalize(s)
+            }
             if !chain.isDryRun { await closeNonceHoles() }
-            if let sender = chain.signingKey?.address.checksummed { passCounts.openFillers = try database.openFillers(sender: sender).count }
+            if let sender = chain.signingKey?.address.checksummed { passCounts.openFillers = try await database.openFillers(sender: sender).count }
         } catch {
             logger.error("finalizer pass failed", metadata: ["error": "\(error)"])
         }
@@ -147,17 +174,17 @@ actor SwapFinalizer: TriggeredStrategyHandler, Service {
     // MARK: Outcomes
 
     /// An outage or other retryable problem: noted on the strategy, state unchanged.
-    func retryLater(_ s: StrategyRecord, _ error: any Error) {
+    func retryLater(_ s: StrategyRecord, _ error: any Error) async {
         metrics.transaction("retry")
         passHadRetry = true
         logger.warning("finalization deferred; retried on the next pass", metadata: ["id": "\(s.id!)", "error": "\(error)"])
-        try? database.recordRetryableError(s.id!, "\(error)")
+        try? await database.recordRetryableError(s.id!, "\(error)")
     }
 
-    func fail(_ s: StrategyRecord, _ reason: String, result: String) {
+    func fail(_ s: StrategyRecord, _ reason: String, result: String) async {
         metrics.transaction(result)
         logger.warning("strategy FAILED", metadata: ["id": "\(s.id!)", "reason": "\(reason)"])
-        try? database.markFailed(s.id!, reason: reason, from: [.triggered])
+        try? await database.markFailed(s.id!, reason: reason, from: [.triggered])
     }
 
     /// Test-only: SIGKILL this process at a named point (SYPHON_FAULT_INJECTION).
