@@ -65,6 +65,12 @@ struct ClusterTests {
                                              waitUntilReady: false)
             stranger.process.waitUntilExit()
             #expect(stranger.process.terminationStatus != 0 && stranger.output().contains("keystore key"), "\(stranger.output().suffix(300))")
+            // A second live process under a running node's name is refused: both would take themselves for
+            // the holder of the same leases and of the signer.
+            let twin = try RunningServer({ ["serve", "--bind", "127.0.0.1:\($0)", "--allow-insecure-test-parameters"] },
+                                         environment: env.merging(["NODE_ID": "node-b"]) { $1 }, waitUntilReady: false)
+            twin.process.waitUntilExit()
+            #expect(twin.process.terminationStatus != 0 && twin.output().contains("NODE_ID node-b is held"), "\(twin.output().suffix(300))")
 
             // One user's key, registered through one node; 300 strategies created round-robin through all three.
             let keys = dir.appendingPathComponent("keys")
@@ -112,7 +118,7 @@ struct ClusterTests {
                         let unsettled = try await settling(), done = try await executed()
                         return unsettled > 0 || done > executedBefore
                     }, progress: progress)
-                    let holder = try await #require(try await db.signerLeaseHolder(sender: try SigningKey(hex: DevNode.executorKey).address.checksummed))
+                    let holder = try #require(try await db.signerLeaseHolder(sender: try SigningKey(hex: DevNode.executorKey).address.checksummed))
                     let victim = try #require(["node-a", "node-b", "node-c"].firstIndex(of: holder))
                     kill(servers[victim].process.processIdentifier, SIGKILL)
                     servers[victim].process.waitUntilExit()

@@ -38,6 +38,10 @@ struct ExecutorServices: Sendable {
             throw ConfigurationError("the keystore key is not the one this order book's client keys are sealed with (another node's "
                                      + "KEYSTORE_KEY / KEYSTORE_KEY_FILE): every node of a shared order book needs the same key")
         }
+        guard try await database.store.holdNodeIdentity(c.nodeID) else {
+            throw ConfigurationError("NODE_ID \(c.nodeID) is held by another running executor on this order book: "
+                                     + "give each process its own NODE_ID")
+        }
         try await database.registerNode(c.nodeID)
         keys = KeyRepository(database: database, keystore: keystore,
                              input: UntrustedInput(allowInsecureTestParameters: c.allowInsecureTestParameters),

@@ -59,7 +59,7 @@ extension OrderBookDatabase {
             Set(try tx.execute("""
                 SELECT nonce FROM strategy WHERE sender = ? AND nonce IS NOT NULL
                 UNION SELECT nonce FROM signedTransaction WHERE sender = ? AND strategyId IS NULL
-                """, .text(sender), .text(sender)).map { UInt64(try $0["nonce"] as Int64) })
+                """, .text(sender), .text(sender)).map { try $0["nonce"] as UInt64 })
         }
     }
 
@@ -69,7 +69,7 @@ extension OrderBookDatabase {
             Set(try tx.execute("""
                 SELECT nonce FROM strategy WHERE sender = ? AND nonce IS NOT NULL AND status = ?
                 UNION SELECT nonce FROM signedTransaction WHERE sender = ? AND strategyId IS NULL AND state IN ('signed', 'sent', 'rejected')
-                """, .text(sender), StrategyStatus.submitted.sqlValue, .text(sender)).map { UInt64(try $0["nonce"] as Int64) })
+                """, .text(sender), StrategyStatus.submitted.sqlValue, .text(sender)).map { try $0["nonce"] as UInt64 })
         }
     }
 

@@ -17,6 +17,10 @@ protocol OrderBookStore: Sendable {
     func write<T: Sendable>(_ body: @escaping @Sendable (any SQLTransaction) throws -> T) async throws -> T
     /// Releases connections (PostgreSQL); the store is not used afterwards.
     func close() async
+    /// Holds `node` as this process's name in the order book for as long as it runs; false while
+    /// another live process holds it (two processes under one NODE_ID would both take themselves
+    /// for the holder of the same leases and of the signer).
+    func holdNodeIdentity(_ node: String) async throws -> Bool
 }
 
 /// A transaction in progress. SQL uses `?` placeholders and unquoted identifiers, which both
@@ -133,6 +137,15 @@ extension Int64: SQLConvertible {
     init?(sqlValue: SQLValue) {
         guard case .integer(let v) = sqlValue else { return nil }
         self = v
+    }
+}
+
+/// A count or a nonce: a negative value read back is an error, never a trap.
+extension UInt64: SQLConvertible {
+    var sqlValue: SQLValue { .integer(Int64(bitPattern: self)) }
+    init?(sqlValue: SQLValue) {
+        guard case .integer(let v) = sqlValue, let exact = UInt64(exactly: v) else { return nil }
+        self = exact
     }
 }
 

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
 /// The order book in PostgreSQL, through PostgresNIO's connection pool: the store several executor
 /// nodes share. Transactions are SERIALIZABLE, so every one of them behaves as it does on SQLite,
@@ -16,11 +17,15 @@ final class PostgresOrderBookStore: OrderBookStore {
     private let running: Task<Void, Never>
     private let queue = DispatchQueue(label: "syphon.orderbook.postgres", attributes: .concurrent)
     private let logger: Logger
+    private let address: PostgresAddress
+    /// The connection whose session holds this node's identity lock (see ``holdNodeIdentity(_:)``).
+    private let identity = Mutex<PostgresConnection?>(nil)
     /// Conflicts with other nodes a transaction survives before its error is reported.
     static let maximumAttempts = 8
 
-    private init(client: PostgresClient, logger: Logger) {
+    private init(client: PostgresClient, address: PostgresAddress, logger: Logger) {
         self.client = client
+        self.address = address
         self.logger = logger
         running = Task.detached { await client.run() }
     }
@@ -31,7 +36,7 @@ final class PostgresOrderBookStore: OrderBookStore {
     static func open(uri: String, logger: Logger = Logger(label: "syphon.orderbook"), connectSeconds: Double = 30) async throws
         -> PostgresOrderBookStore {
         let address = try PostgresAddress(uri: uri)
-        let store = PostgresOrderBookStore(client: PostgresClient(configuration: address.clientConfiguration()), logger: logger)
+        let store = PostgresOrderBookStore(client: PostgresClient(configuration: address.clientConfiguration()), address: address, logger: logger)
         do {
             try await withDeadline(connectSeconds, "the PostgreSQL order book at \(address.redacted)") { try await store.migrate() }
         } catch {
@@ -43,8 +48,27 @@ final class PostgresOrderBookStore: OrderBookStore {
     }
 
     func close() async {
+        if let connection = identity.withLock({ held in defer { held = nil }; return held }) { try? await connection.close() }
         running.cancel()
         _ = await running.value
+    }
+
+    /// A session advisory lock on the node's name, on a connection of its own kept for the life of
+    /// the process: the server releases it the moment that process dies (its socket closes), so a
+    /// restarted node takes its name back at once while a second live process under the same name
+    /// is refused.
+    func holdNodeIdentity(_ node: String) async throws -> Bool {
+        let connection = try await PostgresConnection.connect(configuration: try address.connectionConfiguration(), id: 0, logger: logger)
+        var query = PostgresQuery(unsafeSQL: "SELECT pg_try_advisory_lock(hashtextextended($1, 7365726)) AS held")
+        query.binds.append("syphon-node:" + node)
+        var held = false
+        for try await row in try await connection.query(query, logger: logger) { held = try row.decode(Bool.self) }
+        guard held else {
+            try? await connection.close()
+            return false
+        }
+        identity.withLock { $0 = connection }
+        return true
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (any SQLTransaction) throws -> T) async throws -> T {
@@ -186,6 +210,11 @@ struct PostgresAddress: Equatable {
         case "require"?, "verify-full"?: tls = true
         case let other?: throw ConfigurationError("DATABASE_URI sslmode '\(other)' is not disable, require or verify-full")
         }
+    }
+
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database,
+                                         tls: tls ? .require(try NIOSSL.NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
     }
 
     func clientConfiguration() -> PostgresClient.Configuration {

@@ -31,6 +31,9 @@ struct SQLiteOrderBookStore: OrderBookStore {
 
     func close() async {}
 
+    /// One SQLite file serves one executor process; several nodes share PostgreSQL.
+    func holdNodeIdentity(_ node: String) async throws -> Bool { true }
+
     private static func translatingErrors<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as DatabaseError
             where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {

@@ -51,7 +51,7 @@ extension SignedTransactionRecord {
         txHash = try row["txHash"]
         strategyId = try row.optional("strategyId")
         sender = try row["sender"]
-        nonce = try row["nonce"]
+        nonce = Int64(try row["nonce"] as UInt64) // never negative: the finalizer compares it with the chain's count
         raw = try row["raw"]
         feeWei = try row["feeWei"]
         tipWei = try row.optional("tipWei")
