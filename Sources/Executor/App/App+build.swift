@@ -42,7 +42,7 @@ struct ExecutorServices: Sendable {
             throw ConfigurationError("NODE_ID \(c.nodeID) is held by another running executor on this order book: "
                                      + "give each process its own NODE_ID")
         }
-        try await database.registerNode(c.nodeID)
+        try await database.heartbeat(node: c.nodeID, starting: true)
         keys = KeyRepository(database: database, keystore: keystore,
                              input: UntrustedInput(allowInsecureTestParameters: c.allowInsecureTestParameters),
                              cacheBytes: c.serverKeyCacheBytes, boundCacheBytes: c.boundCacheBytes)

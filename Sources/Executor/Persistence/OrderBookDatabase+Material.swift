@@ -48,14 +48,4 @@ extension OrderBookDatabase {
     func ciphertext(id: String) async throws -> Data? {
         try await read { tx in try tx.one("SELECT data FROM ciphertext WHERE id = ?", .text(id))?.optional("data") }
     }
-
-    /// Several ciphertexts by id, in one transaction (a chunk's bounds).
-    func ciphertexts(ids: [String]) async throws -> [String: Data] {
-        guard !ids.isEmpty else { return [:] }
-        return try await read { tx in
-            var found: [String: Data] = [:]
-            for id in ids { if let data: Data = try tx.one("SELECT data FROM ciphertext WHERE id = ?", .text(id))?.optional("data") { found[id] = data } }
-            return found
-        }
-    }
 }

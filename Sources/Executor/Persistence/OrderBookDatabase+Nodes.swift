@@ -16,28 +16,13 @@ import Foundation
 /// that spends a nonce checks the lease in its own transaction (a fence), so a node whose lease
 /// lapsed mid-pass cannot persist, and therefore cannot broadcast, a new transaction.
 extension OrderBookDatabase {
-    /// Records the node (or its restart) and its heartbeat.
-    func registerNode(_ node: String) async throws {
-        let now = store.dialect.now
-        try await write { tx in
-            try tx.execute("""
-                INSERT INTO executorNode (id, startedAt, heartbeatAt) VALUES (?, \(now), \(now))
-                ON CONFLICT (id) DO UPDATE SET startedAt = \(now), heartbeatAt = \(now)
-                """, .text(node))
-        }
-    }
-
-    /// The feeds that have pending strategies.
-    func pendingFeeds() async throws -> [String] {
+    /// Pending strategies' ids, feeds and custody statements: the scheduler's view of the book each
+    /// tick (no bounds, no keys; those come with a claim).
+    func pendingSummaries() async throws -> [(id: Int64, feed: String, custodyStatement: String?)] {
         try await read { tx in
-            try tx.execute("SELECT DISTINCT priceFeedId FROM strategy WHERE status = 'PENDING' ORDER BY priceFeedId", []).map { try $0["priceFeedId"] }
-        }
-    }
-
-    /// Pending strategies' ids and custody statements (the scheduler's bookkeeping; no bounds, no keys).
-    func pendingSummaries() async throws -> [(id: Int64, custodyStatement: String?)] {
-        try await read { tx in
-            try tx.execute("SELECT id, custodyStatement FROM strategy WHERE status = 'PENDING'", []).map { (try $0["id"], try $0.optional("custodyStatement")) }
+            try tx.execute("SELECT id, priceFeedId, custodyStatement FROM strategy WHERE status = 'PENDING'", []).map {
+                (try $0["id"], try $0["priceFeedId"], try $0.optional("custodyStatement"))
+            }
         }
     }
 
@@ -94,13 +79,14 @@ extension OrderBookDatabase {
         }
     }
 
-    /// A node's heartbeat (each tick, evaluated or not); records the node if it is new.
-    func heartbeat(node: String) async throws {
+    /// A node's heartbeat (each tick, evaluated or not); records the node if it is new, and its
+    /// start when `starting`.
+    func heartbeat(node: String, starting: Bool = false) async throws {
         let now = store.dialect.now
         try await write { tx in
             try tx.execute("""
                 INSERT INTO executorNode (id, startedAt, heartbeatAt) VALUES (?, \(now), \(now))
-                ON CONFLICT (id) DO UPDATE SET heartbeatAt = \(now)
+                ON CONFLICT (id) DO UPDATE SET heartbeatAt = \(now)\(starting ? ", startedAt = \(now)" : "")
                 """, .text(node))
         }
     }

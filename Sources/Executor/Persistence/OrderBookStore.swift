@@ -75,14 +75,11 @@ enum OrderBookStoreError: Error, CustomStringConvertible {
     case uniqueViolation(String)
     /// A value read back is not of the type the order book wrote there.
     case unexpectedValue(column: String, found: String)
-    /// DATABASE_URI names no store this executor knows.
-    case unsupportedURI(String)
 
     var description: String {
         switch self {
         case .uniqueViolation(let what): "unique constraint violated: \(what)"
         case .unexpectedValue(let column, let found): "column \(column) holds \(found), not what the order book writes there"
-        case .unsupportedURI(let scheme): "DATABASE_URI scheme '\(scheme)' is neither sqlite nor postgres(ql)"
         }
     }
 }
@@ -132,38 +129,36 @@ protocol SQLConvertible: Sendable {
     init?(sqlValue: SQLValue)
 }
 
-extension Int64: SQLConvertible {
-    var sqlValue: SQLValue { .integer(self) }
-    init?(sqlValue: SQLValue) {
-        guard case .integer(let v) = sqlValue else { return nil }
-        self = v
-    }
-}
+/// An integer column. Read back, a value out of the type's range (a negative nonce, a 64-bit value
+/// in an Int32 field) is a typed error, never a trap; written, a UInt64 keeps its bit pattern.
+protocol SQLInteger: SQLConvertible, FixedWidthInteger {}
 
-/// A count or a nonce: a negative value read back is an error, never a trap.
-extension UInt64: SQLConvertible {
-    var sqlValue: SQLValue { .integer(Int64(bitPattern: self)) }
+extension SQLInteger {
+    var sqlValue: SQLValue { .integer(Int64(truncatingIfNeeded: self)) }
     init?(sqlValue: SQLValue) {
-        guard case .integer(let v) = sqlValue, let exact = UInt64(exactly: v) else { return nil }
+        guard case .integer(let v) = sqlValue, let exact = Self(exactly: v) else { return nil }
         self = exact
     }
 }
 
-extension Int: SQLConvertible {
-    var sqlValue: SQLValue { .integer(Int64(self)) }
+extension Int64: SQLInteger {}
+extension UInt64: SQLInteger {}
+extension Int: SQLInteger {}
+extension Int32: SQLInteger {}
+
+/// A status stored as its raw text.
+protocol SQLTextEnum: SQLConvertible, RawRepresentable where RawValue == String {}
+
+extension SQLTextEnum {
+    var sqlValue: SQLValue { .text(rawValue) }
     init?(sqlValue: SQLValue) {
-        guard case .integer(let v) = sqlValue else { return nil }
-        self = Int(v)
+        guard case .text(let v) = sqlValue else { return nil }
+        self.init(rawValue: v)
     }
 }
 
-extension Int32: SQLConvertible {
-    var sqlValue: SQLValue { .integer(Int64(self)) }
-    init?(sqlValue: SQLValue) {
-        guard case .integer(let v) = sqlValue, let narrow = Int32(exactly: v) else { return nil }
-        self = narrow
-    }
-}
+extension StrategyStatus: SQLTextEnum {}
+extension SignedTransactionRecord.State: SQLTextEnum {}
 
 extension String: SQLConvertible {
     var sqlValue: SQLValue { .text(self) }
@@ -198,21 +193,6 @@ extension Date: SQLConvertible {
     }
 }
 
-extension StrategyStatus: SQLConvertible {
-    var sqlValue: SQLValue { .text(rawValue) }
-    init?(sqlValue: SQLValue) {
-        guard case .text(let v) = sqlValue else { return nil }
-        self.init(rawValue: v)
-    }
-}
-
-extension SignedTransactionRecord.State: SQLConvertible {
-    var sqlValue: SQLValue { .text(rawValue) }
-    init?(sqlValue: SQLValue) {
-        guard case .text(let v) = sqlValue else { return nil }
-        self.init(rawValue: v)
-    }
-}
 
 extension Optional where Wrapped: SQLConvertible {
     var sqlValue: SQLValue { map(\.sqlValue) ?? .null }

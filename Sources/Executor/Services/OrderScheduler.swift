@@ -63,8 +63,6 @@ final class OrderScheduler: Service, Sendable {
         var custodyDecisions = 0
         /// The last completed ticks, newest last (at most ``recentTickCount``).
         var recentTicks: [TickSummary] = []
-        /// Strategies this node decided since start (its share of a shared book's work).
-        var evaluations = 0
     }
     /// One completed tick as /health shows it.
     struct TickSummary: Sendable {
@@ -158,7 +156,7 @@ final class OrderScheduler: Service, Sendable {
         guard !pending.isEmpty else { return report }
         // One memo round per tick, whatever the number of feeds and chunks evaluated in it.
         engine.memo?.beginRound()
-        let feeds = try await database.pendingFeeds()
+        let feeds = Set(pending.map(\.feed)).sorted()
         await oracle.setFeeds(feeds)
         // Polling: only prices accepted by this tick's request count. Streaming: the latest streamed
         // price, if it was accepted and is still fresh. Either way a rejected price means no
@@ -200,7 +198,6 @@ final class OrderScheduler: Service, Sendable {
                 report.evaluated += outcome.decided.count
                 report.failed += outcome.failed
                 report.triggered += moved
-                progress.update { $0.evaluations += outcome.decided.count }
                 await finalizer.handleTriggered(moved)
             }
             guard !interrupted else { break }
