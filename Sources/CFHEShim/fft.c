@@ -127,10 +127,10 @@ static void backward_torus_add_scalar(const double *t, size_t n, double *re, dou
     }
 }
 
-static void fourier_mac_scalar(size_t m, size_t rows, size_t cols, const double *f, const double *g,
-                               double *acc, int accumulate) {
-    for (size_t c = 0; c < cols; c++) {
-        double *ar = acc + 2 * m * c, *ai = ar + m;
+static void fourier_mac_scalar(size_t m, size_t rows, size_t cols, size_t first, size_t count, const double *f,
+                               const double *g, double *acc, int accumulate) {
+    for (size_t c = first; c < first + count; c++) {
+        double *ar = acc + 2 * m * (c - first), *ai = ar + m;
         if (!accumulate) {
             memset(ar, 0, 2 * m * sizeof(double));
         }
@@ -173,11 +173,16 @@ void cfhe_fft_backward_torus_add(const double *t, size_t n, double *re, double *
     }
 }
 
+void cfhe_fourier_mac_columns(size_t m, size_t rows, size_t cols, size_t first, size_t count, const double *f,
+                              const double *g, double *acc, int accumulate) {
+    switch (cfhe_isa_level) {
+    case CFHE_ISA_AVX512: cfhe_fourier_mac_avx512(m, rows, cols, first, count, f, g, acc, accumulate); return;
+    case CFHE_ISA_AVX2: cfhe_fourier_mac_avx2(m, rows, cols, first, count, f, g, acc, accumulate); return;
+    default: fourier_mac_scalar(m, rows, cols, first, count, f, g, acc, accumulate);
+    }
+}
+
 void cfhe_fourier_mac(size_t m, size_t rows, size_t cols, const double *f, const double *g, double *acc,
                       int accumulate) {
-    switch (cfhe_isa_level) {
-    case CFHE_ISA_AVX512: cfhe_fourier_mac_avx512(m, rows, cols, f, g, acc, accumulate); return;
-    case CFHE_ISA_AVX2: cfhe_fourier_mac_avx2(m, rows, cols, f, g, acc, accumulate); return;
-    default: fourier_mac_scalar(m, rows, cols, f, g, acc, accumulate);
-    }
+    cfhe_fourier_mac_columns(m, rows, cols, 0, cols, f, g, acc, accumulate);
 }

@@ -250,10 +250,10 @@ T void cfhe_fft_backward_torus_add_avx2(const double *t, size_t n, double *re, d
     }
 }
 
-T void cfhe_fourier_mac_avx2(size_t m, size_t rows, size_t cols, const double *f, const double *g, double *acc,
-                             int accumulate) {
-    for (size_t c = 0; c < cols; c++) {
-        double *ar = acc + 2 * m * c, *ai = ar + m;
+T void cfhe_fourier_mac_avx2(size_t m, size_t rows, size_t cols, size_t first, size_t count, const double *f,
+                             const double *g, double *acc, int accumulate) {
+    for (size_t c = first; c < first + count; c++) {
+        double *ar = acc + 2 * m * (c - first), *ai = ar + m;
         for (size_t j = 0; j < m; j += 4) {
             V sr = accumulate ? _mm256_loadu_pd(ar + j) : _mm256_setzero_pd();
             V si = accumulate ? _mm256_loadu_pd(ai + j) : _mm256_setzero_pd();

@@ -254,10 +254,10 @@ T void cfhe_fft_backward_torus_add_avx512(const double *t, size_t n, double *re,
     }
 }
 
-T void cfhe_fourier_mac_avx512(size_t m, size_t rows, size_t cols, const double *f, const double *g, double *acc,
-                               int accumulate) {
-    for (size_t c = 0; c < cols; c++) {
-        double *ar = acc + 2 * m * c, *ai = ar + m;
+T void cfhe_fourier_mac_avx512(size_t m, size_t rows, size_t cols, size_t first, size_t count, const double *f,
+                             const double *g, double *acc, int accumulate) {
+    for (size_t c = first; c < first + count; c++) {
+        double *ar = acc + 2 * m * (c - first), *ai = ar + m;
         for (size_t j = 0; j < m; j += 8) {
             V sr = accumulate ? _mm512_loadu_pd(ar + j) : _mm512_setzero_pd();
             V si = accumulate ? _mm512_loadu_pd(ai + j) : _mm512_setzero_pd();

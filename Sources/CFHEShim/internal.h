@@ -52,13 +52,15 @@ void cfhe_fft_forward_int_avx2(const double *t, size_t n, const int64_t *in, dou
 void cfhe_fft_forward_torus_avx2(const double *t, size_t n, const uint64_t *in, double *re, double *im);
 void cfhe_fft_backward_torus_add_avx2(const double *t, size_t n, double *re, double *im, uint64_t *out,
                                  const double *prefetch);
-void cfhe_fourier_mac_avx2(size_t m, size_t rows, size_t cols, const double *f, const double *g, double *acc, int accumulate);
+void cfhe_fourier_mac_avx2(size_t m, size_t rows, size_t cols, size_t first, size_t count, const double *f,
+                             const double *g, double *acc, int accumulate);
 void cfhe_fft_forward_int_avx512(const double *t, size_t n, const int64_t *in, double *re, double *im,
                           const double *prefetch);
 void cfhe_fft_forward_torus_avx512(const double *t, size_t n, const uint64_t *in, double *re, double *im);
 void cfhe_fft_backward_torus_add_avx512(const double *t, size_t n, double *re, double *im, uint64_t *out,
                                  const double *prefetch);
-void cfhe_fourier_mac_avx512(size_t m, size_t rows, size_t cols, const double *f, const double *g, double *acc, int accumulate);
+void cfhe_fourier_mac_avx512(size_t m, size_t rows, size_t cols, size_t first, size_t count, const double *f,
+                             const double *g, double *acc, int accumulate);
 
 /// Table layout for polynomial size n, m = n/2 (all doubles):
 ///   [0, m)    twiddle re:  stage with half-size h uses index h + j, j < h: cos(pi j / h)

@@ -152,6 +152,29 @@ struct FFTKernelTests {
         }
     }
 
+    @Test("Multiply-accumulate by column ranges equals the whole matrix, bit for bit, on every level")
+    func macColumns() {
+        let m = 512, rows = 3, cols = 3
+        var rng = SplitMix64(state: 101)
+        let f = (0..<(2 * m * rows)).map { _ in Double(Int64.random(in: -(1 << 20)...(1 << 20), using: &rng)) }
+        let g = (0..<(2 * m * rows * cols)).map { _ in Double(rng.next() >> 11) * 0x1p-53 - 0.5 }
+        let start = (0..<(2 * m * cols)).map { _ in Double(rng.next() >> 11) * 0x1p-40 }
+        for level in isaLevels {
+            withISA(level) {
+                for accumulate: Int32 in [0, 1] {
+                    var whole = start
+                    cfhe_fourier_mac(m, rows, cols, f, g, &whole, accumulate)
+                    for (first, count) in [(0, 1), (1, 1), (2, 1), (0, 2), (1, 2)] {
+                        var part = Array(start[(2 * m * first)..<(2 * m * (first + count))])
+                        cfhe_fourier_mac_columns(m, rows, cols, first, count, f, g, &part, accumulate)
+                        #expect(part.map(\.bitPattern) == whole[(2 * m * first)..<(2 * m * (first + count))].map(\.bitPattern),
+                                "isa \(level) columns \(first)..<\(first + count) accumulate \(accumulate)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("Spectrum is bit-reversed P(zeta_k) for zeta_k = exp(i pi (1 - 4k) / n)")
     func spectrumConvention() {
         let n = 64, m = 32

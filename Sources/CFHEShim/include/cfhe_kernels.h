@@ -86,6 +86,11 @@ void cfhe_fft_backward_torus_add(const double *table, size_t n, double *re, doub
 /// If `accumulate` is 0 acc is overwritten, otherwise added to.
 void cfhe_fourier_mac(size_t m, size_t rows, size_t cols, const double *f, const double *ggsw,
                       double *acc, int accumulate);
+/// The same for output columns first ..< first + count only; acc holds those `count` polynomials.
+/// Each column is summed over r in the same order as cfhe_fourier_mac does, so the two threads of
+/// a paired blind rotation (one column each) produce exactly the bytes of one thread doing both.
+void cfhe_fourier_mac_columns(size_t m, size_t rows, size_t cols, size_t first, size_t count, const double *f,
+                              const double *ggsw, double *acc, int accumulate);
 
 // MARK: - Torus polynomials (coefficients mod 2^64)
 

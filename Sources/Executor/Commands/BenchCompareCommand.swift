@@ -21,13 +21,19 @@ struct BenchCompareCommand: AsyncParsableCommand {
             let (name, parameters, client, server) = (keys.name, keys.parameters, keys.client, keys.server)
             let rng = keys.randomness.encryption
             let upper = client.encrypt(UInt32(upperValue), using: rng), lower = client.encrypt(UInt32(lowerValue), using: rng)
+            let ksPbs = CoreOperations.keyswitchBootstrap(server, client: client)
             for threads in steps {
                 let engine = ComparisonEngine(threads: threads)
                 let cost = ComparisonEngine.bootstrapCount(lower, .greaterOrEqual, price, parameters: parameters)
+                let compare = { _ = try! engine.compare(lower, .greaterOrEqual, price, serverKey: server) }
+                // The comparison in units of one single-threaded KS+PBS of the same key: both sides
+                // interleaved, each side's minimum (a shared host moves the ratio least that way).
+                let (ksPbsMicros, compareMinimum) = Timing.interleavedMinimum(rounds: repetitions, reference: ksPbs, referenceInner: 1,
+                                                                              inner: 1, compare)
                 rows.append(BenchRow(name: "compare_u32", params: name, threads: threads,
-                                     seconds: Timing.median(repetitions: repetitions, inner: 1) {
-                                         _ = try! engine.compare(lower, .greaterOrEqual, price, serverKey: server)
-                                     }, extra: ["bootstraps": cost]))
+                                     seconds: Timing.median(repetitions: repetitions, inner: 1, compare),
+                                     extra: ["bootstraps": cost, "ks_pbs_latencies_x100": Int((compareMinimum * 1e8 / ksPbsMicros).rounded())]))
+                rows.append(BenchRow(name: "ks_pbs_interleaved_min", params: name, threads: 1, seconds: ksPbsMicros * 1e-6))
                 let request = EvaluationRequest(serverKey: server, strategy: .bracketOrderLong, upper: upper, lower: lower)
                 rows.append(BenchRow(name: "bracket", params: name, threads: threads,
                                      seconds: Timing.median(repetitions: repetitions, inner: 1) {

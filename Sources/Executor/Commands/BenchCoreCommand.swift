@@ -22,16 +22,16 @@ struct BenchCoreCommand: AsyncParsableCommand {
         // Each latency row against FFTW-1024 interleaved with it, each side's minimum (the ratio a
         // shared host moves least); without libfftw3, medians against nothing.
         let reference = FFTWReference.load()
-        func row(_ name: String, _ params: String, rounds: Int, inner: Int, _ body: () -> Void) -> BenchRow {
+        func row(_ name: String, _ params: String, threads: Int = 1, rounds: Int, inner: Int, _ body: () -> Void) -> BenchRow {
             guard let reference else {
-                return BenchRow(name: name, params: params, threads: 1, seconds: Timing.median(repetitions: rounds, inner: inner, body))
+                return BenchRow(name: name, params: params, threads: threads, seconds: Timing.median(repetitions: rounds, inner: inner, body))
             }
             // About as long on the reference side as on the operation's, so both see the same load.
             let probe = Timing.median(repetitions: 3, inner: inner, body), fftw = max((fftwMicros ?? 2) * 1e-6, 1e-7)
             let referenceInner = max(1, min(100_000, Int(probe * Double(inner) / fftw)))
             let (micros, seconds) = Timing.interleavedMinimum(rounds: rounds, reference: { reference.execute() },
                                                               referenceInner: referenceInner, inner: inner, body)
-            return BenchRow(name: name, params: params, threads: 1, seconds: seconds, referenceMicros: micros)
+            return BenchRow(name: name, params: params, threads: threads, seconds: seconds, referenceMicros: micros)
         }
         rows.append(row("fft_2048", "-", rounds: 201, inner: 20, CoreOperations.forwardFFT(size: size)))
         rows.append(row("ifft_2048", "-", rounds: 201, inner: 20, CoreOperations.backwardFFT(size: size)))
@@ -46,6 +46,11 @@ struct BenchCoreCommand: AsyncParsableCommand {
             rows.append(row("keyswitch", name, rounds: repetitions, inner: 1, CoreOperations.keyswitch(server, client: client)))
             rows.append(row("pbs", name, rounds: repetitions, inner: 1, CoreOperations.bootstrap(server, client: client)))
             rows.append(row("ks_pbs", name, rounds: repetitions, inner: 1, CoreOperations.keyswitchBootstrap(server, client: client)))
+            if Parallelism.availableCores >= 2 {
+                // The latency of a lone lookup: one KS+PBS split over two threads.
+                rows.append(row("ks_pbs_paired", name, threads: 2, rounds: repetitions, inner: 1,
+                                CoreOperations.keyswitchBootstrapPaired(server, client: client)))
+            }
             var oneThread = 0.0
             for threads in steps {
                 let op = CoreOperations.keyswitchBootstrapBatch(server, client: client, count: batch, threads: threads)

@@ -65,30 +65,57 @@ extension ServerKey {
 
     /// Applies luts[i] to cts[i] for every i in one pass over the keys, on `threads` threads with
     /// per-thread scratch. Same results as calling ``applyLookupTable(_:_:)`` for each.
+    /// When the count leaves a remainder of at most half the threads (a lone bootstrap on two
+    /// threads, the seventh of seven), those last ones run as paired bootstraps, two threads each,
+    /// instead of leaving threads idle for a whole bootstrap.
     public func applyLookupTables(_ cts: [LweCiphertext], _ luts: [LookupTable], threads: Int = Parallelism.availableCores) -> [LweCiphertext] {
         precondition(cts.count == luts.count, "\(cts.count) ciphertexts but \(luts.count) lookup tables")
         let count = cts.count
         if count == 0 { return [] }
-        let bigSize = parameters.bigLweDimension.size.value, smallSize = parameters.lweDimension.size.value
-        let g = parameters.glweDimension.size.value, n = parameters.polynomialSize.value, twoN = 2 * n
-        let log2TwoN = UInt32(parameters.polynomialSize.log2 + 1)
+        let bigSize = parameters.bigLweDimension.size.value
         let input = AlignedBuffer<UInt64>(count: count * bigSize)
         for (c, ct) in cts.enumerated() {
             precondition(ct.words.count == bigSize, "ciphertext \(c) has \(ct.words.count) words, expected \(bigSize)")
             ct.words.withUnsafeBufferPointer { input.pointer.advanced(by: c * bigSize).update(from: $0.baseAddress!, count: bigSize) }
         }
         let output = AlignedBuffer<UInt64>(count: count * bigSize)
+        let threads = max(1, threads)
+        let remainder = threads >= 2 ? count % threads : 0
+        let paired = remainder <= threads / 2 ? remainder : 0, batched = count - paired
+        if batched > 0 {
+            batch(input.pointer, luts, count: batched, threads: threads, into: output.pointer)
+        }
+        if paired > 0 {
+            let buffers = UncheckedSendable((input, output, luts))
+            DispatchQueue.concurrentPerform(iterations: paired) { p in
+                let (input, output, luts) = buffers.value
+                let c = batched + p
+                applyLookupTablePaired(input.pointer + c * bigSize, luts[c], into: output.pointer + c * bigSize)
+            }
+        }
+        return (0..<count).map { c in
+            LweCiphertext(words: Array(UnsafeBufferPointer(start: output.pointer + c * bigSize, count: bigSize)))
+        }
+    }
+
+    /// The batched path of ``applyLookupTables(_:_:threads:)``: the first `count` ciphertexts at
+    /// `input` split evenly over the threads, each thread's share in groups of ``batchGroup``.
+    private func batch(_ input: UnsafeMutablePointer<UInt64>, _ luts: [LookupTable], count: Int, threads: Int,
+                       into output: UnsafeMutablePointer<UInt64>) {
+        let bigSize = parameters.bigLweDimension.size.value, smallSize = parameters.lweDimension.size.value
+        let g = parameters.glweDimension.size.value, n = parameters.polynomialSize.value, twoN = 2 * n
+        let log2TwoN = UInt32(parameters.polynomialSize.log2 + 1)
         let workers = max(1, min(threads, count))
-        let shared = UncheckedSendable(luts)
+        let shared = UncheckedSendable((luts, input, output))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let luts = shared.value
+            let (luts, input, output) = shared.value
             let lo = count * worker / workers, hi = count * (worker + 1) / workers
             let scratch = BlindRotationScratch(bootstrapKey: bootstrapKey)
             var start = lo
             while start < hi {
                 let m = min(Self.batchGroup, hi - start)
                 let small = AlignedBuffer<UInt32>(count: m * smallSize)
-                keyswitchKey.keyswitchBatch(input.pointer + start * bigSize, count: m, into: small.pointer)
+                keyswitchKey.keyswitchBatch(input + start * bigSize, count: m, into: small.pointer)
                 let switched = AlignedBuffer<UInt32>(count: m * smallSize)
                 parameters.modulusSwitch.apply(small.pointer, size: smallSize, count: m, log2TwoN: Int(log2TwoN), into: switched.pointer)
                 let accs = AlignedBuffer<UInt64>(count: m * g * n)
@@ -109,13 +136,10 @@ extension ServerKey {
                 }
                 for c in 0..<m {
                     extractConstantCoefficient(glwe: accs.pointer + c * g * n, glweDimension: g - 1, polynomialSize: n,
-                                               into: output.pointer + (start + c) * bigSize)
+                                               into: output + (start + c) * bigSize)
                 }
                 start += m
             }
-        }
-        return (0..<count).map { c in
-            LweCiphertext(words: Array(UnsafeBufferPointer(start: output.pointer + c * bigSize, count: bigSize)))
         }
     }
 }

@@ -78,6 +78,13 @@ public enum CoreOperations {
         return { _ = key.applyLookupTable(ct, lut) }
     }
 
+    /// One KS+PBS on two threads (the paired bootstrap a lone lookup of a circuit level gets).
+    public static func keyswitchBootstrapPaired(_ key: ServerKey, client: ClientKey) -> () -> Void {
+        let ct = sampleBlock(client)
+        let lut = LookupTable(parameters: key.parameters) { $0 }
+        return { _ = key.applyLookupTables([ct], [lut], threads: 2) }
+    }
+
     /// A batch of `count` KS+PBS on `threads` threads.
     public static func keyswitchBootstrapBatch(_ key: ServerKey, client: ClientKey, count: Int,
                                                threads: Int) -> () -> Void {

@@ -25,13 +25,18 @@ extension LookupCircuit.LinearCombination {
 }
 
 enum CircuitEvaluator {
-    /// Runs every job level by level: all bootstraps of one level, across all jobs that share a
-    /// key, go through one batched call (one pass over the keys, every thread busy).
-    /// Returns one boolean per job, in order.
+    /// Runs every job in rounds: each round bootstraps ready nodes (their inputs computed), across
+    /// all jobs that share a key, in one batched call (one pass over the keys, every thread busy).
+    /// A round takes the ready nodes of the greatest height (``LookupCircuit/heights``) and fills
+    /// up to a multiple of the thread count with the next most urgent, so that with few nodes a
+    /// thread does not idle while the critical chain waits. On two threads, a comparison whose 7
+    /// level-1 terms include 4 that feed one reduction runs as those 4 terms, then the reduction
+    /// beside the other 3 terms, then the final node alone (a paired bootstrap): 4 bootstrap
+    /// times and a paired one, where level by level took 4, then the reduction alone, then the
+    /// final node alone. Returns one boolean per job, in order.
     /// With a memo, nodes evaluated before (same key, table and inputs) are not bootstrapped again.
     static func run(_ jobs: [CircuitJob], threads: Int, memo: EvaluationMemo? = nil) -> [EncryptedBoolean] {
         var outputs: [[LweCiphertext?]] = jobs.map { [LweCiphertext?](repeating: nil, count: $0.circuit.nodes.count) }
-        let depth = jobs.map(\.circuit.depth).max() ?? 0
         var signatures: [[NodeDigest]] = []
         if let memo {
             signatures = jobs.map(signatures(of:))
@@ -43,35 +48,59 @@ enum CircuitEvaluator {
                 }
             }
         }
-        if depth > 0 {
-            for level in 1...depth {
-                // Group this level's nodes by evaluation key.
-                var groups: [ObjectIdentifier: [(job: Int, node: Int)]] = [:]
-                var order: [ObjectIdentifier] = []
-                for (j, job) in jobs.enumerated() {
-                    for (n, node) in job.circuit.nodes.enumerated() where node.level == level && outputs[j][n] == nil {
-                        let id = ObjectIdentifier(job.serverKey)
-                        if groups[id] == nil { order.append(id) }
-                        groups[id, default: []].append((j, n))
-                    }
-                }
-                for id in order {
-                    let members = groups[id]!
-                    let key = jobs[members[0].job].serverKey
-                    let inputs = members.map { m in
-                        jobs[m.job].circuit.nodes[m.node].input.evaluate(
-                            operands: jobs[m.job].operands, nodes: outputs[m.job], dimension: key.parameters.bigLweDimension)
-                    }
-                    let tables = members.map { jobs[$0.job].circuit.nodes[$0.node].table }
-                    let results = key.applyLookupTables(inputs, tables, threads: threads)
-                    for (m, result) in zip(members, results) {
-                        outputs[m.job][m.node] = result
-                        memo?.store(signatures[m.job][m.node], result)
-                    }
+        let heights = jobs.map(\.circuit.heights)
+        var pending = jobs.indices.flatMap { j in jobs[j].circuit.nodes.indices.filter { outputs[j][$0] == nil }.map { NodeRef(job: j, node: $0) } }
+        while !pending.isEmpty {
+            let ready = pending.filter { ref in
+                jobs[ref.job].circuit.nodes[ref.node].input.terms.allSatisfy { term in
+                    if case .node(let i) = term.source { return outputs[ref.job][i] != nil }
+                    return true
                 }
             }
+            let round = Self.round(ready, heights: heights, threads: threads)
+            // Group the round's nodes by evaluation key.
+            var groups: [ObjectIdentifier: [NodeRef]] = [:]
+            var order: [ObjectIdentifier] = []
+            for ref in round {
+                let id = ObjectIdentifier(jobs[ref.job].serverKey)
+                if groups[id] == nil { order.append(id) }
+                groups[id, default: []].append(ref)
+            }
+            for id in order {
+                let members = groups[id]!
+                let key = jobs[members[0].job].serverKey
+                let inputs = members.map { m in
+                    jobs[m.job].circuit.nodes[m.node].input.evaluate(
+                        operands: jobs[m.job].operands, nodes: outputs[m.job], dimension: key.parameters.bigLweDimension)
+                }
+                let tables = members.map { jobs[$0.job].circuit.nodes[$0.node].table }
+                let results = key.applyLookupTables(inputs, tables, threads: threads)
+                for (m, result) in zip(members, results) {
+                    outputs[m.job][m.node] = result
+                    memo?.store(signatures[m.job][m.node], result)
+                }
+            }
+            let done = Set(round)
+            pending.removeAll { done.contains($0) }
         }
         return finish(jobs, outputs)
+    }
+
+    /// A node of one job.
+    struct NodeRef: Hashable {
+        let job: Int
+        let node: Int
+    }
+
+    /// The nodes of the next round: every ready node of the greatest height, then the highest of
+    /// the others up to a multiple of `threads` (never an empty round while nodes are ready).
+    static func round(_ ready: [NodeRef], heights: [[Int]], threads: Int) -> [NodeRef] {
+        let ranked = ready.sorted { heights[$0.job][$0.node] > heights[$1.job][$1.node] }
+        guard let top = ranked.first.map({ heights[$0.job][$0.node] }) else { return [] }
+        let urgent = ranked.prefix { heights[$0.job][$0.node] == top }.count
+        let threads = max(1, threads)
+        let filled = (urgent + threads - 1) / threads * threads
+        return Array(ranked.prefix(min(ranked.count, filled)))
     }
 
     /// Placeholder output of a node nothing needs (its parents were remembered).

@@ -1,7 +1,7 @@
 /// A small dataflow program of programmable bootstraps: each node bootstraps a linear combination
 /// of input blocks and earlier nodes through its own lookup table. Comparisons and strategies are
 /// compiled to one of these (ScalarComparison.swift), and ``ComparisonEngine`` runs many of them
-/// level by level so that every bootstrap of a level goes through one batched call.
+/// in rounds, every bootstrap of a round in one batched call (CircuitEvaluation.swift).
 public struct LookupCircuit: Sendable {
     /// Where a linear-combination term reads from.
     enum Source: Hashable, Sendable {
@@ -38,6 +38,19 @@ public struct LookupCircuit: Sendable {
     public var bootstrapCount: Int { nodes.count }
     /// Bootstraps on the longest dependency chain (the latency in bootstrap rounds).
     public var depth: Int { nodes.map(\.level).max() ?? 0 }
+
+    /// For each node, the bootstraps on the longest chain from it to the output, itself included:
+    /// how urgent it is when threads are scarce (a node of height 3 delays the result more than
+    /// one of height 2).
+    var heights: [Int] {
+        var heights = [Int](repeating: 1, count: nodes.count)
+        for (m, node) in nodes.enumerated().reversed() {
+            for term in node.input.terms {
+                if case .node(let i) = term.source { heights[i] = max(heights[i], heights[m] + 1) }
+            }
+        }
+        return heights
+    }
 
     /// Appends a node, computing its level from its sources; returns its index.
     @discardableResult

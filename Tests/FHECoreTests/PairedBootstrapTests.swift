@@ -1,0 +1,56 @@
+@testable import FHECore
+import Foundation
+import Testing
+
+/// A bootstrap on two threads (one GLWE column each, in lockstep) must be the single-threaded
+/// bootstrap's bytes: the comparison's last node and every odd one of a level run that way.
+@Suite("Paired bootstrap: two threads, the same bytes", .serialized)
+struct PairedBootstrapTests {
+    /// k = 1 (one column per thread), and k = 2 with two levels (one thread owns two columns).
+    static let sets: [ParameterSet] = [.default, TestParameters.insecureSmall, TestParameters.insecureToyK2]
+
+    @Test("A lone KS+PBS on two threads equals the single-threaded one, on every kernel", arguments: sets)
+    func lone(parameters: ParameterSet) throws {
+        let (client, server) = TestKeyCache.shared.keys(for: parameters)
+        let rng = CSPRNG(seed: [UInt8](repeating: 61, count: 32))
+        for message in [0, 5, 11] {
+            let input = client.encryptBlock(message, using: rng)
+            let lut = LookupTable(parameters: parameters) { ($0 * 7 + 3) % 16 }
+            let runs = KernelEquivalenceTests.onEveryKernel { () -> [UInt64] in
+                let paired = server.applyLookupTables([input], [lut], threads: 2)[0].words
+                #expect(paired == server.applyLookupTable(input, lut).words, "\(parameters.name) m=\(message) on \(Kernel.active)")
+                return paired
+            }
+            let words = KernelEquivalenceTests.expectIdentical("paired KS+PBS \(parameters.name) m=\(message)", runs)
+            #expect(client.decryptBlock(LweCiphertext(words: words)) == (message * 7 + 3) % 16)
+        }
+    }
+
+    @Test("Counts that leave threads idle run their remainder paired, with the same results",
+          arguments: [(count: 7, threads: 2), (count: 1, threads: 4), (count: 2, threads: 4), (count: 5, threads: 4)])
+    func remainders(count: Int, threads: Int) {
+        let parameters = TestParameters.insecureSmall
+        let (client, server) = TestKeyCache.shared.keys(for: parameters)
+        let rng = CSPRNG(seed: [UInt8](repeating: UInt8(62 + count), count: 32))
+        let inputs = (0..<count).map { client.encryptBlock($0 % 16, using: rng) }
+        let luts = (0..<count).map { i in LookupTable(parameters: parameters) { ($0 + 3 * i) % 16 } }
+        let results = server.applyLookupTables(inputs, luts, threads: threads)
+        for i in 0..<count {
+            #expect(results[i].words == server.applyLookupTable(inputs[i], luts[i]).words, "item \(i) of \(count) on \(threads) threads")
+            #expect(client.decryptBlock(results[i]) == (i % 16 + 3 * i) % 16)
+        }
+    }
+
+    @Test("A u32 comparison on two threads (its last node paired) decides as on one")
+    func comparison() throws {
+        let parameters = TestParameters.insecureSmall
+        let (client, server) = TestKeyCache.shared.keys(for: parameters)
+        let bound = client.encryptRadix(380_000, blockCount: 16, using: CSPRNG(seed: [UInt8](repeating: 63, count: 32)))
+        for (price, expected) in [(390_000 as UInt64, false), (380_000, true), (379_999, true)] {
+            let two = try ComparisonEngine(threads: 2).compare(bound, .greaterOrEqual, price, serverKey: server)
+            let one = try ComparisonEngine(threads: 1).compare(bound, .greaterOrEqual, price, serverKey: server)
+            #expect(two.block.ciphertext.words == one.block.ciphertext.words)
+            #expect(try client.decrypt(two) == expected)
+        }
+    }
+}
