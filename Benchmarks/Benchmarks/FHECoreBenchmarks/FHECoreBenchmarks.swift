@@ -39,6 +39,10 @@ let benchmarks: @Sendable () -> Void = {
     }
     Benchmark("cfhe-fft-forward-2048") { measure($0) { CoreOperations.forwardFFT(size: PolynomialSize(2048)) } }
     Benchmark("cfhe-fft-backward-2048") { measure($0) { CoreOperations.backwardFFT(size: PolynomialSize(2048)) } }
+    // The Fourier multiply-accumulate of one CMux (k = 1, one level): both columns, and the one
+    // column a thread of a paired bootstrap computes.
+    Benchmark("cfhe-fourier-mac-2048-both-columns") { measure($0) { CoreOperations.fourierMultiplyAccumulate(size: PolynomialSize(2048), columns: 2) } }
+    Benchmark("cfhe-fourier-mac-2048-one-column") { measure($0) { CoreOperations.fourierMultiplyAccumulate(size: PolynomialSize(2048), columns: 1) } }
 
     for p in ParameterSet.shipped {
         Benchmark("fhecore-external-product-\(p.name)") { b in measure(b) { CoreOperations.externalProduct(keys(p).1) } }
@@ -48,6 +52,11 @@ let benchmarks: @Sendable () -> Void = {
         Benchmark("fhecore-pbs-\(p.name)") { b in measure(b) { CoreOperations.bootstrap(keys(p).1, client: keys(p).0) } }
         Benchmark("fhecore-ks-pbs-\(p.name)") { b in
             measure(b) { CoreOperations.keyswitchBootstrap(keys(p).1, client: keys(p).0) }
+        }
+        // A lone lookup on two threads (one GLWE column each): the latency the comparison's last
+        // node gets.
+        Benchmark("fhecore-ks-pbs-paired-\(p.name)-t2") { b in
+            measure(b) { CoreOperations.keyswitchBootstrapPaired(keys(p).1, client: keys(p).0) }
         }
         for threads in [1, 2] {
             Benchmark("fhecore-ks-pbs-batch64-\(p.name)-t\(threads)",

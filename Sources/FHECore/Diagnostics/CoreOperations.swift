@@ -29,6 +29,21 @@ public enum CoreOperations {
         }
     }
 
+    /// The Fourier multiply-accumulate of one CMux step with k = 1 and one level: two digit spectra
+    /// times a 2 × 2 GGSW level matrix, for `columns` output columns (2: the whole product; 1: one
+    /// thread's share in a paired bootstrap).
+    public static func fourierMultiplyAccumulate(size: PolynomialSize, columns: Int) -> () -> Void {
+        precondition(columns == 1 || columns == 2)
+        let n = size.value
+        let rng = CSPRNG(seed: [UInt8](repeating: 9, count: 32))
+        let spectra = AlignedBuffer<Double>(count: 2 * n), matrix = AlignedBuffer<Double>(count: 4 * n)
+        for buffer in [spectra, matrix] {
+            for i in 0..<buffer.count { buffer[i] = Double(Int64(bitPattern: rng.nextUInt64()) >> 20) }
+        }
+        let product = AlignedBuffer<Double>(count: columns * n)
+        return { cfhe_fourier_mac_columns(n / 2, 2, 2, 0, columns, spectra.pointer, matrix.pointer, product.pointer, 0) }
+    }
+
     /// One external product (CMux step) of blind rotation with GGSW 0 of the key.
     public static func externalProduct(_ key: ServerKey) -> () -> Void {
         let p = key.parameters
