@@ -83,6 +83,19 @@ CFHE_MULTIVERSION(void, keyswitch_batch,
                    uint32_t levels),
                   (out, out_size, in, in_stride, in_dimension, count, ksk, base_log, levels))
 
+CFHE_INLINE void keyswitch_share_body(uint32_t *restrict out, size_t out_size, const uint64_t *restrict in,
+                                      size_t in_dimension, size_t first, size_t count, int with_body,
+                                      const uint32_t *restrict ksk, uint32_t base_log, uint32_t levels) {
+    memset(out, 0, (out_size - 1) * sizeof(uint32_t));
+    out[out_size - 1] = with_body ? torus_top32(in[in_dimension]) : 0;
+    for (size_t i = first; i < first + count; i++)
+        keyswitch_coefficient(out, out_size, in[i], ksk + i * (size_t)levels * out_size, base_log, levels);
+}
+CFHE_MULTIVERSION(void, keyswitch_share,
+                  (uint32_t *restrict out, size_t out_size, const uint64_t *restrict in, size_t in_dimension, size_t first,
+                   size_t count, int with_body, const uint32_t *restrict ksk, uint32_t base_log, uint32_t levels),
+                  (out, out_size, in, in_dimension, first, count, with_body, ksk, base_log, levels))
+
 void cfhe_keyswitch(uint32_t *out, size_t out_size, const uint64_t *in, size_t in_dimension, const uint32_t *ksk,
                     uint32_t base_log, uint32_t levels) {
     cfhe_keyswitch_batch(out, out_size, in, in_dimension + 1, in_dimension, 1, ksk, base_log, levels);

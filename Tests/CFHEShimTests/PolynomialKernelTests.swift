@@ -101,6 +101,29 @@ struct PolynomialKernelTests {
         }
     }
 
+    @Test("Keyswitch shares over a split of the mask, one with the body, add up to the whole keyswitch")
+    func keyswitchShares() {
+        let inDim = 64, outSize = 33, levels = 5, baseLog = 3
+        var rng = SplitMix64(state: 6)
+        let ksk = (0..<(inDim * levels * outSize)).map { _ in UInt32(truncatingIfNeeded: rng.next()) }
+        let input = (0...inDim).map { _ in rng.next() }
+        for level in isaLevels {
+            withISA(level) {
+                var whole = [UInt32](repeating: 0, count: outSize)
+                cfhe_keyswitch(&whole, outSize, input, inDim, ksk, UInt32(baseLog), UInt32(levels))
+                for split in [0, 1, 32, inDim - 1, inDim] {
+                    var low = [UInt32](repeating: 0xDEAD_BEEF, count: outSize), high = low
+                    for bodyLow: Int32 in [1, 0] {
+                        cfhe_keyswitch_share(&low, outSize, input, inDim, 0, split, bodyLow, ksk, UInt32(baseLog), UInt32(levels))
+                        cfhe_keyswitch_share(&high, outSize, input, inDim, split, inDim - split, 1 - bodyLow, ksk, UInt32(baseLog),
+                                             UInt32(levels))
+                        #expect(zip(low, high).map { $0 &+ $1 } == whole, "isa \(level) split \(split) body low \(bodyLow)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("Centred modulus switch equals its definition; the mask as the plain switch", arguments: [9, 10, 12])
     func centredModulusSwitch(log2TwoN: Int) {
         let size = 97, count = 4, shift = 32 - log2TwoN

@@ -18,6 +18,16 @@ extension LweKeyswitchKey {
                        UInt32(baseLog.value), UInt32(levels.value))
     }
 
+    /// The share of input mask coefficients first ..< first + count of ``keyswitch(_:into:)``, and
+    /// of the body if `withBody`: shares over a split of the mask, one of them with the body, add
+    /// up (mod 2^32) to the keyswitch.
+    func keyswitchShare(_ input: UnsafePointer<UInt64>, first: Int, count: Int, withBody: Bool,
+                        into output: UnsafeMutablePointer<UInt32>) {
+        precondition(first >= 0 && count >= 0 && first + count <= inputDimension.value)
+        cfhe_keyswitch_share(output, outputDimension.size.value, input, inputDimension.value, first, count, withBody ? 1 : 0,
+                             storage.pointer, UInt32(baseLog.value), UInt32(levels.value))
+    }
+
     /// Keyswitches `count` contiguous ciphertexts in one pass over the key (the key is tens of MB;
     /// a batch reads it once instead of `count` times).
     func keyswitchBatch(_ input: UnsafePointer<UInt64>, count: Int, into output: UnsafeMutablePointer<UInt32>) {

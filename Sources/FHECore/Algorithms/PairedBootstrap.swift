@@ -56,11 +56,13 @@ enum PairedThreads {
 
 /// Memory of one paired bootstrap: each side's scratch, the digit spectra both sides read (two
 /// generations, so a side may write step s + 1 while the other still reads step s), the
-/// keyswitched and switched ciphertext, and the lockstep counters.
+/// keyswitch's shares, each side's keyswitched and switched ciphertext, and the lockstep counters.
 final class PairedBootstrapScratch: @unchecked Sendable {
     let sides: [BlindRotationScratch]
     let spectra: AlignedBuffer<Double>
-    let small: AlignedBuffer<UInt32>
+    /// The two halves of the keyswitch, and each side's sum of them.
+    let shares: [AlignedBuffer<UInt32>]
+    let keyswitched: [AlignedBuffer<UInt32>]
     /// Each side's copy of the modulus-switched ciphertext.
     let switched: [AlignedBuffer<UInt32>]
     let steps = StepPair()
@@ -69,7 +71,8 @@ final class PairedBootstrapScratch: @unchecked Sendable {
         let p = key.parameters
         sides = [BlindRotationScratch(bootstrapKey: key.bootstrapKey), BlindRotationScratch(bootstrapKey: key.bootstrapKey)]
         spectra = AlignedBuffer(count: 2 * p.pbsLevels.value * p.glweDimension.size.value * p.polynomialSize.value)
-        small = AlignedBuffer(count: p.lweDimension.size.value)
+        shares = [AlignedBuffer(count: p.lweDimension.size.value), AlignedBuffer(count: p.lweDimension.size.value)]
+        keyswitched = [AlignedBuffer(count: p.lweDimension.size.value), AlignedBuffer(count: p.lweDimension.size.value)]
         switched = [AlignedBuffer(count: p.lweDimension.size.value), AlignedBuffer(count: p.lweDimension.size.value)]
     }
 }
@@ -89,7 +92,7 @@ extension ServerKey {
         extractConstantCoefficient(glwe: accumulator.pointer, glweDimension: g - 1, polynomialSize: n, into: output)
     }
 
-    /// One side's share: the keyswitch (side 0), then the columns c ≡ side (mod 2) of every CMux.
+    /// One side's share: half the keyswitch, then the columns c ≡ side (mod 2) of every CMux.
     private func pairedHalf(side: Int, input: UnsafePointer<UInt64>, lut: LookupTable, accumulator acc: UnsafeMutablePointer<UInt64>,
                             scratch pair: PairedBootstrapScratch) {
         let smallSize = parameters.lweDimension.size.value, dimension = parameters.lweDimension.value
@@ -98,17 +101,19 @@ extension ServerKey {
         let key = bootstrapKey, own = Array(stride(from: side, to: g, by: 2))
         let scratch = pair.sides[side]
 
-        // Step 1: the keyswitch, on side 0 alone. It streams a 35 MB key from memory and is bound by
-        // bandwidth the second core does not add to: split by output words, each half took longer
-        // than the whole does on one thread.
-        if side == 0 { keyswitchKey.keyswitch(input, into: pair.small.pointer) }
+        // Step 1: the keyswitch, each side over half the input mask (half the key, contiguous);
+        // both then add the two shares, the same words in the same order.
+        let inputDimension = parameters.bigLweDimension.value, half = inputDimension / 2
+        keyswitchKey.keyswitchShare(input, first: side == 0 ? 0 : half, count: side == 0 ? half : inputDimension - half,
+                                    withBody: side == 0, into: pair.shares[side].pointer)
         pair.steps.publish(side: side, step: 1)
         let switched = pair.switched[side].pointer
         pair.steps.awaitPartner(of: side, step: 1)
-        parameters.modulusSwitch.apply(pair.small.pointer, size: smallSize, count: 1, log2TwoN: parameters.polynomialSize.log2 + 1,
-                                       into: switched)
-        // Each side switches the whole ciphertext itself (n words, the same on both) rather than
-        // wait a second time; nothing writes `small` again in this bootstrap.
+        let small = pair.keyswitched[side].pointer
+        for t in 0..<smallSize { small[t] = pair.shares[0][t] &+ pair.shares[1][t] }
+        // Each side assembles and switches the whole ciphertext itself (n words, the same on both)
+        // rather than wait a second time; nothing writes the shares again in this bootstrap.
+        parameters.modulusSwitch.apply(small, size: smallSize, count: 1, log2TwoN: parameters.polynomialSize.log2 + 1, into: switched)
 
         for c in own {
             if c == g - 1 {
