@@ -54,3 +54,60 @@ struct PairedBootstrapTests {
         }
     }
 }
+
+/// A partner thread the host deschedules must cost one wait, not one per CMux: side 0 stops it and
+/// finishes alone, from any point, with the same bytes.
+@Suite("Paired bootstrap: a late partner", .serialized)
+struct PairedBootstrapLatePartnerTests {
+    /// Where side 1 stalls: before any work (0), after its keyswitch half (1), after the first CMux's
+    /// forward half (2), and in the middle of the rotation (an even and an odd step).
+    @Test("Side 1 stalls at step s: side 0 finishes alone, the same bytes", arguments: [0, 1, 2, 3, 40, 77])
+    func stall(at step: Int) {
+        let parameters = TestParameters.insecureSmall
+        let (client, server) = TestKeyCache.shared.keys(for: parameters)
+        let input = client.encryptBlock(9, using: CSPRNG(seed: [UInt8](repeating: 70, count: 32)))
+        let lut = LookupTable(parameters: parameters) { ($0 + 5) % 16 }
+        let expected = server.applyLookupTable(input, lut).words
+        // 500 times StepPair.patience: even a side 0 that the host deschedules meanwhile finds side 1
+        // late.
+        let scratch = PairedBootstrapScratch(key: server) { s in if s == step { usleep(100_000) } }
+        var output = [UInt64](repeating: 0, count: parameters.bigLweDimension.size.value)
+        input.words.withUnsafeBufferPointer { i in
+            output.withUnsafeMutableBufferPointer { o in
+                server.applyLookupTablePaired(i.baseAddress!, lut, into: o.baseAddress!, scratch: scratch)
+            }
+        }
+        #expect(output == expected)
+        #expect(client.decryptBlock(LweCiphertext(words: output)) == 14)
+        let alone = scratch.wentAlone.load(ordering: .relaxed)
+        // At the step after the stall at the latest (earlier if a busy host made side 1 late before).
+        #expect(alone >= 1 && alone <= step + 1, "side 0 went alone at step \(alone) for a stall at \(step)")
+    }
+
+    @Test("Side 1 a little late at many steps: side 0 goes alone on its slow-wait budget, the same bytes")
+    func slowPartner() {
+        let parameters = TestParameters.insecureSmall
+        let (client, server) = TestKeyCache.shared.keys(for: parameters)
+        let rng = CSPRNG(seed: [UInt8](repeating: 72, count: 32))
+        for round in 0..<6 {
+            let input = client.encryptBlock(round, using: rng)
+            let lut = LookupTable(parameters: parameters) { ($0 * 3) % 16 }
+            // Each pause is below StepPair.patience; together they exceed StepPair.slowWaitBudget.
+            // Pausing on every step leaves side 1 level with side 0 when side 0 gives up; pausing
+            // on every other step only, one step ahead (each case has its own catch-up).
+            let every = round % 2 + 1
+            let scratch = PairedBootstrapScratch(key: server) { s in if s >= 10 && s < 110 && s % every == 0 { usleep(80) } }
+            var output = [UInt64](repeating: 0, count: parameters.bigLweDimension.size.value)
+            input.words.withUnsafeBufferPointer { i in
+                output.withUnsafeMutableBufferPointer { o in
+                    server.applyLookupTablePaired(i.baseAddress!, lut, into: o.baseAddress!, scratch: scratch)
+                }
+            }
+            #expect(output == server.applyLookupTable(input, lut).words, "round \(round)")
+            #expect(client.decryptBlock(LweCiphertext(words: output)) == (round * 3) % 16)
+            let alone = scratch.wentAlone.load(ordering: .relaxed), after = scratch.partnerStoppedAfter.load(ordering: .relaxed)
+            #expect(alone > 0, "round \(round): side 0 never went alone")
+            print("slow partner, round \(round): side 0 alone at step \(alone), side 1 had published \(after)")
+        }
+    }
+}

@@ -12,10 +12,33 @@ import Synchronization
 
 /// Two threads moving through numbered steps (1, 2, …) in lockstep: a side publishes that its
 /// share of a step is written, and waits until the other side has published the same step. The
-/// partner's share takes microseconds, so a side spins first; past that it yields the core, so a
-/// partner that a shared host descheduled costs time but never a busy core.
+/// partner's share takes microseconds, so a side spins first, then yields the core.
+/// A partner the host deschedules would stall every step (on an oversubscribed machine a paired
+/// bootstrap took 218 ms against 32 ms on one thread), so side 0, the caller, gives up on side 1
+/// when one wait exceeds ``patience`` or its slow waits add up to ``slowWaitBudget``: it asks side
+/// 1 to stop, side 1 stops at its next check and records the last step it published, and side 0
+/// finishes that bootstrap alone.
 final class StepPair: Sendable {
     private let published0 = Atomic<Int>(0), published1 = Atomic<Int>(0)
+    private let stopRequested = Atomic<Bool>(false)
+    /// −1 while side 1 runs; once it stopped, the last step it had published (0: none).
+    private let side1StoppedAfter = Atomic<Int>(-1)
+    /// How long side 0 waits for one step of side 1 (a healthy step takes a few microseconds; a
+    /// descheduled thread misses milliseconds).
+    static let patience: UInt64 = 200_000 // ns
+    /// How much slow waiting side 0 accepts over one bootstrap (a host that keeps taking the core
+    /// away for less than the patience each time, about a tenth of a paired bootstrap).
+    static let slowWaitBudget: UInt64 = 1_000_000 // ns
+
+    /// How a wait ended.
+    enum Wait: Equatable {
+        /// The partner published the step; the time spent waiting past the first spins (ns).
+        case ready(slowWait: UInt64)
+        /// Side 1 only: side 0 asked it to stop; it has recorded where and must return.
+        case stop
+        /// Side 0 only: side 1 stopped after publishing this step; side 0 continues alone.
+        case partnerStopped(after: Int)
+    }
 
     func publish(side: Int, step: Int) {
         if side == 0 { published0.store(step, ordering: .releasing) } else { published1.store(step, ordering: .releasing) }
@@ -25,11 +48,42 @@ final class StepPair: Sendable {
         side == 0 ? published0.load(ordering: .acquiring) : published1.load(ordering: .acquiring)
     }
 
-    func awaitPartner(of side: Int, step: Int) {
-        var spins = 0
+    /// Side 1, before any work and at every wait: stops (recording `lastPublished`) if asked to.
+    func side1ShouldStop(lastPublished: Int) -> Bool {
+        guard stopRequested.load(ordering: .acquiring) else { return false }
+        side1StoppedAfter.store(lastPublished, ordering: .releasing)
+        return true
+    }
+
+    /// Waits until the other side has published `step` (this side has published it).
+    func awaitPartner(of side: Int, step: Int) -> Wait {
+        if side == 1, side1ShouldStop(lastPublished: step) { return .stop }
+        var spins = 0, since: UInt64 = 0
         while published(by: 1 - side) < step {
             spins += 1
-            if spins > 4_000 { sched_yield() }
+            guard spins > 4_000 else { continue }
+            if side == 1 {
+                if side1ShouldStop(lastPublished: step) { return .stop }
+            } else {
+                let now = DispatchTime.now().uptimeNanoseconds
+                if since == 0 {
+                    since = now
+                } else if now - since > Self.patience {
+                    return .partnerStopped(after: stopPartner())
+                }
+            }
+            sched_yield()
+        }
+        return .ready(slowWait: since == 0 ? 0 : DispatchTime.now().uptimeNanoseconds - since)
+    }
+
+    /// Side 0: asks side 1 to stop and waits until it has; returns the last step side 1 published.
+    func stopPartner() -> Int {
+        stopRequested.store(true, ordering: .releasing)
+        while true {
+            let stopped = side1StoppedAfter.load(ordering: .acquiring)
+            if stopped >= 0 { return stopped }
+            sched_yield()
         }
     }
 }
@@ -66,8 +120,15 @@ final class PairedBootstrapScratch: @unchecked Sendable {
     /// Each side's copy of the modulus-switched ciphertext.
     let switched: [AlignedBuffer<UInt32>]
     let steps = StepPair()
+    /// The step at which side 0 went on alone (0: never) and the last step side 1 had published
+    /// then, for tests and diagnostics.
+    let wentAlone = Atomic<Int>(0), partnerStoppedAfter = Atomic<Int>(-1)
+    /// Tests only: called by side 1 before its work and after publishing each step (to play a
+    /// thread the host deschedules).
+    let side1Pause: (@Sendable (_ step: Int) -> Void)?
 
-    init(key: ServerKey) {
+    init(key: ServerKey, side1Pause: (@Sendable (_ step: Int) -> Void)? = nil) {
+        self.side1Pause = side1Pause
         let p = key.parameters
         sides = [BlindRotationScratch(bootstrapKey: key.bootstrapKey), BlindRotationScratch(bootstrapKey: key.bootstrapKey)]
         spectra = AlignedBuffer(count: 2 * p.pbsLevels.value * p.glweDimension.size.value * p.polynomialSize.value)
@@ -80,8 +141,9 @@ final class PairedBootstrapScratch: @unchecked Sendable {
 extension ServerKey {
     /// KS+PBS of the big-key ciphertext at `input` on two threads, written to `output`
     /// (k·N + 1 words). The same bytes as ``applyLookupTable(_:_:)``.
-    func applyLookupTablePaired(_ input: UnsafePointer<UInt64>, _ lut: LookupTable, into output: UnsafeMutablePointer<UInt64>) {
-        let scratch = PairedBootstrapScratch(key: self)
+    func applyLookupTablePaired(_ input: UnsafePointer<UInt64>, _ lut: LookupTable, into output: UnsafeMutablePointer<UInt64>,
+                                scratch: PairedBootstrapScratch? = nil) {
+        let scratch = scratch ?? PairedBootstrapScratch(key: self)
         let g = parameters.glweDimension.size.value, n = parameters.polynomialSize.value
         let accumulator = AlignedBuffer<UInt64>(count: g * n)
         let shared = UncheckedSendable((input, lut, accumulator))
@@ -92,30 +154,47 @@ extension ServerKey {
         extractConstantCoefficient(glwe: accumulator.pointer, glweDimension: g - 1, polynomialSize: n, into: output)
     }
 
-    /// One side's share: half the keyswitch, then the columns c ≡ side (mod 2) of every CMux.
+    /// One side's share: half the keyswitch, then the columns c ≡ side (mod 2) of every CMux; side 0
+    /// finishes alone from wherever side 1 stopped, if it had to stop it.
     private func pairedHalf(side: Int, input: UnsafePointer<UInt64>, lut: LookupTable, accumulator acc: UnsafeMutablePointer<UInt64>,
                             scratch pair: PairedBootstrapScratch) {
         let smallSize = parameters.lweDimension.size.value, dimension = parameters.lweDimension.value
         let g = parameters.glweDimension.size.value, n = parameters.polynomialSize.value, twoN = 2 * n
         let levels = parameters.pbsLevels.value, baseLog = UInt32(parameters.pbsBaseLog.value)
-        let key = bootstrapKey, own = Array(stride(from: side, to: g, by: 2))
-        let scratch = pair.sides[side]
+        let key = bootstrapKey, scratch = pair.sides[side], steps = pair.steps
+        let own = Array(stride(from: side, to: g, by: 2)), partners = Array(stride(from: 1 - side, to: g, by: 2))
+        if side == 1 {
+            pair.side1Pause?(0)
+            if steps.side1ShouldStop(lastPublished: 0) { return }
+        }
 
         // Step 1: the keyswitch, each side over half the input mask (half the key, contiguous);
         // both then add the two shares, the same words in the same order.
         let inputDimension = parameters.bigLweDimension.value, half = inputDimension / 2
-        keyswitchKey.keyswitchShare(input, first: side == 0 ? 0 : half, count: side == 0 ? half : inputDimension - half,
-                                    withBody: side == 0, into: pair.shares[side].pointer)
-        pair.steps.publish(side: side, step: 1)
-        let switched = pair.switched[side].pointer
-        pair.steps.awaitPartner(of: side, step: 1)
-        let small = pair.keyswitched[side].pointer
+        func keyswitchShare(_ s: Int) {
+            keyswitchKey.keyswitchShare(input, first: s == 0 ? 0 : half, count: s == 0 ? half : inputDimension - half,
+                                        withBody: s == 0, into: pair.shares[s].pointer)
+        }
+        keyswitchShare(side)
+        steps.publish(side: side, step: 1)
+        if side == 1 { pair.side1Pause?(1) }
+        var alone = false // side 0 after side 1 stopped
+        switch steps.awaitPartner(of: side, step: 1) {
+        case .ready: break
+        case .stop: return
+        case .partnerStopped(let after):
+            alone = true
+            pair.wentAlone.store(1, ordering: .relaxed)
+            pair.partnerStoppedAfter.store(after, ordering: .relaxed)
+            if after == 0 { keyswitchShare(1) }
+        }
+        let small = pair.keyswitched[side].pointer, switched = pair.switched[side].pointer
         for t in 0..<smallSize { small[t] = pair.shares[0][t] &+ pair.shares[1][t] }
         // Each side assembles and switches the whole ciphertext itself (n words, the same on both)
         // rather than wait a second time; nothing writes the shares again in this bootstrap.
         parameters.modulusSwitch.apply(small, size: smallSize, count: 1, log2TwoN: parameters.polynomialSize.log2 + 1, into: switched)
 
-        for c in own {
+        func initialize(_ c: Int) {
             if c == g - 1 {
                 let bodyRotation = (twoN - Int(switched[dimension]) % twoN) % twoN
                 lut.body.coefficients.withUnsafeBufferPointer { cfhe_poly_mul_monomial(acc + c * n, $0.baseAddress!, n, bodyRotation) }
@@ -123,34 +202,79 @@ extension ServerKey {
                 (acc + c * n).initialize(repeating: 0, count: n)
             }
         }
-        var step = 1 // steps 2, 3, …: the CMuxes that rotate
-        for i in 0..<dimension {
-            let rotation = Int(switched[i]) % twoN
-            if rotation == 0 { continue } // both sides skip the same steps
-            step += 1
-            let spectra = pair.spectra.pointer + (step & 1) * levels * g * n
-            // This side's spectra of the next GGSW (its columns only), one requested per transform
-            // as in cmux: k-th of column c is level k / g, row k % g.
-            func prefetch(column c: Int, _ k: Int) -> UnsafePointer<Double>? {
-                guard i + 1 < dimension, k < levels * g else { return nil }
-                return key.levelMatrix(ggsw: i + 1, level: k / g) + ((k % g) * g + c) * n
+        // The CMuxes that rotate (rotation 0 adds nothing; both sides skip the same ones): CMux k is
+        // lockstep step k + 2 and uses spectra generation k & 1.
+        let rotating = (0..<dimension).filter { Int(switched[$0]) % twoN != 0 }
+        // This side's spectra of the next GGSW (column c only), one requested per transform as in
+        // cmux: the j-th is level j / g, row j % g.
+        func prefetch(_ i: Int, column c: Int, _ j: Int) -> UnsafePointer<Double>? {
+            guard i + 1 < dimension, j < levels * g else { return nil }
+            return key.levelMatrix(ggsw: i + 1, level: j / g) + ((j % g) * g + c) * n
+        }
+        func spectra(_ k: Int) -> UnsafeMutablePointer<Double> { pair.spectra.pointer + (k & 1) * levels * g * n }
+        /// Column c of CMux k, first half: rotate, decompose, transform into the shared spectra.
+        func forward(_ c: Int, _ k: Int) {
+            let i = rotating[k]
+            cfhe_poly_mul_monomial_sub(scratch.difference.pointer + c * n, acc + c * n, n, Int(switched[i]) % twoN)
+            cfhe_decompose(scratch.difference.pointer + c * n, n, baseLog, UInt32(levels), scratch.digits.pointer)
+            for level in 0..<levels {
+                fft.forwardInteger(scratch.digits.pointer + level * n, into: spectra(k) + (level * g + c) * n,
+                                   prefetch: prefetch(i, column: c, level))
             }
-            for c in own {
-                cfhe_poly_mul_monomial_sub(scratch.difference.pointer + c * n, acc + c * n, n, rotation)
-                cfhe_decompose(scratch.difference.pointer + c * n, n, baseLog, UInt32(levels), scratch.digits.pointer)
-                for level in 0..<levels {
-                    fft.forwardInteger(scratch.digits.pointer + level * n, into: spectra + (level * g + c) * n, prefetch: prefetch(column: c, level))
+        }
+        /// Column c of CMux k, second half: every row's spectrum times column c of the GGSW, back
+        /// to the torus and into the accumulator.
+        func backward(_ c: Int, _ k: Int) {
+            let i = rotating[k]
+            for level in 0..<levels {
+                cfhe_fourier_mac_columns(n / 2, g, g, c, 1, spectra(k) + level * g * n, key.levelMatrix(ggsw: i, level: level),
+                                         scratch.productSpectra.pointer + c * n, level > 0 ? 1 : 0)
+            }
+            fft.backwardTorusAdd(scratch.productSpectra.pointer + c * n, into: acc + c * n, prefetch: prefetch(i, column: c, levels))
+        }
+
+        own.forEach(initialize)
+        if alone { partners.forEach(initialize) }
+        var k = 0, slowWaits: UInt64 = 0
+        while k < rotating.count && !alone {
+            own.forEach { forward($0, k) }
+            steps.publish(side: side, step: k + 2)
+            if side == 1 { pair.side1Pause?(k + 2) }
+            var partnerStoppedAfter: Int?
+            switch steps.awaitPartner(of: side, step: k + 2) {
+            case .ready(let slowWait):
+                slowWaits += slowWait
+                if side == 0 && slowWaits > StepPair.slowWaitBudget { partnerStoppedAfter = steps.stopPartner() }
+            case .stop: return
+            case .partnerStopped(let after): partnerStoppedAfter = after
+            }
+            if let after = partnerStoppedAfter {
+                // Side 1 published step k + 1, k + 2 or (when it was on time) k + 3. Side 0 brings
+                // every column to "forward half of CMux k (or k + 1) done", in the order the
+                // columns' owners would have gone.
+                alone = true
+                pair.wentAlone.store(k + 2, ordering: .relaxed)
+                pair.partnerStoppedAfter.store(after, ordering: .relaxed)
+                if after == 1 {
+                    partners.forEach(initialize)
+                } else if after == k + 1 {
+                    partners.forEach { backward($0, k - 1) }
+                }
+                if after < k + 2 { partners.forEach { forward($0, k) } }
+                if after == k + 3 {
+                    own.forEach { backward($0, k) }
+                    k += 1
+                    own.forEach { forward($0, k) }
                 }
             }
-            pair.steps.publish(side: side, step: step)
-            pair.steps.awaitPartner(of: side, step: step)
-            for c in own {
-                for level in 0..<levels {
-                    cfhe_fourier_mac_columns(n / 2, g, g, c, 1, spectra + level * g * n, key.levelMatrix(ggsw: i, level: level),
-                                             scratch.productSpectra.pointer + c * n, level > 0 ? 1 : 0)
-                }
-                fft.backwardTorusAdd(scratch.productSpectra.pointer + c * n, into: acc + c * n, prefetch: prefetch(column: c, levels))
-            }
+            (alone ? Array(0..<g) : own).forEach { backward($0, k) }
+            k += 1
+        }
+        // Alone: every column of every remaining CMux, as the single-threaded path does.
+        while k < rotating.count {
+            for c in 0..<g { forward(c, k) }
+            for c in 0..<g { backward(c, k) }
+            k += 1
         }
     }
 }
