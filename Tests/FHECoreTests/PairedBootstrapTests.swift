@@ -68,7 +68,7 @@ struct PairedBootstrapLatePartnerTests {
         let input = client.encryptBlock(9, using: CSPRNG(seed: [UInt8](repeating: 70, count: 32)))
         let lut = LookupTable(parameters: parameters) { ($0 + 5) % 16 }
         let expected = server.applyLookupTable(input, lut).words
-        // 500 times StepPair.patience: even a side 0 that the host deschedules meanwhile finds side 1
+        // 50 times StepPair.startPatience: even a side 0 that the host deschedules meanwhile finds side 1
         // late.
         let scratch = PairedBootstrapScratch(key: server) { s in if s == step { usleep(100_000) } }
         var output = [UInt64](repeating: 0, count: parameters.bigLweDimension.size.value)
@@ -82,6 +82,32 @@ struct PairedBootstrapLatePartnerTests {
         let alone = scratch.wentAlone.load(ordering: .relaxed)
         // At the step after the stall at the latest (earlier if a busy host made side 1 late before).
         #expect(alone >= 1 && alone <= step + 1, "side 0 went alone at step \(alone) for a stall at \(step)")
+    }
+
+    @Test("Side 1 late only at the last steps: side 0 never waits for a stop side 1 cannot see")
+    func lateAtTheEnd() {
+        let parameters = TestParameters.insecureSmall
+        let (client, server) = TestKeyCache.shared.keys(for: parameters)
+        let input = client.encryptBlock(7, using: CSPRNG(seed: [UInt8](repeating: 73, count: 32)))
+        let lut = LookupTable(parameters: parameters) { 15 - $0 }
+        // Slow (below the patience, about a tenth of the budget each) on the `slow` steps before
+        // the last, never on the last: for some `slow` side 0's slow waits reach the budget at the
+        // last barrier, which side 1 passes at once and then returns with no check left.
+        for slow in 6...16 {
+            let own = LockedValue<PairedBootstrapScratch?>(nil) // the hook reads its own scratch's CMux count
+            let pausing = PairedBootstrapScratch(key: server) { s in
+                let last = (own.get()?.rotatingCount.load(ordering: .relaxed) ?? 0) + 1
+                if s >= last - slow && s < last { usleep(100) }
+            }
+            own.set(pausing)
+            var output = [UInt64](repeating: 0, count: parameters.bigLweDimension.size.value)
+            input.words.withUnsafeBufferPointer { i in
+                output.withUnsafeMutableBufferPointer { o in
+                    server.applyLookupTablePaired(i.baseAddress!, lut, into: o.baseAddress!, scratch: pausing)
+                }
+            }
+            #expect(output == server.applyLookupTable(input, lut).words, "slow on the \(slow) steps before the last")
+        }
     }
 
     @Test("Side 1 a little late at many steps: side 0 goes alone on its slow-wait budget, the same bytes")

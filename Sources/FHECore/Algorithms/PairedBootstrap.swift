@@ -26,6 +26,9 @@ final class StepPair: Sendable {
     /// How long side 0 waits for one step of side 1 (a healthy step takes a few microseconds; a
     /// descheduled thread misses milliseconds).
     static let patience: UInt64 = 200_000 // ns
+    /// The same for step 1, which includes starting side 1's thread (about 0.1 ms, more on a busy
+    /// host) before its half of the keyswitch.
+    static let startPatience: UInt64 = 2_000_000 // ns
     /// How much slow waiting side 0 accepts over one bootstrap (a host that keeps taking the core
     /// away for less than the patience each time, about a tenth of a paired bootstrap).
     static let slowWaitBudget: UInt64 = 1_000_000 // ns
@@ -57,6 +60,7 @@ final class StepPair: Sendable {
 
     /// Waits until the other side has published `step` (this side has published it).
     func awaitPartner(of side: Int, step: Int) -> Wait {
+        let patience = step == 1 ? Self.startPatience : Self.patience
         if side == 1, side1ShouldStop(lastPublished: step) { return .stop }
         var spins = 0, since: UInt64 = 0
         while published(by: 1 - side) < step {
@@ -68,7 +72,7 @@ final class StepPair: Sendable {
                 let now = DispatchTime.now().uptimeNanoseconds
                 if since == 0 {
                     since = now
-                } else if now - since > Self.patience {
+                } else if now - since > patience {
                     return .partnerStopped(after: stopPartner())
                 }
             }
@@ -78,6 +82,8 @@ final class StepPair: Sendable {
     }
 
     /// Side 0: asks side 1 to stop and waits until it has; returns the last step side 1 published.
+    /// Side 1 must have a check ahead of it (a step side 0 has not published yet), or this waits
+    /// forever.
     func stopPartner() -> Int {
         stopRequested.store(true, ordering: .releasing)
         while true {
@@ -123,6 +129,8 @@ final class PairedBootstrapScratch: @unchecked Sendable {
     /// The step at which side 0 went on alone (0: never) and the last step side 1 had published
     /// then, for tests and diagnostics.
     let wentAlone = Atomic<Int>(0), partnerStoppedAfter = Atomic<Int>(-1)
+    /// The CMuxes that rotate (their lockstep steps are 2 ... count + 1), once known.
+    let rotatingCount = Atomic<Int>(0)
     /// Tests only: called by side 1 before its work and after publishing each step (to play a
     /// thread the host deschedules).
     let side1Pause: (@Sendable (_ step: Int) -> Void)?
@@ -205,6 +213,7 @@ extension ServerKey {
         // The CMuxes that rotate (rotation 0 adds nothing; both sides skip the same ones): CMux k is
         // lockstep step k + 2 and uses spectra generation k & 1.
         let rotating = (0..<dimension).filter { Int(switched[$0]) % twoN != 0 }
+        pair.rotatingCount.store(rotating.count, ordering: .relaxed)
         // This side's spectra of the next GGSW (column c only), one requested per transform as in
         // cmux: the j-th is level j / g, row j % g.
         func prefetch(_ i: Int, column c: Int, _ j: Int) -> UnsafePointer<Double>? {
@@ -244,7 +253,11 @@ extension ServerKey {
             switch steps.awaitPartner(of: side, step: k + 2) {
             case .ready(let slowWait):
                 slowWaits += slowWait
-                if side == 0 && slowWaits > StepPair.slowWaitBudget { partnerStoppedAfter = steps.stopPartner() }
+                // Only while a CMux remains: side 1 checks for a stop request at its next barrier,
+                // and after the last CMux it has none (it may already have returned).
+                if side == 0 && slowWaits > StepPair.slowWaitBudget && k + 1 < rotating.count {
+                    partnerStoppedAfter = steps.stopPartner()
+                }
             case .stop: return
             case .partnerStopped(let after): partnerStoppedAfter = after
             }
