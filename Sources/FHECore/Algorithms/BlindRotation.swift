@@ -34,35 +34,68 @@ extension FourierBootstrapKey {
     /// ACC ← ACC + ExternalProduct(GGSW_i, ACC·X^rotation − ACC), i.e. ACC·X^(rotation·s_i).
     /// `rotation` is in [1, 2N). `prefetch` is the GGSW the next step will use: its spectra are
     /// requested, one per transform, while this step computes.
+    /// Written as its two halves per column, the pieces a paired bootstrap splits between threads.
     @inline(__always)
     func cmux(accumulator acc: UnsafeMutablePointer<UInt64>, ggsw i: Int, rotation: Int, fft: FourierTransform,
               scratch: BlindRotationScratch, prefetch: Int?) {
+        let g = scratch.glweSize
+        for c in 0..<g {
+            cmuxForward(column: c, accumulator: acc, rotation: rotation, into: scratch.digitSpectra.pointer, fft: fft,
+                        scratch: scratch, prefetch: prefetch)
+        }
+        for c in 0..<g {
+            cmuxBackward(column: c, accumulator: acc, ggsw: i, from: scratch.digitSpectra.pointer, fft: fft, scratch: scratch,
+                         prefetch: prefetch)
+        }
+    }
+
+    /// The first half of a CMux for GLWE column c: ACC_c·X^rotation − ACC_c, decomposed, each
+    /// level's digits transformed into row c of that level in `spectra` (L·(k+1) spectra).
+    @inline(__always)
+    func cmuxForward(column c: Int, accumulator acc: UnsafeMutablePointer<UInt64>, rotation: Int,
+                     into spectra: UnsafeMutablePointer<Double>, fft: FourierTransform, scratch: BlindRotationScratch, prefetch: Int?) {
         let n = scratch.polynomialSize, g = scratch.glweSize, levels = scratch.levels
-        let baseLog = UInt32(self.baseLog.value)
-        let next = prefetch.map { levelMatrix(ggsw: $0, level: 0) }
-        let spectraPerGgsw = polynomialsPerGgsw
-        var prefetched = 0
-        func nextSpectrum() -> UnsafePointer<Double>? {
-            guard let next, prefetched < spectraPerGgsw else { return nil }
-            defer { prefetched += 1 }
-            return next + prefetched * n
-        }
-        for c in 0..<g {
-            cfhe_poly_mul_monomial_sub(scratch.difference.pointer + c * n, acc + c * n, n, rotation)
-        }
-        for row in 0..<g {
-            cfhe_decompose(scratch.difference.pointer + row * n, n, baseLog, UInt32(levels), scratch.digits.pointer)
-            for level in 0..<levels {
-                fft.forwardInteger(scratch.digits.pointer + level * n,
-                                   into: scratch.digitSpectra.pointer + (level * g + row) * n, prefetch: nextSpectrum())
-            }
-        }
+        cfhe_poly_mul_monomial_sub(scratch.difference.pointer + c * n, acc + c * n, n, rotation)
+        cfhe_decompose(scratch.difference.pointer + c * n, n, UInt32(baseLog.value), UInt32(levels), scratch.digits.pointer)
         for level in 0..<levels {
-            cfhe_fourier_mac(n / 2, g, g, scratch.digitSpectra.pointer + level * g * n,
-                             levelMatrix(ggsw: i, level: level), scratch.productSpectra.pointer, level > 0 ? 1 : 0)
+            fft.forwardInteger(scratch.digits.pointer + level * n, into: spectra + (level * g + c) * n,
+                               prefetch: prefetchedSpectrum(prefetch, column: c, level, n: n, g: g))
         }
-        for c in 0..<g {
-            fft.backwardTorusAdd(scratch.productSpectra.pointer + c * n, into: acc + c * n, prefetch: nextSpectrum())
+    }
+
+    /// The second half for column c: every row's spectrum times column c of GGSW i's level
+    /// matrices (rows summed in `cfhe_fourier_mac`'s order), back to the torus, added to ACC_c.
+    @inline(__always)
+    func cmuxBackward(column c: Int, accumulator acc: UnsafeMutablePointer<UInt64>, ggsw i: Int,
+                      from spectra: UnsafePointer<Double>, fft: FourierTransform, scratch: BlindRotationScratch, prefetch: Int?) {
+        let n = scratch.polynomialSize, g = scratch.glweSize, levels = scratch.levels
+        for level in 0..<levels {
+            cfhe_fourier_mac_columns(n / 2, g, g, c, 1, spectra + level * g * n, levelMatrix(ggsw: i, level: level),
+                                     scratch.productSpectra.pointer + c * n, level > 0 ? 1 : 0)
+        }
+        fft.backwardTorusAdd(scratch.productSpectra.pointer + c * n, into: acc + c * n,
+                             prefetch: prefetchedSpectrum(prefetch, column: c, levels, n: n, g: g))
+    }
+
+    /// The j-th spectrum of GGSW `next` that column c's transforms request (level j / (k+1), row
+    /// j mod (k+1)): over a CMux the columns' L + 1 transforms each ask for one, covering the GGSW
+    /// when L = 1.
+    @inline(__always)
+    private func prefetchedSpectrum(_ next: Int?, column c: Int, _ j: Int, n: Int, g: Int) -> UnsafePointer<Double>? {
+        guard let next, j < levels.value * g else { return nil }
+        return levelMatrix(ggsw: next, level: j / g) + ((j % g) * g + c) * n
+    }
+
+    /// Starts a blind rotation in column c of the accumulator: zero for a mask column, the table
+    /// rotated by −b̂ for the body column.
+    @inline(__always)
+    func initializeAccumulator(_ acc: UnsafeMutablePointer<UInt64>, column c: Int, lut: LookupTable, switchedBody: UInt32) {
+        let n = polynomialSize.value, g = glweSize.value, twoN = 2 * n
+        if c == g - 1 {
+            let bodyRotation = (twoN - Int(switchedBody) % twoN) % twoN
+            lut.body.coefficients.withUnsafeBufferPointer { cfhe_poly_mul_monomial(acc + c * n, $0.baseAddress!, n, bodyRotation) }
+        } else {
+            (acc + c * n).initialize(repeating: 0, count: n)
         }
     }
 
@@ -70,13 +103,8 @@ extension FourierBootstrapKey {
     /// [0, 2N]): the accumulator at `acc` becomes a GLWE encryption of X^{−(b̂ − Σ â_i s_i)}·LUT.
     func blindRotate(lut: LookupTable, switched: UnsafePointer<UInt32>, accumulator acc: UnsafeMutablePointer<UInt64>,
                      fft: FourierTransform, scratch: BlindRotationScratch) {
-        let n = scratch.polynomialSize, g = scratch.glweSize, twoN = 2 * n
-        let dimension = inputLweDimension.value
-        for c in 0..<((g - 1) * n) { acc[c] = 0 }
-        let bodyRotation = (twoN - Int(switched[dimension]) % twoN) % twoN
-        lut.body.coefficients.withUnsafeBufferPointer { table in
-            cfhe_poly_mul_monomial(acc + (g - 1) * n, table.baseAddress!, n, bodyRotation)
-        }
+        let twoN = 2 * scratch.polynomialSize, dimension = inputLweDimension.value
+        for c in 0..<scratch.glweSize { initializeAccumulator(acc, column: c, lut: lut, switchedBody: switched[dimension]) }
         for i in 0..<dimension {
             let rotation = Int(switched[i]) % twoN
             if rotation == 0 { continue } // X^0·ACC − ACC = 0: the CMux would add exactly nothing

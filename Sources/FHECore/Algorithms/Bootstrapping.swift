@@ -120,10 +120,9 @@ extension ServerKey {
                 parameters.modulusSwitch.apply(small.pointer, size: smallSize, count: m, log2TwoN: Int(log2TwoN), into: switched.pointer)
                 let accs = AlignedBuffer<UInt64>(count: m * g * n)
                 for c in 0..<m {
-                    let acc = accs.pointer + c * g * n
-                    let rotation = (twoN - Int(switched[c * smallSize + smallSize - 1]) % twoN) % twoN
-                    luts[start + c].body.coefficients.withUnsafeBufferPointer { t in
-                        cfhe_poly_mul_monomial(acc + (g - 1) * n, t.baseAddress!, n, rotation)
+                    for column in 0..<g {
+                        bootstrapKey.initializeAccumulator(accs.pointer + c * g * n, column: column, lut: luts[start + c],
+                                                           switchedBody: switched[c * smallSize + smallSize - 1])
                     }
                 }
                 for i in 0..<(smallSize - 1) {

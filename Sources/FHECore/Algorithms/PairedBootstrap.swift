@@ -34,7 +34,7 @@ final class StepPair: Sendable {
     static let slowWaitBudget: UInt64 = 1_000_000 // ns
 
     /// How a wait ended.
-    enum Wait: Equatable {
+    enum Wait {
         /// The partner published the step; the time spent waiting past the first spins (ns).
         case ready(slowWait: UInt64)
         /// Side 1 only: side 0 asked it to stop; it has recorded where and must return.
@@ -168,7 +168,7 @@ extension ServerKey {
                             scratch pair: PairedBootstrapScratch) {
         let smallSize = parameters.lweDimension.size.value, dimension = parameters.lweDimension.value
         let g = parameters.glweDimension.size.value, n = parameters.polynomialSize.value, twoN = 2 * n
-        let levels = parameters.pbsLevels.value, baseLog = UInt32(parameters.pbsBaseLog.value)
+        let levels = parameters.pbsLevels.value
         let key = bootstrapKey, scratch = pair.sides[side], steps = pair.steps
         let own = Array(stride(from: side, to: g, by: 2)), partners = Array(stride(from: 1 - side, to: g, by: 2))
         if side == 1 {
@@ -202,44 +202,23 @@ extension ServerKey {
         // rather than wait a second time; nothing writes the shares again in this bootstrap.
         parameters.modulusSwitch.apply(small, size: smallSize, count: 1, log2TwoN: parameters.polynomialSize.log2 + 1, into: switched)
 
-        func initialize(_ c: Int) {
-            if c == g - 1 {
-                let bodyRotation = (twoN - Int(switched[dimension]) % twoN) % twoN
-                lut.body.coefficients.withUnsafeBufferPointer { cfhe_poly_mul_monomial(acc + c * n, $0.baseAddress!, n, bodyRotation) }
-            } else {
-                (acc + c * n).initialize(repeating: 0, count: n)
-            }
-        }
+        func initialize(_ c: Int) { key.initializeAccumulator(acc, column: c, lut: lut, switchedBody: switched[dimension]) }
         // The CMuxes that rotate (rotation 0 adds nothing; both sides skip the same ones): CMux k is
         // lockstep step k + 2 and uses spectra generation k & 1.
         let rotating = (0..<dimension).filter { Int(switched[$0]) % twoN != 0 }
         pair.rotatingCount.store(rotating.count, ordering: .relaxed)
-        // This side's spectra of the next GGSW (column c only), one requested per transform as in
-        // cmux: the j-th is level j / g, row j % g.
-        func prefetch(_ i: Int, column c: Int, _ j: Int) -> UnsafePointer<Double>? {
-            guard i + 1 < dimension, j < levels * g else { return nil }
-            return key.levelMatrix(ggsw: i + 1, level: j / g) + ((j % g) * g + c) * n
-        }
         func spectra(_ k: Int) -> UnsafeMutablePointer<Double> { pair.spectra.pointer + (k & 1) * levels * g * n }
-        /// Column c of CMux k, first half: rotate, decompose, transform into the shared spectra.
+        func next(_ i: Int) -> Int? { i + 1 < dimension ? i + 1 : nil }
+        /// Column c of CMux k, first half, into the shared spectra of its generation.
         func forward(_ c: Int, _ k: Int) {
             let i = rotating[k]
-            cfhe_poly_mul_monomial_sub(scratch.difference.pointer + c * n, acc + c * n, n, Int(switched[i]) % twoN)
-            cfhe_decompose(scratch.difference.pointer + c * n, n, baseLog, UInt32(levels), scratch.digits.pointer)
-            for level in 0..<levels {
-                fft.forwardInteger(scratch.digits.pointer + level * n, into: spectra(k) + (level * g + c) * n,
-                                   prefetch: prefetch(i, column: c, level))
-            }
+            key.cmuxForward(column: c, accumulator: acc, rotation: Int(switched[i]) % twoN, into: spectra(k), fft: fft,
+                            scratch: scratch, prefetch: next(i))
         }
-        /// Column c of CMux k, second half: every row's spectrum times column c of the GGSW, back
-        /// to the torus and into the accumulator.
+        /// Column c of CMux k, second half, reading both sides' spectra.
         func backward(_ c: Int, _ k: Int) {
             let i = rotating[k]
-            for level in 0..<levels {
-                cfhe_fourier_mac_columns(n / 2, g, g, c, 1, spectra(k) + level * g * n, key.levelMatrix(ggsw: i, level: level),
-                                         scratch.productSpectra.pointer + c * n, level > 0 ? 1 : 0)
-            }
-            fft.backwardTorusAdd(scratch.productSpectra.pointer + c * n, into: acc + c * n, prefetch: prefetch(i, column: c, levels))
+            key.cmuxBackward(column: c, accumulator: acc, ggsw: i, from: spectra(k), fft: fft, scratch: scratch, prefetch: next(i))
         }
 
         own.forEach(initialize)
@@ -283,10 +262,10 @@ extension ServerKey {
             (alone ? Array(0..<g) : own).forEach { backward($0, k) }
             k += 1
         }
-        // Alone: every column of every remaining CMux, as the single-threaded path does.
+        // Alone: every remaining CMux as the single-threaded path runs it.
         while k < rotating.count {
-            for c in 0..<g { forward(c, k) }
-            for c in 0..<g { backward(c, k) }
+            let i = rotating[k]
+            key.cmux(accumulator: acc, ggsw: i, rotation: Int(switched[i]) % twoN, fft: fft, scratch: scratch, prefetch: next(i))
             k += 1
         }
     }
