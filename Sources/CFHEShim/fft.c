@@ -122,8 +122,8 @@ static void backward_torus_add_scalar(const double *t, size_t n, double *re, dou
     for (size_t j = 0; j < m; j++) {
         double a, b;
         cmul_scalar(re[j], im[j], cr[j], ci[j], &a, &b);
-        out[j] += cfhe_f64_to_torus(a * 0x1p64);
-        out[j + m] += cfhe_f64_to_torus(b * 0x1p64);
+        out[j] += cfhe_f64_to_torus(a);
+        out[j + m] += cfhe_f64_to_torus(b);
     }
 }
 
@@ -170,6 +170,15 @@ void cfhe_fft_backward_torus_add(const double *t, size_t n, double *re, double *
     case CFHE_ISA_AVX512: cfhe_fft_backward_torus_add_avx512(t, n, re, im, out, prefetch); return;
     case CFHE_ISA_AVX2: cfhe_fft_backward_torus_add_avx2(t, n, re, im, out, prefetch); return;
     default: backward_torus_add_scalar(t, n, re, im, out, NULL);
+    }
+}
+
+void cfhe_f64_to_torus_add(const double *y, size_t count, uint64_t *out) {
+    switch (cfhe_isa_level) {
+    case CFHE_ISA_AVX512: cfhe_f64_to_torus_add_avx512(y, count, out); return;
+    case CFHE_ISA_AVX2: cfhe_f64_to_torus_add_avx2(y, count, out); return;
+    default:
+        for (size_t j = 0; j < count; j++) out[j] += cfhe_f64_to_torus(y[j]);
     }
 }
 

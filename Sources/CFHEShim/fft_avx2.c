@@ -169,21 +169,23 @@ T static void dit(const double *t, size_t m, double *re, double *im) {
     }
 }
 
-/// round(y) mod 2^64 (vector form of cfhe_f64_to_torus; AVX2 has no 64-bit max or arithmetic shift).
-T static inline __m256i to_torus(V y) {
-    const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);
-    __m256i bits = _mm256_castpd_si256(y);
-    __m256i e = _mm256_and_si256(_mm256_srli_epi64(bits, 52), _mm256_set1_epi64x(0x7ff));
-    __m256i mant = _mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi64x(0xFFFFFFFFFFFFFll)),
-                                   _mm256_set1_epi64x(1ll << 52));
-    __m256i shift = _mm256_sub_epi64(e, _mm256_set1_epi64x(1075));
-    __m256i positive = _mm256_cmpgt_epi64(shift, zero);
-    __m256i shl = _mm256_and_si256(shift, positive);
-    __m256i shr = _mm256_andnot_si256(positive, _mm256_sub_epi64(zero, shift));
-    __m256i half = _mm256_srli_epi64(_mm256_sllv_epi64(one, shr), 1);
-    __m256i r = _mm256_sllv_epi64(_mm256_srlv_epi64(_mm256_add_epi64(mant, half), shr), shl);
-    __m256i sign = _mm256_sub_epi64(zero, _mm256_srli_epi64(bits, 63));
-    return _mm256_sub_epi64(_mm256_xor_si256(r, sign), sign);
+/// round(y * 2^64) mod 2^64, ties to even, for a torus value y of any size: the AVX-512 path's
+/// conversion without its f64 -> i64 instruction. The fraction f = y - round(y) is exact and
+/// f * 2^64 is split into a high and a low 32-bit half; adding 1.5 * 2^52 rounds each to an integer
+/// (ties to even, exact below 2^51) whose bits are then that integer plus a constant. Rounding the
+/// high half first moves the value by a multiple of 2^32, an even number, so the low half's
+/// rounding is the whole value's.
+T static inline __m256i fraction_to_torus(V y) {
+    const V magic = _mm256_set1_pd(0x1.8p52), two32 = _mm256_set1_pd(0x1p32);
+    const __m256i magic_bits = _mm256_castpd_si256(magic);
+    V fraction = _mm256_sub_pd(y, _mm256_round_pd(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    V upper = _mm256_mul_pd(fraction, two32);                      // |upper| <= 2^31, exact
+    V high = _mm256_add_pd(upper, magic);                          // magic + round(upper)
+    V rest = _mm256_sub_pd(upper, _mm256_sub_pd(high, magic));     // exact, within [-1/2, 1/2]
+    V low = _mm256_fmadd_pd(rest, two32, magic);                   // magic + round(rest * 2^32)
+    __m256i h = _mm256_sub_epi64(_mm256_castpd_si256(high), magic_bits);
+    __m256i l = _mm256_sub_epi64(_mm256_castpd_si256(low), magic_bits);
+    return _mm256_add_epi64(_mm256_slli_epi64(h, 32), l);
 }
 
 /// Exact int64 -> double for |x| < 2^51: AVX2 has no cvtepi64_pd, so add the bit pattern of
@@ -241,13 +243,21 @@ T void cfhe_fft_backward_torus_add_avx2(const double *t, size_t n, double *re, d
         prefetch_lines(prefetch, j, m);
         V r = _mm256_loadu_pd(re + j), i = _mm256_loadu_pd(im + j);
         V cr = _mm256_loadu_pd(ur + j), ci = _mm256_loadu_pd(ui + j);
-        const V torus = _mm256_set1_pd(0x1p64);
-        V a = _mm256_mul_pd(_mm256_fmsub_pd(r, cr, _mm256_mul_pd(i, ci)), torus);
-        V b = _mm256_mul_pd(_mm256_fmadd_pd(r, ci, _mm256_mul_pd(i, cr)), torus);
+        V a = _mm256_fmsub_pd(r, cr, _mm256_mul_pd(i, ci));
+        V b = _mm256_fmadd_pd(r, ci, _mm256_mul_pd(i, cr));
         __m256i *lo = (__m256i *)(out + j), *hi = (__m256i *)(out + j + m);
-        _mm256_storeu_si256(lo, _mm256_add_epi64(_mm256_loadu_si256(lo), to_torus(a)));
-        _mm256_storeu_si256(hi, _mm256_add_epi64(_mm256_loadu_si256(hi), to_torus(b)));
+        _mm256_storeu_si256(lo, _mm256_add_epi64(_mm256_loadu_si256(lo), fraction_to_torus(a)));
+        _mm256_storeu_si256(hi, _mm256_add_epi64(_mm256_loadu_si256(hi), fraction_to_torus(b)));
     }
+}
+
+T void cfhe_f64_to_torus_add_avx2(const double *y, size_t count, uint64_t *out) {
+    size_t j = 0;
+    for (; j + 4 <= count; j += 4) {
+        __m256i *o = (__m256i *)(out + j);
+        _mm256_storeu_si256(o, _mm256_add_epi64(_mm256_loadu_si256(o), fraction_to_torus(_mm256_loadu_pd(y + j))));
+    }
+    for (; j < count; j++) out[j] += cfhe_f64_to_torus(y[j]);
 }
 
 T void cfhe_fourier_mac_avx2(size_t m, size_t rows, size_t cols, size_t first, size_t count, const double *f,

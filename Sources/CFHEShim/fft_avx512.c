@@ -254,6 +254,14 @@ T void cfhe_fft_backward_torus_add_avx512(const double *t, size_t n, double *re,
     }
 }
 
+T void cfhe_f64_to_torus_add_avx512(const double *y, size_t count, uint64_t *out) {
+    size_t j = 0;
+    for (; j + 8 <= count; j += 8) {
+        _mm512_storeu_si512(out + j, _mm512_add_epi64(_mm512_loadu_si512(out + j), fraction_to_torus(_mm512_loadu_pd(y + j))));
+    }
+    for (; j < count; j++) out[j] += cfhe_f64_to_torus(y[j]);
+}
+
 T void cfhe_fourier_mac_avx512(size_t m, size_t rows, size_t cols, size_t first, size_t count, const double *f,
                              const double *g, double *acc, int accumulate) {
     for (size_t c = first; c < first + count; c++) {

@@ -30,11 +30,13 @@ extern _Thread_local int cfhe_isa_thread;
         }                                                                             \
     }
 
-/// Rounds y to the nearest integer (ties away from zero) and returns it modulo 2^64, for any
-/// finite |y| (values beyond 2^64 wrap). Reads the IEEE-754 fields so it never saturates.
+/// round(y * 2^64) modulo 2^64 for a torus value y of any finite size, to the nearest integer with
+/// ties to even — the rounding the AVX-512 and AVX2 conversions get from the FPU, so every kernel
+/// returns the same residue. Reads the IEEE-754 fields so it never saturates.
 CFHE_INLINE uint64_t cfhe_f64_to_torus(double y) {
+    double scaled = y * 0x1p64; // exact: a power of two
     uint64_t bits;
-    memcpy(&bits, &y, sizeof bits);
+    memcpy(&bits, &scaled, sizeof bits);
     int64_t e = (int64_t)((bits >> 52) & 0x7ff);
     uint64_t mant = (bits & ((1ull << 52) - 1)) | (1ull << 52);
     int64_t shift = e - 1075;
@@ -42,7 +44,10 @@ CFHE_INLINE uint64_t cfhe_f64_to_torus(double y) {
     if (shift >= 64) r = 0;
     else if (shift >= 0) r = mant << shift;
     else if (shift < -53) r = 0;
-    else { int64_t s = -shift; r = (mant + (1ull << (s - 1))) >> s; }
+    else {
+        int64_t s = -shift; // add just under one half, plus one more when the kept part is odd
+        r = (mant + (1ull << (s - 1)) - 1 + ((mant >> s) & 1)) >> s;
+    }
     return (bits >> 63) ? (uint64_t)0 - r : r;
 }
 
@@ -52,8 +57,10 @@ void cfhe_fft_forward_int_avx2(const double *t, size_t n, const int64_t *in, dou
 void cfhe_fft_forward_torus_avx2(const double *t, size_t n, const uint64_t *in, double *re, double *im);
 void cfhe_fft_backward_torus_add_avx2(const double *t, size_t n, double *re, double *im, uint64_t *out,
                                  const double *prefetch);
+void cfhe_f64_to_torus_add_avx2(const double *y, size_t count, uint64_t *out);
 void cfhe_fourier_mac_avx2(size_t m, size_t rows, size_t cols, size_t first, size_t count, const double *f,
                              const double *g, double *acc, int accumulate);
+void cfhe_f64_to_torus_add_avx512(const double *y, size_t count, uint64_t *out);
 void cfhe_fft_forward_int_avx512(const double *t, size_t n, const int64_t *in, double *re, double *im,
                           const double *prefetch);
 void cfhe_fft_forward_torus_avx512(const double *t, size_t n, const uint64_t *in, double *re, double *im);

@@ -1,3 +1,4 @@
+import CFHEShim
 @testable import FHECore
 import Foundation
 import Testing
@@ -32,6 +33,41 @@ struct KernelEquivalenceTests {
     }
 
     static let sets: [ParameterSet] = [.default, TestParameters.insecureSmall]
+
+    /// round(y * 2^64) mod 2^64, ties to even, from Swift's own rounding: the fraction y - round(y) is
+    /// exact, and its scaled value lies in [-2^63, 2^63], where only +2^63 leaves Int64 (same residue).
+    static func torusReference(_ y: Double) -> UInt64 {
+        let scaled = (y - y.rounded(.toNearestOrEven)) * 0x1p64
+        return scaled == 0x1p63 ? 1 << 63 : UInt64(bitPattern: Int64(scaled.rounded(.toNearestOrEven)))
+    }
+
+    @Test("The backward transform's torus conversion: halves, ties and huge values")
+    func torusConversion() {
+        // Ties at every scale (odd multiples of 2^-65 are x.5 after scaling), the half-torus, values
+        // past 2^52 and 2^64 torus units, zeros and subnormals, then random values of every magnitude.
+        var values: [Double] = [0, -0.0, 0.5, -0.5, 0.25, -0.25, 1e30, -1e30, 0x1p52, 0x1p52 + 1, 12345.5,
+                                -98765.25, .leastNonzeroMagnitude, -.leastNormalMagnitude, 0x1p-66, 3 * 0x1p-66]
+        for odd in [1.0, 3, 5, 7, 0x1p20 + 1, 0x1p40 + 3, 0x1p52 - 1, 0x1p53 - 1] {
+            values += [odd * 0x1p-65, -odd * 0x1p-65, 0.5 + odd * 0x1p-65 - 0x1p-65, 7 + odd * 0x1p-65]
+        }
+        let rng = CSPRNG(seed: [UInt8](repeating: 50, count: 32))
+        for exponent in -80...60 {
+            for _ in 0..<8 {
+                let unit = Double(Int64(bitPattern: rng.nextUInt64()) >> 11) * 0x1p-52 // [-1, 1)
+                values.append(unit * Double(sign: .plus, exponent: exponent, significand: 1))
+            }
+        }
+        let base = (0..<values.count).map { UInt64($0) &* 0x9E37_79B9_7F4A_7C15 }
+        let runs = Self.onEveryKernel {
+            var out = base
+            cfhe_f64_to_torus_add(values, values.count, &out)
+            return out
+        }
+        let words = Self.expectIdentical("torus conversion", runs)
+        for (index, y) in values.enumerated() {
+            #expect(words[index] &- base[index] == Self.torusReference(y), "y = \(y)")
+        }
+    }
 
     @Test("One keyswitch + bootstrap", arguments: sets)
     func oneBootstrap(parameters: ParameterSet) {

@@ -78,6 +78,9 @@ void cfhe_fft_forward_torus(const double *table, size_t n, const uint64_t *in, d
 /// the inverse of (re, im). re and im are used as scratch and destroyed.
 void cfhe_fft_backward_torus_add(const double *table, size_t n, double *re, double *im, uint64_t *out,
                                  const double *prefetch);
+/// The backward transform's last step on its own: out_j += round(y_j * 2^64) mod 2^64, nearest with
+/// ties to even, for finite y_j of any size. The same residue on every kernel, halves included.
+void cfhe_f64_to_torus_add(const double *y, size_t count, uint64_t *out);
 
 /// Fourier external-product accumulation for one GGSW level matrix:
 ///   acc[c] (+)= sum_r f[r] (.) ggsw[r][c]   for c < cols, r < rows
