@@ -19,32 +19,76 @@ CFHE_INLINE void decompose_one(uint64_t x, uint32_t base_log, uint32_t levels, i
     }
 }
 
+enum { DECOMPOSE_CHUNK = 64 };
+
+/// The levels of one chunk whose rounded states (top base_log*levels bits) are in `state`: level l
+/// goes to out[(l-1) * n + t]. Each level is one straight loop over the chunk, which vectorises.
+CFHE_INLINE void decompose_chunk(uint64_t *restrict state, size_t len, uint32_t base_log, uint32_t levels,
+                                 int64_t *restrict out, size_t n) {
+    const uint64_t mask = (1ull << base_log) - 1;
+    for (uint32_t l = levels; l >= 1; l--) {
+        int64_t *restrict o = out + (size_t)(l - 1) * n;
+        for (size_t t = 0; t < len; t++) {
+            uint64_t res = state[t] & mask;
+            uint64_t next = state[t] >> base_log;
+            uint64_t carry = ((((res - 1) | next) & res) >> (base_log - 1)) & 1;
+            state[t] = next + carry;
+            o[t] = (int64_t)res - (int64_t)(carry << base_log);
+        }
+    }
+}
+
+/// x rounded to its top `bits` bits (ties up), as decompose_one starts.
+CFHE_INLINE uint64_t decompose_state(uint64_t x, uint32_t bits, uint64_t top_mask) {
+    return (((x >> (63 - bits)) + 1) >> 1) & top_mask;
+}
+
 /// Vectorisable form of decompose_one over a polynomial: chunks of 64 coefficients keep their
-/// decomposition state in a local array so each level is one straight loop over the chunk.
+/// decomposition state in a local array.
 CFHE_INLINE void decompose_body(const uint64_t *restrict in, size_t n, uint32_t base_log, uint32_t levels,
                                 int64_t *restrict out) {
-    enum { CHUNK = 64 };
-    uint64_t state[CHUNK];
+    uint64_t state[DECOMPOSE_CHUNK];
     const uint32_t bits = base_log * levels;
-    const uint64_t top_mask = (1ull << bits) - 1, mask = (1ull << base_log) - 1;
-    for (size_t start = 0; start < n; start += CHUNK) {
-        size_t len = n - start < CHUNK ? n - start : CHUNK;
-        for (size_t t = 0; t < len; t++) state[t] = (((in[start + t] >> (63 - bits)) + 1) >> 1) & top_mask;
-        for (uint32_t l = levels; l >= 1; l--) {
-            int64_t *restrict o = out + (size_t)(l - 1) * n + start;
-            for (size_t t = 0; t < len; t++) {
-                uint64_t res = state[t] & mask;
-                uint64_t next = state[t] >> base_log;
-                uint64_t carry = ((((res - 1) | next) & res) >> (base_log - 1)) & 1;
-                state[t] = next + carry;
-                o[t] = (int64_t)res - (int64_t)(carry << base_log);
-            }
-        }
+    const uint64_t top_mask = (1ull << bits) - 1;
+    for (size_t start = 0; start < n; start += DECOMPOSE_CHUNK) {
+        size_t len = n - start < DECOMPOSE_CHUNK ? n - start : DECOMPOSE_CHUNK;
+        for (size_t t = 0; t < len; t++) state[t] = decompose_state(in[start + t], bits, top_mask);
+        decompose_chunk(state, len, base_log, levels, out + start, n);
     }
 }
 CFHE_MULTIVERSION(void, decompose,
                   (const uint64_t *restrict in, size_t n, uint32_t base_log, uint32_t levels, int64_t *restrict out),
                   (in, n, base_log, levels, out))
+
+/// decompose_body of in * X^k - in (0 <= k < 2n), the CMux difference, without storing it: the
+/// rotation is read in place (X^n = -1, so coefficients that wrap past X^n change sign), which
+/// saves a write and a read of the whole polynomial per column of every CMux.
+CFHE_INLINE void decompose_monomial_difference_body(const uint64_t *restrict in, size_t n, size_t k,
+                                                    uint32_t base_log, uint32_t levels, int64_t *restrict out) {
+    uint64_t state[DECOMPOSE_CHUNK];
+    const uint32_t bits = base_log * levels;
+    const uint64_t top_mask = (1ull << bits) - 1;
+    uint64_t flip = 0;
+    if (k >= n) { k -= n; flip = ~(uint64_t)0; }
+    const uint64_t wrapped = ~flip;
+    for (size_t start = 0; start < n; start += DECOMPOSE_CHUNK) {
+        size_t end = n - start < DECOMPOSE_CHUNK ? n : start + DECOMPOSE_CHUNK;
+        size_t split = k < start ? start : (k > end ? end : k); // [start, split) wraps, [split, end) does not
+        for (size_t t = start; t < split; t++) {
+            uint64_t rotated = (in[t + n - k] ^ wrapped) - wrapped;
+            state[t - start] = decompose_state(rotated - in[t], bits, top_mask);
+        }
+        for (size_t t = split; t < end; t++) {
+            uint64_t rotated = (in[t - k] ^ flip) - flip;
+            state[t - start] = decompose_state(rotated - in[t], bits, top_mask);
+        }
+        decompose_chunk(state, end - start, base_log, levels, out + start, n);
+    }
+}
+CFHE_MULTIVERSION(void, decompose_monomial_difference,
+                  (const uint64_t *restrict in, size_t n, size_t k, uint32_t base_log, uint32_t levels,
+                   int64_t *restrict out),
+                  (in, n, k, base_log, levels, out))
 
 /// out -= sum_l d_l * ksk_row(i, l) for one input coefficient, in 32-bit arithmetic (the key keeps
 /// the top 32 bits of each word; see CFHEShim.h). The rows of one coefficient are contiguous, so a

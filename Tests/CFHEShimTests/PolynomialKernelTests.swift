@@ -22,6 +22,27 @@ struct PolynomialKernelTests {
         }
     }
 
+    @Test("The CMux difference decomposed in one pass: the digits of monomial-sub then decompose",
+          arguments: [0, 1, 63, 64, 65, 511, 512, 513, 700, 1023])
+    func decomposedMonomialDifference(k: Int) {
+        let n = 512
+        var rng = SplitMix64(state: 1000 + UInt64(k))
+        let p = (0..<n).map { _ in rng.next() }
+        for (baseLog, levels) in [(23, 1), (3, 5), (10, 3)] {
+            var difference = [UInt64](repeating: 0, count: n)
+            cfhe_poly_mul_monomial_sub(&difference, p, n, k)
+            var expected = [Int64](repeating: 0, count: n * levels)
+            cfhe_decompose(difference, n, UInt32(baseLog), UInt32(levels), &expected)
+            for level in isaLevels {
+                withISA(level) {
+                    var digits = [Int64](repeating: 7, count: n * levels)
+                    cfhe_decompose_monomial_difference(p, n, k, UInt32(baseLog), UInt32(levels), &digits)
+                    #expect(digits == expected, "isa \(level), base 2^\(baseLog) × \(levels)")
+                }
+            }
+        }
+    }
+
     @Test("Binary-key polynomial product equals the exact product")
     func binaryProduct() {
         let n = 256

@@ -69,6 +69,33 @@ struct KernelEquivalenceTests {
         }
     }
 
+    @Test("Forward and backward transforms of every size from 8 to 4096")
+    func transformsOfEverySize() {
+        // Sizes with an even and an odd number of radix-2 stages, and the smallest ones, which
+        // have no radix-4 pass to carry the twist or the torus conversion.
+        let rng = CSPRNG(seed: [UInt8](repeating: 53, count: 32))
+        for log in 3...12 {
+            let n = 1 << log
+            var table = [Double](repeating: 0, count: cfhe_fft_table_len(n))
+            cfhe_fft_table_init(&table, n)
+            let digits = (0..<n).map { _ in Int64(bitPattern: rng.nextUInt64()) >> 42 } // |c| < 2^21
+            let torus = (0..<n).map { _ in rng.nextUInt64() }
+            let runs = Self.onEveryKernel {
+                var spectrum = [Double](repeating: 0, count: n)
+                spectrum.withUnsafeMutableBufferPointer { s in
+                    cfhe_fft_forward_int(table, n, digits, s.baseAddress!, s.baseAddress! + n / 2, nil)
+                }
+                var product = spectrum.map { $0 * 0x1p-30 } // an integer × torus spectrum's size
+                var out = torus
+                product.withUnsafeMutableBufferPointer { s in
+                    cfhe_fft_backward_torus_add(table, n, s.baseAddress!, s.baseAddress! + n / 2, &out, nil)
+                }
+                return spectrum.map(\.bitPattern) + out
+            }
+            Self.expectIdentical("FFT n=\(n)", runs)
+        }
+    }
+
     @Test("One keyswitch + bootstrap", arguments: sets)
     func oneBootstrap(parameters: ParameterSet) {
         let (client, server) = TestKeyCache.shared.keys(for: parameters)

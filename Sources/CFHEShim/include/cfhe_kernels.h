@@ -118,6 +118,10 @@ uint64_t cfhe_dot_binary(const uint64_t *a, const uint64_t *s, size_t n);
 ///   sum_l d_l * 2^(64 - base_log*l) = x rounded to its top base_log*levels bits.
 /// out[(l-1)*n + t] = d_l, level 1 (most significant) first. base_log*levels < 64.
 void cfhe_decompose(const uint64_t *in, size_t n, uint32_t base_log, uint32_t levels, int64_t *out);
+/// cfhe_decompose of in * X^k - in (0 <= k < 2n, negacyclic), the CMux difference, in one pass:
+/// the same digits as cfhe_poly_mul_monomial_sub followed by cfhe_decompose.
+void cfhe_decompose_monomial_difference(const uint64_t *in, size_t n, size_t k, uint32_t base_log, uint32_t levels,
+                                        int64_t *out);
 
 // MARK: - LWE keyswitch and modulus switch
 //

@@ -1,13 +1,12 @@
 internal import CFHEShim
 
-/// Scratch memory of blind rotation for one thread: the CMux difference, its decomposition, the
+/// Scratch memory of blind rotation for one thread: the decomposition of the CMux difference, the
 /// digit spectra and the product spectra. Allocated once per worker; nothing is allocated inside
 /// the rotation loop.
 final class BlindRotationScratch {
     let polynomialSize: Int
     let glweSize: Int
     let levels: Int
-    let difference: AlignedBuffer<UInt64>
     let digits: AlignedBuffer<Int64>
     let digitSpectra: AlignedBuffer<Double>
     let productSpectra: AlignedBuffer<Double>
@@ -16,16 +15,9 @@ final class BlindRotationScratch {
         polynomialSize = key.polynomialSize.value
         glweSize = key.glweSize.value
         levels = key.levels.value
-        difference = AlignedBuffer(count: glweSize * polynomialSize)
         digits = AlignedBuffer(count: levels * polynomialSize)
         digitSpectra = AlignedBuffer(count: levels * glweSize * polynomialSize)
         productSpectra = AlignedBuffer(count: glweSize * polynomialSize)
-    }
-
-    /// Bytes one worker needs (tfhe-rs's `*_scratch` requirement).
-    static func requirement(for parameters: ParameterSet) -> Int {
-        let n = parameters.polynomialSize.value, g = parameters.glweDimension.size.value, l = parameters.pbsLevels.value
-        return 8 * (g * n + l * n + l * g * n + g * n)
     }
 }
 
@@ -55,8 +47,8 @@ extension FourierBootstrapKey {
     func cmuxForward(column c: Int, accumulator acc: UnsafeMutablePointer<UInt64>, rotation: Int,
                      into spectra: UnsafeMutablePointer<Double>, fft: FourierTransform, scratch: BlindRotationScratch, prefetch: Int?) {
         let n = scratch.polynomialSize, g = scratch.glweSize, levels = scratch.levels
-        cfhe_poly_mul_monomial_sub(scratch.difference.pointer + c * n, acc + c * n, n, rotation)
-        cfhe_decompose(scratch.difference.pointer + c * n, n, UInt32(baseLog.value), UInt32(levels), scratch.digits.pointer)
+        cfhe_decompose_monomial_difference(acc + c * n, n, rotation, UInt32(baseLog.value), UInt32(levels),
+                                           scratch.digits.pointer)
         for level in 0..<levels {
             fft.forwardInteger(scratch.digits.pointer + level * n, into: spectra + (level * g + c) * n,
                                prefetch: prefetchedSpectrum(prefetch, column: c, level, n: n, g: g))
