@@ -43,6 +43,14 @@ CFHE_INLINE uint64_t decompose_state(uint64_t x, uint32_t bits, uint64_t top_mas
     return (((x >> (63 - bits)) + 1) >> 1) & top_mask;
 }
 
+/// The digit of a one-level decomposition: decompose_chunk with no next digit, so the carry is set
+/// exactly when res exceeds B/2 (B/2 itself stays positive). One comparison instead of the level loop
+/// and its state array: the PBS decomposes with one level.
+CFHE_INLINE int64_t single_level_digit(uint64_t res, uint32_t base_log) {
+    uint64_t carry = ((1ull << (base_log - 1)) - res) >> 63;
+    return (int64_t)res - (int64_t)(carry << base_log);
+}
+
 /// Vectorisable form of decompose_one over a polynomial: chunks of 64 coefficients keep their
 /// decomposition state in a local array.
 CFHE_INLINE void decompose_body(const uint64_t *restrict in, size_t n, uint32_t base_log, uint32_t levels,
@@ -50,6 +58,10 @@ CFHE_INLINE void decompose_body(const uint64_t *restrict in, size_t n, uint32_t 
     uint64_t state[DECOMPOSE_CHUNK];
     const uint32_t bits = base_log * levels;
     const uint64_t top_mask = (1ull << bits) - 1;
+    if (levels == 1) {
+        for (size_t t = 0; t < n; t++) out[t] = single_level_digit(decompose_state(in[t], bits, top_mask), base_log);
+        return;
+    }
     for (size_t start = 0; start < n; start += DECOMPOSE_CHUNK) {
         size_t len = n - start < DECOMPOSE_CHUNK ? n - start : DECOMPOSE_CHUNK;
         for (size_t t = 0; t < len; t++) state[t] = decompose_state(in[start + t], bits, top_mask);
@@ -71,6 +83,17 @@ CFHE_INLINE void decompose_monomial_difference_body(const uint64_t *restrict in,
     uint64_t flip = 0;
     if (k >= n) { k -= n; flip = ~(uint64_t)0; }
     const uint64_t wrapped = ~flip;
+    if (levels == 1) {
+        for (size_t t = 0; t < k; t++) {
+            uint64_t rotated = (in[t + n - k] ^ wrapped) - wrapped;
+            out[t] = single_level_digit(decompose_state(rotated - in[t], bits, top_mask), base_log);
+        }
+        for (size_t t = k; t < n; t++) {
+            uint64_t rotated = (in[t - k] ^ flip) - flip;
+            out[t] = single_level_digit(decompose_state(rotated - in[t], bits, top_mask), base_log);
+        }
+        return;
+    }
     for (size_t start = 0; start < n; start += DECOMPOSE_CHUNK) {
         size_t end = n - start < DECOMPOSE_CHUNK ? n : start + DECOMPOSE_CHUNK;
         size_t split = k < start ? start : (k > end ? end : k); // [start, split) wraps, [split, end) does not

@@ -84,6 +84,15 @@ struct PolynomialKernelTests {
                     let unit = UInt64(1) << UInt64(64 - bits)
                     let rounded = (input[t] &+ unit / 2) & ~(unit &- 1)
                     #expect(sum == rounded, "isa \(level) t \(t)")
+                    // The last digit keeps B/2 (+B/2 and −B/2 recompose alike, so the sum cannot
+                    // tell): exactly tfhe-rs's carry rule, which adds a carry only above B/2, or at
+                    // B/2 when the next digit's top bit is set.
+                    let lastDigit = digits[(levels - 1) * n + t]
+                    if lastDigit == 1 << (baseLog - 1) || lastDigit == -(1 << (baseLog - 1)) {
+                        let above = (rounded >> UInt64(64 - bits)) >> UInt64(baseLog)
+                        let nextTopBit = levels > 1 && (above >> UInt64(baseLog - 1)) & 1 == 1
+                        #expect(lastDigit == (nextTopBit ? -(1 << (baseLog - 1)) : 1 << (baseLog - 1)), "isa \(level) t \(t)")
+                    }
                 }
             }
         }
