@@ -39,6 +39,7 @@ let benchmarks: @Sendable () -> Void = {
     }
     Benchmark("cfhe-fft-forward-2048") { measure($0) { CoreOperations.forwardFFT(size: PolynomialSize(2048)) } }
     Benchmark("cfhe-fft-backward-2048") { measure($0) { CoreOperations.backwardFFT(size: PolynomialSize(2048)) } }
+    Benchmark("cfhe-decompose-cmux-difference-2048") { measure($0) { CoreOperations.decomposeCMuxDifference(size: PolynomialSize(2048)) } }
     // The Fourier multiply-accumulate of one CMux (k = 1, one level): both columns, and the one
     // column a thread of a paired bootstrap computes.
     Benchmark("cfhe-fourier-mac-2048-both-columns") { measure($0) { CoreOperations.fourierMultiplyAccumulate(size: PolynomialSize(2048), columns: 2) } }

@@ -35,6 +35,7 @@ struct BenchCoreCommand: AsyncParsableCommand {
         }
         rows.append(row("fft_2048", "-", rounds: 201, inner: 20, CoreOperations.forwardFFT(size: size)))
         rows.append(row("ifft_2048", "-", rounds: 201, inner: 20, CoreOperations.backwardFFT(size: size)))
+        rows.append(row("decompose_cmux_difference_2048", "-", rounds: 201, inner: 20, CoreOperations.decomposeCMuxDifference(size: size)))
         try await BenchSetup.forEachParameterSet(options.params, progress: !json, log: log) { keys in
             let (name, client, server) = (keys.name, keys.client, keys.server)
             rows.append(BenchRow(name: "keygen", params: name, threads: Parallelism.availableCores, seconds: keys.seconds))

@@ -29,6 +29,16 @@ public enum CoreOperations {
         }
     }
 
+    /// The CMux difference ACC·X^k − ACC of one column, decomposed (one level of base 2^23, as the
+    /// shipped PBS parameters): the integer half of the external product before its forward FFT.
+    public static func decomposeCMuxDifference(size: PolynomialSize) -> () -> Void {
+        let n = size.value
+        let rng = CSPRNG(seed: [UInt8](repeating: 8, count: 32))
+        let accumulator = AlignedBuffer<UInt64>(count: n), digits = AlignedBuffer<Int64>(count: n)
+        for i in 0..<n { accumulator[i] = rng.nextUInt64() }
+        return { cfhe_decompose_monomial_difference(accumulator.pointer, n, 777, 23, 1, digits.pointer) }
+    }
+
     /// The Fourier multiply-accumulate of one CMux step with k = 1 and one level: two digit spectra
     /// times a 2 × 2 GGSW level matrix, for `columns` output columns (2: the whole product; 1: one
     /// thread's share in a paired bootstrap).
