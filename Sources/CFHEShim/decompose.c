@@ -130,38 +130,35 @@ CFHE_INLINE void keyswitch_coefficient(uint32_t *restrict out, size_t out_size, 
 /// The top 32 bits of a torus word, rounded.
 CFHE_INLINE uint32_t torus_top32(uint64_t x) { return (uint32_t)((x + (1ull << 31)) >> 32); }
 
-CFHE_INLINE void keyswitch_batch_body(uint32_t *restrict out, size_t out_size, const uint64_t *restrict in,
-                                      size_t in_stride, size_t in_dimension, size_t count,
-                                      const uint32_t *restrict ksk, uint32_t base_log, uint32_t levels) {
+/// The share of input coefficients first ..< first + coefficients of `count` ciphertexts' keyswitch,
+/// with the rounded bodies when with_body is set. Coefficient-major over the ciphertexts: each key
+/// row is read once for the whole batch, while it is in cache.
+CFHE_INLINE void keyswitch_share_body(uint32_t *restrict out, size_t out_size, const uint64_t *restrict in,
+                                      size_t in_stride, size_t in_dimension, size_t count, size_t first,
+                                      size_t coefficients, int with_body, const uint32_t *restrict ksk,
+                                      uint32_t base_log, uint32_t levels) {
     for (size_t c = 0; c < count; c++) {
         uint32_t *o = out + c * out_size;
         memset(o, 0, (out_size - 1) * sizeof(uint32_t));
-        o[out_size - 1] = torus_top32(in[c * in_stride + in_dimension]);
+        o[out_size - 1] = with_body ? torus_top32(in[c * in_stride + in_dimension]) : 0;
     }
-    for (size_t i = 0; i < in_dimension; i++) {
+    for (size_t i = first; i < first + coefficients; i++) {
         const uint32_t *rows = ksk + i * (size_t)levels * out_size;
         for (size_t c = 0; c < count; c++)
             keyswitch_coefficient(out + c * out_size, out_size, in[c * in_stride + i], rows, base_log, levels);
     }
 }
-CFHE_MULTIVERSION(void, keyswitch_batch,
-                  (uint32_t *restrict out, size_t out_size, const uint64_t *restrict in, size_t in_stride,
-                   size_t in_dimension, size_t count, const uint32_t *restrict ksk, uint32_t base_log,
-                   uint32_t levels),
-                  (out, out_size, in, in_stride, in_dimension, count, ksk, base_log, levels))
-
-CFHE_INLINE void keyswitch_share_body(uint32_t *restrict out, size_t out_size, const uint64_t *restrict in,
-                                      size_t in_dimension, size_t first, size_t count, int with_body,
-                                      const uint32_t *restrict ksk, uint32_t base_log, uint32_t levels) {
-    memset(out, 0, (out_size - 1) * sizeof(uint32_t));
-    out[out_size - 1] = with_body ? torus_top32(in[in_dimension]) : 0;
-    for (size_t i = first; i < first + count; i++)
-        keyswitch_coefficient(out, out_size, in[i], ksk + i * (size_t)levels * out_size, base_log, levels);
-}
 CFHE_MULTIVERSION(void, keyswitch_share,
-                  (uint32_t *restrict out, size_t out_size, const uint64_t *restrict in, size_t in_dimension, size_t first,
-                   size_t count, int with_body, const uint32_t *restrict ksk, uint32_t base_log, uint32_t levels),
-                  (out, out_size, in, in_dimension, first, count, with_body, ksk, base_log, levels))
+                  (uint32_t *restrict out, size_t out_size, const uint64_t *restrict in, size_t in_stride,
+                   size_t in_dimension, size_t count, size_t first, size_t coefficients, int with_body,
+                   const uint32_t *restrict ksk, uint32_t base_log, uint32_t levels),
+                  (out, out_size, in, in_stride, in_dimension, count, first, coefficients, with_body, ksk, base_log,
+                   levels))
+
+void cfhe_keyswitch_batch(uint32_t *out, size_t out_size, const uint64_t *in, size_t in_stride, size_t in_dimension,
+                          size_t count, const uint32_t *ksk, uint32_t base_log, uint32_t levels) {
+    cfhe_keyswitch_share(out, out_size, in, in_stride, in_dimension, count, 0, in_dimension, 1, ksk, base_log, levels);
+}
 
 void cfhe_keyswitch(uint32_t *out, size_t out_size, const uint64_t *in, size_t in_dimension, const uint32_t *ksk,
                     uint32_t base_log, uint32_t levels) {

@@ -131,23 +131,27 @@ struct PolynomialKernelTests {
         }
     }
 
-    @Test("Keyswitch shares over a split of the mask, one with the body, add up to the whole keyswitch")
+    @Test("Keyswitch shares over a split of the mask, one with the bodies, add up to the whole batch keyswitch")
     func keyswitchShares() {
-        let inDim = 64, outSize = 33, levels = 5, baseLog = 3
+        let inDim = 64, outSize = 33, levels = 5, baseLog = 3, stride = inDim + 1
         var rng = SplitMix64(state: 6)
         let ksk = (0..<(inDim * levels * outSize)).map { _ in UInt32(truncatingIfNeeded: rng.next()) }
-        let input = (0...inDim).map { _ in rng.next() }
+        let inputs = (0..<(3 * stride)).map { _ in rng.next() }
         for level in isaLevels {
             withISA(level) {
-                var whole = [UInt32](repeating: 0, count: outSize)
-                cfhe_keyswitch(&whole, outSize, input, inDim, ksk, UInt32(baseLog), UInt32(levels))
-                for split in [0, 1, 32, inDim - 1, inDim] {
-                    var low = [UInt32](repeating: 0xDEAD_BEEF, count: outSize), high = low
-                    for bodyLow: Int32 in [1, 0] {
-                        cfhe_keyswitch_share(&low, outSize, input, inDim, 0, split, bodyLow, ksk, UInt32(baseLog), UInt32(levels))
-                        cfhe_keyswitch_share(&high, outSize, input, inDim, split, inDim - split, 1 - bodyLow, ksk, UInt32(baseLog),
-                                             UInt32(levels))
-                        #expect(zip(low, high).map { $0 &+ $1 } == whole, "isa \(level) split \(split) body low \(bodyLow)")
+                for count in [1, 3] {
+                    var whole = [UInt32](repeating: 0, count: count * outSize)
+                    cfhe_keyswitch_batch(&whole, outSize, inputs, stride, inDim, count, ksk, UInt32(baseLog), UInt32(levels))
+                    for split in [0, 1, 32, inDim - 1, inDim] {
+                        var low = [UInt32](repeating: 0xDEAD_BEEF, count: count * outSize), high = low
+                        for bodyLow: Int32 in [1, 0] {
+                            cfhe_keyswitch_share(&low, outSize, inputs, stride, inDim, count, 0, split, bodyLow, ksk,
+                                                 UInt32(baseLog), UInt32(levels))
+                            cfhe_keyswitch_share(&high, outSize, inputs, stride, inDim, count, split, inDim - split, 1 - bodyLow,
+                                                 ksk, UInt32(baseLog), UInt32(levels))
+                            #expect(zip(low, high).map { $0 &+ $1 } == whole,
+                                    "isa \(level) count \(count) split \(split) body low \(bodyLow)")
+                        }
                     }
                 }
             }

@@ -53,6 +53,24 @@ struct BootstrapTests {
 
     /// Thousands of bootstraps per shipped set through the batched API, every input and table:
     /// zero failures expected (p-fail 2^-40 and 2^-128).
+    @Test("Small batches (the rounds of a circuit) keyswitch cooperatively and match the single path byte for byte",
+          arguments: [ParameterSet.default, TestParameters.insecureToyK2])
+    func smallBatches(parameters: ParameterSet) {
+        let (client, server) = TestKeyCache.shared.keys(for: parameters)
+        let rng = CSPRNG(seed: [UInt8](repeating: 54, count: 32))
+        let tables = testLookupTables(parameters).map { LookupTable(parameters: parameters, function: $0.1) }
+        // 2 and 4 on two threads: every ciphertext in the cooperative keyswitch; 3: two of them, the
+        // third paired; 65 on two threads: more than a group per thread, each thread's own keyswitch.
+        for count in [2, 3, 4, 65] {
+            let inputs = (0..<count).map { client.encryptBlock($0 % parameters.blockModulus, using: rng) }
+            let luts = (0..<count).map { tables[$0 % tables.count] }
+            let batch = server.applyLookupTables(inputs, luts, threads: 2)
+            for c in [0, count / 2, count - 1] {
+                #expect(batch[c] == server.applyLookupTable(inputs[c], luts[c]), "\(parameters.name): ciphertext \(c) of \(count)")
+            }
+        }
+    }
+
     @Test("Batched KS+PBS: thousands of trials, zero failures", arguments: [ParameterSet.tfheRs05, .default, TestParameters.insecureToyK2])
     func batchedBootstrapMany(parameters: ParameterSet) {
         let (client, server) = TestKeyCache.shared.keys(for: parameters)

@@ -59,6 +59,10 @@ let benchmarks: @Sendable () -> Void = {
         Benchmark("fhecore-ks-pbs-paired-\(p.name)-t2") { b in
             measure(b) { CoreOperations.keyswitchBootstrapPaired(keys(p).1, client: keys(p).0) }
         }
+        // A round of a comparison circuit: two lookups on two threads, keyswitched cooperatively.
+        Benchmark("fhecore-ks-pbs-round-of-2-\(p.name)-t2") { b in
+            measure(b) { CoreOperations.keyswitchBootstrapBatch(keys(p).1, client: keys(p).0, count: 2, threads: 2) }
+        }
         for threads in [1, 2] {
             Benchmark("fhecore-ks-pbs-batch64-\(p.name)-t\(threads)",
                       configuration: .init(metrics: [.wallClock, .throughput], maxDuration: .seconds(5))) { b in

@@ -142,13 +142,15 @@ void cfhe_keyswitch(uint32_t *out, size_t out_size, const uint64_t *in, size_t i
 void cfhe_keyswitch_batch(uint32_t *out, size_t out_size, const uint64_t *in, size_t in_stride,
                           size_t in_dimension, size_t count, const uint32_t *ksk, uint32_t base_log,
                           uint32_t levels);
-/// The share of mask coefficients first ..< first + count of cfhe_keyswitch, with the rounded body
-/// when with_body is not 0:
-///   out = [with_body] (0,...,0, top32(body)) - sum_{first <= i < first + count} sum_l d_{i,l} * ksk[i][l]
-/// Shares over disjoint ranges covering the mask, exactly one with the body, add up (mod 2^32, in
-/// any order) to exactly cfhe_keyswitch's output, so two threads can each stream half of the key.
-void cfhe_keyswitch_share(uint32_t *out, size_t out_size, const uint64_t *in, size_t in_dimension, size_t first,
-                          size_t count, int with_body, const uint32_t *ksk, uint32_t base_log, uint32_t levels);
+/// The share of mask coefficients first ..< first + coefficients of cfhe_keyswitch_batch, with the
+/// rounded bodies when with_body is not 0: for each of the `count` ciphertexts,
+///   out = [with_body] (0,...,0, top32(body)) - sum_{first <= i < first + coefficients} sum_l d_{i,l} * ksk[i][l]
+/// Shares over disjoint ranges covering the mask, exactly one with the bodies, add up (mod 2^32, in
+/// any order) to exactly cfhe_keyswitch_batch's output, so threads can each stream a part of the
+/// key for the whole batch (a paired bootstrap, a round of a few bootstraps).
+void cfhe_keyswitch_share(uint32_t *out, size_t out_size, const uint64_t *in, size_t in_stride, size_t in_dimension,
+                          size_t count, size_t first, size_t coefficients, int with_body, const uint32_t *ksk,
+                          uint32_t base_log, uint32_t levels);
 /// out[t] = round(in[t] / 2^32) (mod 2^32): the key-word rounding used when storing a keyswitch key.
 void cfhe_torus_to_top32(const uint64_t *in, size_t count, uint32_t *out);
 /// Modulus switch of 32-bit torus words to 2n: out[t] = round(in[t] * 2n / 2^32) (ties up), in

@@ -6,7 +6,7 @@ import Foundation
 /// measured in the same run (FFTW is loaded at run time only for this reference).
 struct BenchCoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "core", abstract: "FFT, external product, keyswitch, PBS, KS+PBS and batched KS+PBS.")
+        commandName: "core", abstract: "FFT, decomposition, external product, keyswitch, PBS, KS+PBS (alone, paired, a round of two) and batched KS+PBS.")
 
     @OptionGroup var options: BenchOptions
     @Option(help: "Ciphertexts per batched KS+PBS run.") var batch = 64
@@ -51,6 +51,9 @@ struct BenchCoreCommand: AsyncParsableCommand {
                 // The latency of a lone lookup: one KS+PBS split over two threads.
                 rows.append(row("ks_pbs_paired", name, threads: 2, rounds: repetitions, inner: 1,
                                 CoreOperations.keyswitchBootstrapPaired(server, client: client)))
+                // A round of a circuit: two lookups on two threads, one each, keyswitched cooperatively.
+                rows.append(row("ks_pbs_round_of_2", name, threads: 2, rounds: repetitions, inner: 1,
+                                CoreOperations.keyswitchBootstrapBatch(server, client: client, count: 2, threads: 2)))
             }
             var oneThread = 0.0
             for threads in steps {

@@ -35,10 +35,8 @@ extension FourierBootstrapKey {
             cmuxForward(column: c, accumulator: acc, rotation: rotation, into: scratch.digitSpectra.pointer, fft: fft,
                         scratch: scratch, prefetch: prefetch)
         }
-        for c in 0..<g {
-            cmuxBackward(column: c, accumulator: acc, ggsw: i, from: scratch.digitSpectra.pointer, fft: fft, scratch: scratch,
-                         prefetch: prefetch)
-        }
+        cmuxBackward(columns: 0..<g, accumulator: acc, ggsw: i, from: scratch.digitSpectra.pointer, fft: fft, scratch: scratch,
+                     prefetch: prefetch)
     }
 
     /// The first half of a CMux for GLWE column c: ACC_c·X^rotation − ACC_c, decomposed, each
@@ -55,18 +53,23 @@ extension FourierBootstrapKey {
         }
     }
 
-    /// The second half for column c: every row's spectrum times column c of GGSW i's level
-    /// matrices (rows summed in `cfhe_fourier_mac`'s order), back to the torus, added to ACC_c.
+    /// The second half for a range of columns (all of them, or one thread's column in a paired
+    /// bootstrap): every row's spectrum times those columns of GGSW i's level matrices (rows summed
+    /// in `cfhe_fourier_mac`'s order, the columns in one call so the spectra are read once), each
+    /// back to the torus and added to its ACC column.
     @inline(__always)
-    func cmuxBackward(column c: Int, accumulator acc: UnsafeMutablePointer<UInt64>, ggsw i: Int,
+    func cmuxBackward(columns: Range<Int>, accumulator acc: UnsafeMutablePointer<UInt64>, ggsw i: Int,
                       from spectra: UnsafePointer<Double>, fft: FourierTransform, scratch: BlindRotationScratch, prefetch: Int?) {
         let n = scratch.polynomialSize, g = scratch.glweSize, levels = scratch.levels
         for level in 0..<levels {
-            cfhe_fourier_mac_columns(n / 2, g, g, c, 1, spectra + level * g * n, levelMatrix(ggsw: i, level: level),
-                                     scratch.productSpectra.pointer + c * n, level > 0 ? 1 : 0)
+            cfhe_fourier_mac_columns(n / 2, g, g, columns.lowerBound, columns.count, spectra + level * g * n,
+                                     levelMatrix(ggsw: i, level: level),
+                                     scratch.productSpectra.pointer + columns.lowerBound * n, level > 0 ? 1 : 0)
         }
-        fft.backwardTorusAdd(scratch.productSpectra.pointer + c * n, into: acc + c * n,
-                             prefetch: prefetchedSpectrum(prefetch, column: c, levels, n: n, g: g))
+        for c in columns {
+            fft.backwardTorusAdd(scratch.productSpectra.pointer + c * n, into: acc + c * n,
+                                 prefetch: prefetchedSpectrum(prefetch, column: c, levels, n: n, g: g))
+        }
     }
 
     /// The j-th spectrum of GGSW `next` that column c's transforms request (level j / (k+1), row

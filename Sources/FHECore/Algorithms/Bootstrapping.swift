@@ -106,16 +106,40 @@ extension ServerKey {
         let g = parameters.glweDimension.size.value, n = parameters.polynomialSize.value, twoN = 2 * n
         let log2TwoN = UInt32(parameters.polynomialSize.log2 + 1)
         let workers = max(1, min(threads, count))
-        let shared = UncheckedSendable((luts, input, output))
+        // A small batch (a round of a circuit: one group per thread) keyswitches cooperatively: each
+        // thread streams its part of the key rows for every ciphertext, instead of each thread
+        // streaming the whole key (tens of MB, DRAM-bound) for its own few. The shares add up to
+        // exactly the batch keyswitch.
+        let cooperative = workers >= 2 && count <= workers * Self.batchGroup
+        let shares = AlignedBuffer<UInt32>(count: cooperative ? workers * count * smallSize : 0)
+        if cooperative {
+            let inputDimension = keyswitchKey.inputDimension.value
+            let buffers = UncheckedSendable((input, shares))
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let (input, shares) = buffers.value
+                let first = inputDimension * worker / workers, last = inputDimension * (worker + 1) / workers
+                keyswitchKey.keyswitchShare(input, ciphertexts: count, first: first, count: last - first, withBody: worker == 0,
+                                            into: shares.pointer + worker * count * smallSize)
+            }
+        }
+        let shared = UncheckedSendable((luts, input, output, shares))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let (luts, input, output) = shared.value
+            let (luts, input, output, shares) = shared.value
             let lo = count * worker / workers, hi = count * (worker + 1) / workers
             let scratch = BlindRotationScratch(bootstrapKey: bootstrapKey)
             var start = lo
             while start < hi {
                 let m = min(Self.batchGroup, hi - start)
                 let small = AlignedBuffer<UInt32>(count: m * smallSize)
-                keyswitchKey.keyswitchBatch(input + start * bigSize, count: m, into: small.pointer)
+                if cooperative {
+                    small.pointer.update(from: shares.pointer + start * smallSize, count: m * smallSize)
+                    for share in 1..<workers {
+                        let words = shares.pointer + (share * count + start) * smallSize
+                        for t in 0..<(m * smallSize) { small[t] &+= words[t] }
+                    }
+                } else {
+                    keyswitchKey.keyswitchBatch(input + start * bigSize, count: m, into: small.pointer)
+                }
                 let switched = AlignedBuffer<UInt32>(count: m * smallSize)
                 parameters.modulusSwitch.apply(small.pointer, size: smallSize, count: m, log2TwoN: Int(log2TwoN), into: switched.pointer)
                 let accs = AlignedBuffer<UInt64>(count: m * g * n)

@@ -18,14 +18,15 @@ extension LweKeyswitchKey {
                        UInt32(baseLog.value), UInt32(levels.value))
     }
 
-    /// The share of input mask coefficients first ..< first + count of ``keyswitch(_:into:)``, and
-    /// of the body if `withBody`: shares over a split of the mask, one of them with the body, add
-    /// up (mod 2^32) to the keyswitch.
-    func keyswitchShare(_ input: UnsafePointer<UInt64>, first: Int, count: Int, withBody: Bool,
+    /// The share of input mask coefficients first ..< first + count of ``keyswitchBatch(_:count:into:)``
+    /// for `ciphertexts` contiguous ciphertexts, and of their bodies if `withBody`: shares over a
+    /// split of the mask, one of them with the bodies, add up (mod 2^32) to the keyswitch.
+    func keyswitchShare(_ input: UnsafePointer<UInt64>, ciphertexts: Int = 1, first: Int, count: Int, withBody: Bool,
                         into output: UnsafeMutablePointer<UInt32>) {
-        precondition(first >= 0 && count >= 0 && first + count <= inputDimension.value)
-        cfhe_keyswitch_share(output, outputDimension.size.value, input, inputDimension.value, first, count, withBody ? 1 : 0,
-                             storage.pointer, UInt32(baseLog.value), UInt32(levels.value))
+        precondition(ciphertexts >= 0 && first >= 0 && count >= 0 && first + count <= inputDimension.value)
+        cfhe_keyswitch_share(output, outputDimension.size.value, input, inputDimension.size.value, inputDimension.value,
+                             ciphertexts, first, count, withBody ? 1 : 0, storage.pointer, UInt32(baseLog.value),
+                             UInt32(levels.value))
     }
 
     /// Keyswitches `count` contiguous ciphertexts in one pass over the key (the key is tens of MB;

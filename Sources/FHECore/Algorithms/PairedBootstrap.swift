@@ -218,7 +218,7 @@ extension ServerKey {
         /// Column c of CMux k, second half, reading both sides' spectra.
         func backward(_ c: Int, _ k: Int) {
             let i = rotating[k]
-            key.cmuxBackward(column: c, accumulator: acc, ggsw: i, from: spectra(k), fft: fft, scratch: scratch, prefetch: next(i))
+            key.cmuxBackward(columns: c..<(c + 1), accumulator: acc, ggsw: i, from: spectra(k), fft: fft, scratch: scratch, prefetch: next(i))
         }
 
         own.forEach(initialize)
