@@ -106,10 +106,10 @@ extension ServerKey {
         let g = parameters.glweDimension.size.value, n = parameters.polynomialSize.value, twoN = 2 * n
         let log2TwoN = UInt32(parameters.polynomialSize.log2 + 1)
         let workers = max(1, min(threads, count))
-        // A small batch (a round of a circuit: one group per thread) keyswitches cooperatively: each
-        // thread streams its part of the key rows for every ciphertext, instead of each thread
-        // streaming the whole key (tens of MB, DRAM-bound) for its own few. The shares add up to
-        // exactly the batch keyswitch.
+        // A batch of at most one group per thread (a round of a circuit, a scheduler tick's lookups)
+        // keyswitches cooperatively: each thread streams its part of the key rows for every
+        // ciphertext, instead of each thread streaming the whole key (tens of MB, DRAM-bound) for its
+        // own share of them. The shares add up to exactly the batch keyswitch.
         let cooperative = workers >= 2 && count <= workers * Self.batchGroup
         let shares = AlignedBuffer<UInt32>(count: cooperative ? workers * count * smallSize : 0)
         if cooperative {
