@@ -51,32 +51,21 @@ CFHE_INLINE int64_t single_level_digit(uint64_t res, uint32_t base_log) {
     return (int64_t)res - (int64_t)(carry << base_log);
 }
 
-/// Vectorisable form of decompose_one over a polynomial: chunks of 64 coefficients keep their
-/// decomposition state in a local array.
-CFHE_INLINE void decompose_body(const uint64_t *restrict in, size_t n, uint32_t base_log, uint32_t levels,
-                                int64_t *restrict out) {
-    uint64_t state[DECOMPOSE_CHUNK];
-    const uint32_t bits = base_log * levels;
-    const uint64_t top_mask = (1ull << bits) - 1;
-    if (levels == 1) {
-        for (size_t t = 0; t < n; t++) out[t] = single_level_digit(decompose_state(in[t], bits, top_mask), base_log);
-        return;
-    }
-    for (size_t start = 0; start < n; start += DECOMPOSE_CHUNK) {
-        size_t len = n - start < DECOMPOSE_CHUNK ? n - start : DECOMPOSE_CHUNK;
-        for (size_t t = 0; t < len; t++) state[t] = decompose_state(in[start + t], bits, top_mask);
-        decompose_chunk(state, len, base_log, levels, out + start, n);
-    }
+/// Coefficient t of the polynomial to decompose: in[src] with `sign` applied ((x ^ s) - s negates
+/// when s is all ones), minus in[t] for the CMux difference.
+CFHE_INLINE uint64_t decompose_input(const uint64_t *restrict in, size_t t, size_t src, uint64_t sign, int difference) {
+    uint64_t rotated = (in[src] ^ sign) - sign;
+    return difference ? rotated - in[t] : rotated;
 }
-CFHE_MULTIVERSION(void, decompose,
-                  (const uint64_t *restrict in, size_t n, uint32_t base_log, uint32_t levels, int64_t *restrict out),
-                  (in, n, base_log, levels, out))
 
-/// decompose_body of in * X^k - in (0 <= k < 2n), the CMux difference, without storing it: the
-/// rotation is read in place (X^n = -1, so coefficients that wrap past X^n change sign), which
-/// saves a write and a read of the whole polynomial per column of every CMux.
-CFHE_INLINE void decompose_monomial_difference_body(const uint64_t *restrict in, size_t n, size_t k,
-                                                    uint32_t base_log, uint32_t levels, int64_t *restrict out) {
+/// Vectorisable form of decompose_one over a polynomial: of in itself (difference = 0, k = 0), or
+/// of the CMux difference in * X^k - in (difference = 1, 0 <= k < 2n) without storing it — the
+/// rotation is read in place (X^n = -1, so coefficients that wrap past X^n change sign once more),
+/// which saves a write and a read of the whole polynomial per column of every CMux. Several levels
+/// go through chunks of 64 coefficients whose state stays in a local array; one level, the PBS's,
+/// needs no state.
+CFHE_INLINE void decompose_rotated_body(const uint64_t *restrict in, size_t n, size_t k, int difference,
+                                        uint32_t base_log, uint32_t levels, int64_t *restrict out) {
     uint64_t state[DECOMPOSE_CHUNK];
     const uint32_t bits = base_log * levels;
     const uint64_t top_mask = (1ull << bits) - 1;
@@ -85,28 +74,37 @@ CFHE_INLINE void decompose_monomial_difference_body(const uint64_t *restrict in,
     const uint64_t wrapped = ~flip;
     if (levels == 1) {
         for (size_t t = 0; t < k; t++) {
-            uint64_t rotated = (in[t + n - k] ^ wrapped) - wrapped;
-            out[t] = single_level_digit(decompose_state(rotated - in[t], bits, top_mask), base_log);
+            uint64_t x = decompose_input(in, t, t + n - k, wrapped, difference);
+            out[t] = single_level_digit(decompose_state(x, bits, top_mask), base_log);
         }
         for (size_t t = k; t < n; t++) {
-            uint64_t rotated = (in[t - k] ^ flip) - flip;
-            out[t] = single_level_digit(decompose_state(rotated - in[t], bits, top_mask), base_log);
+            uint64_t x = decompose_input(in, t, t - k, flip, difference);
+            out[t] = single_level_digit(decompose_state(x, bits, top_mask), base_log);
         }
         return;
     }
     for (size_t start = 0; start < n; start += DECOMPOSE_CHUNK) {
         size_t end = n - start < DECOMPOSE_CHUNK ? n : start + DECOMPOSE_CHUNK;
         size_t split = k < start ? start : (k > end ? end : k); // [start, split) wraps, [split, end) does not
-        for (size_t t = start; t < split; t++) {
-            uint64_t rotated = (in[t + n - k] ^ wrapped) - wrapped;
-            state[t - start] = decompose_state(rotated - in[t], bits, top_mask);
-        }
-        for (size_t t = split; t < end; t++) {
-            uint64_t rotated = (in[t - k] ^ flip) - flip;
-            state[t - start] = decompose_state(rotated - in[t], bits, top_mask);
-        }
+        for (size_t t = start; t < split; t++)
+            state[t - start] = decompose_state(decompose_input(in, t, t + n - k, wrapped, difference), bits, top_mask);
+        for (size_t t = split; t < end; t++)
+            state[t - start] = decompose_state(decompose_input(in, t, t - k, flip, difference), bits, top_mask);
         decompose_chunk(state, end - start, base_log, levels, out + start, n);
     }
+}
+
+CFHE_INLINE void decompose_body(const uint64_t *restrict in, size_t n, uint32_t base_log, uint32_t levels,
+                                int64_t *restrict out) {
+    decompose_rotated_body(in, n, 0, 0, base_log, levels, out);
+}
+CFHE_MULTIVERSION(void, decompose,
+                  (const uint64_t *restrict in, size_t n, uint32_t base_log, uint32_t levels, int64_t *restrict out),
+                  (in, n, base_log, levels, out))
+
+CFHE_INLINE void decompose_monomial_difference_body(const uint64_t *restrict in, size_t n, size_t k,
+                                                    uint32_t base_log, uint32_t levels, int64_t *restrict out) {
+    decompose_rotated_body(in, n, k, 1, base_log, levels, out);
 }
 CFHE_MULTIVERSION(void, decompose_monomial_difference,
                   (const uint64_t *restrict in, size_t n, size_t k, uint32_t base_log, uint32_t levels,

@@ -260,9 +260,11 @@ T void cfhe_f64_to_torus_add_avx2(const double *y, size_t count, uint64_t *out) 
     for (; j < count; j++) out[j] += cfhe_f64_to_torus(y[j]);
 }
 
-/// Both output columns of a k = 1 matrix at once (rows = cols = 2): the two digit spectra are
-/// loaded once for both columns instead of once per column. Each column still sums its rows in
-/// order 0, 1, so the bytes are those of the one-column loop.
+/// Both output columns of a k = 1 matrix at once (rows = cols = 2, the shipped sets' shape): the two
+/// digit spectra are loaded once for both columns, with all four sums in registers. Each column
+/// still sums its rows in order 0, 1, so the bytes are those of the one-column loop. The general
+/// loop with positions outer was measured instead and gains nothing (both columns 1.85x one
+/// column, against 1.42x here), because its row and column counts are not known to the compiler.
 T static void fourier_mac_two_by_two(size_t m, const double *f, const double *g, double *acc, int accumulate) {
     const double *f0 = f, *f1 = f + 2 * m;
     const double *g00 = g, *g01 = g + 2 * m, *g10 = g + 4 * m, *g11 = g + 6 * m;

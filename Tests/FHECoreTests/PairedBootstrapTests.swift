@@ -59,6 +59,17 @@ struct PairedBootstrapTests {
 /// finishes alone, from any point, with the same bytes.
 @Suite("Paired bootstrap: a late partner", .serialized)
 struct PairedBootstrapLatePartnerTests {
+    /// A paired KS+PBS of `input` through `scratch` (whose hook plays the late partner).
+    static func paired(_ server: ServerKey, _ input: LweCiphertext, _ lut: LookupTable, scratch: PairedBootstrapScratch) -> [UInt64] {
+        var output = [UInt64](repeating: 0, count: server.parameters.bigLweDimension.size.value)
+        input.words.withUnsafeBufferPointer { i in
+            output.withUnsafeMutableBufferPointer { o in
+                server.applyLookupTablePaired(i.baseAddress!, lut, into: o.baseAddress!, scratch: scratch)
+            }
+        }
+        return output
+    }
+
     /// Where side 1 stalls: before any work (0), after its keyswitch half (1), after the first CMux's
     /// forward half (2), and in the middle of the rotation (an even and an odd step).
     @Test("Side 1 stalls at step s: side 0 finishes alone, the same bytes", arguments: [0, 1, 2, 3, 40, 77])
@@ -71,12 +82,7 @@ struct PairedBootstrapLatePartnerTests {
         // 50 times StepPair.startPatience: even a side 0 that the host deschedules meanwhile finds side 1
         // late.
         let scratch = PairedBootstrapScratch(key: server) { s in if s == step { usleep(100_000) } }
-        var output = [UInt64](repeating: 0, count: parameters.bigLweDimension.size.value)
-        input.words.withUnsafeBufferPointer { i in
-            output.withUnsafeMutableBufferPointer { o in
-                server.applyLookupTablePaired(i.baseAddress!, lut, into: o.baseAddress!, scratch: scratch)
-            }
-        }
+        let output = Self.paired(server, input, lut, scratch: scratch)
         #expect(output == expected)
         #expect(client.decryptBlock(LweCiphertext(words: output)) == 14)
         let alone = scratch.wentAlone.load(ordering: .relaxed)
@@ -100,12 +106,7 @@ struct PairedBootstrapLatePartnerTests {
                 if s >= last - slow && s < last { usleep(100) }
             }
             own.set(pausing)
-            var output = [UInt64](repeating: 0, count: parameters.bigLweDimension.size.value)
-            input.words.withUnsafeBufferPointer { i in
-                output.withUnsafeMutableBufferPointer { o in
-                    server.applyLookupTablePaired(i.baseAddress!, lut, into: o.baseAddress!, scratch: pausing)
-                }
-            }
+            let output = Self.paired(server, input, lut, scratch: pausing)
             #expect(output == server.applyLookupTable(input, lut).words, "slow on the \(slow) steps before the last")
         }
     }
@@ -123,12 +124,7 @@ struct PairedBootstrapLatePartnerTests {
             // on every other step only, one step ahead (each case has its own catch-up).
             let every = round % 2 + 1
             let scratch = PairedBootstrapScratch(key: server) { s in if s >= 10 && s < 110 && s % every == 0 { usleep(80) } }
-            var output = [UInt64](repeating: 0, count: parameters.bigLweDimension.size.value)
-            input.words.withUnsafeBufferPointer { i in
-                output.withUnsafeMutableBufferPointer { o in
-                    server.applyLookupTablePaired(i.baseAddress!, lut, into: o.baseAddress!, scratch: scratch)
-                }
-            }
+            let output = Self.paired(server, input, lut, scratch: scratch)
             #expect(output == server.applyLookupTable(input, lut).words, "round \(round)")
             #expect(client.decryptBlock(LweCiphertext(words: output)) == (round * 3) % 16)
             let alone = scratch.wentAlone.load(ordering: .relaxed), after = scratch.partnerStoppedAfter.load(ordering: .relaxed)

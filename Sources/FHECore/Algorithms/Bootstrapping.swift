@@ -132,11 +132,8 @@ extension ServerKey {
                 let m = min(Self.batchGroup, hi - start)
                 let small = AlignedBuffer<UInt32>(count: m * smallSize)
                 if cooperative {
-                    small.pointer.update(from: shares.pointer + start * smallSize, count: m * smallSize)
-                    for share in 1..<workers {
-                        let words = shares.pointer + (share * count + start) * smallSize
-                        for t in 0..<(m * smallSize) { small[t] &+= words[t] }
-                    }
+                    LweKeyswitchKey.combineShares((0..<workers).map { UnsafePointer(shares.pointer + ($0 * count + start) * smallSize) },
+                                                  words: m * smallSize, into: small.pointer)
                 } else {
                     keyswitchKey.keyswitchBatch(input + start * bigSize, count: m, into: small.pointer)
                 }

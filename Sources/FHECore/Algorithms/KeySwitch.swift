@@ -29,6 +29,15 @@ extension LweKeyswitchKey {
                              UInt32(levels.value))
     }
 
+    /// Adds up keyswitch shares (mod 2^32; see ``keyswitchShare(_:ciphertexts:first:count:withBody:into:)``):
+    /// `words` words from each of `shares`, in order, into `output`.
+    static func combineShares(_ shares: [UnsafePointer<UInt32>], words: Int, into output: UnsafeMutablePointer<UInt32>) {
+        output.update(from: shares[0], count: words)
+        for share in shares.dropFirst() {
+            for t in 0..<words { output[t] &+= share[t] }
+        }
+    }
+
     /// Keyswitches `count` contiguous ciphertexts in one pass over the key (the key is tens of MB;
     /// a batch reads it once instead of `count` times).
     func keyswitchBatch(_ input: UnsafePointer<UInt64>, count: Int, into output: UnsafeMutablePointer<UInt32>) {

@@ -197,7 +197,7 @@ extension ServerKey {
             if after == 0 { keyswitchShare(1) }
         }
         let small = pair.keyswitched[side].pointer, switched = pair.switched[side].pointer
-        for t in 0..<smallSize { small[t] = pair.shares[0][t] &+ pair.shares[1][t] }
+        LweKeyswitchKey.combineShares(pair.shares.map { UnsafePointer($0.pointer) }, words: smallSize, into: small)
         // Each side assembles and switches the whole ciphertext itself (n words, the same on both)
         // rather than wait a second time; nothing writes the shares again in this bootstrap.
         parameters.modulusSwitch.apply(small, size: smallSize, count: 1, log2TwoN: parameters.polynomialSize.log2 + 1, into: switched)
